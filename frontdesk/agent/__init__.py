@@ -1,0 +1,1 @@
+"""The conversation engine: prompt, tools, the fallback brain. Knows nothing of telephony."""

@@ -1,0 +1,1 @@
+"""The brains behind the receptionist: Claude, and the deterministic fallback."""

@@ -1,0 +1,85 @@
+"""What the agent knows and has done during one call.
+
+The model never sees database ids: slots and appointments get short per-call handles
+("S1", "A1"), so a slot id that this call did not produce cannot name anything.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from frontdesk.agent.actions import AppointmentRecord, PatientRecord, SlotOption
+from frontdesk.agent.tools import TransferReason
+
+
+class Outcome(StrEnum):
+    """How a call ended, as the call log and the test-call suite record it."""
+
+    booked = "booked"
+    rescheduled = "rescheduled"
+    cancelled = "cancelled"
+    confirmed = "confirmed"
+    transferred = "transferred"
+    message_taken = "message_taken"
+    answered = "answered"
+    opted_out = "opted_out"
+    voicemail = "voicemail"
+    dropped = "dropped"
+
+
+class Specialist(StrEnum):
+    """Who at the front desk handles the caller's current need (see agent/specialists.py)."""
+
+    desk = "desk"
+    scheduling = "scheduling"
+    insurance = "insurance"
+    billing = "billing"
+    clinical = "clinical"
+
+
+@dataclass
+class CallState:
+    """The facts of one call, shared by the engine, the tool runner and both brains."""
+
+    caller_number: str
+    direction: Literal["inbound", "outbound"] = "inbound"
+    purpose: str | None = None  # an outbound call's reason, e.g. a reminder
+    known_caller: PatientRecord | None = None  # found by caller id: context only, not verified
+    patient: PatientRecord | None = None  # verified by name and date of birth
+    offered: dict[str, SlotOption] = field(default_factory=dict)
+    appointments: dict[str, AppointmentRecord] = field(default_factory=dict)
+    outcome: Outcome | None = None
+    transfer_reason: TransferReason | None = None
+    ended: bool = False
+    booking_intent: bool = False
+    specialist: Specialist = Specialist.desk
+
+    def offer(self, slot: SlotOption) -> str:
+        """Give a slot a handle (reusing the handle of an identical slot) and remember it."""
+        for handle, known in self.offered.items():
+            if known == slot:
+                return handle
+        handle = f"S{len(self.offered) + 1}"
+        self.offered[handle] = slot
+        return handle
+
+    def remember_appointment(self, appointment: AppointmentRecord) -> str:
+        """Give an appointment a handle (stable per appointment id) and remember its latest state."""
+        for handle, known in self.appointments.items():
+            if known.id == appointment.id:
+                self.appointments[handle] = appointment
+                return handle
+        handle = f"A{len(self.appointments) + 1}"
+        self.appointments[handle] = appointment
+        return handle
+
+    def record_outcome(self, outcome: Outcome) -> None:
+        """Set the call's outcome unless it already has a weightier one (a booking outranks a
+        message, which outranks a plain answer)."""
+        if self.outcome is None or _WEIGHT.get(outcome, 2) >= _WEIGHT.get(self.outcome, 2):
+            self.outcome = outcome
+
+
+# Outcomes not listed weigh 2: what the call achieved (booked, transferred...). A caller who
+# books and then goes silent still booked.
+_WEIGHT = {Outcome.answered: 0, Outcome.dropped: 0, Outcome.message_taken: 1}

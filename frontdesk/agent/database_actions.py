@@ -1,0 +1,307 @@
+"""`Actions` on the clinic's database: reads query it, changes write through the domain layer.
+
+This is the direct implementation (text chat, tests, and calls until a workflow owns the
+changes). Database work runs in a thread so it never blocks the event loop that carries audio.
+Each change carries an idempotency key made of the call's key and a per-call sequence number.
+"""
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from itertools import count
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+
+from frontdesk.agent.actions import (
+    ActionRefused,
+    AppointmentRecord,
+    InsuranceCheck,
+    PatientRecord,
+    SlotOption,
+    SlotQuery,
+)
+from frontdesk.agent.clinic_profile import ClinicProfile, ProviderInfo, ServiceInfo
+from frontdesk.agent.tools import ConfirmationChannel, PatientDetails, TransferReason
+from frontdesk.domain import booking
+from frontdesk.domain.call_actions import record_action
+from frontdesk.domain.database import session_scope, write_scope
+from frontdesk.domain.errors import DomainError
+from frontdesk.domain.insurance import EligibilityChecker, OfflineEligibility
+from frontdesk.domain.models import Appointment, Patient
+from frontdesk.domain.repository import ClinicRepository
+
+T = TypeVar("T")
+
+
+def load_clinic_profile(engine: Engine, clinic_id: uuid.UUID) -> ClinicProfile:
+    """Read the clinic, its providers and services into the snapshot one call uses."""
+    with session_scope(engine) as session:
+        repo = ClinicRepository(session, clinic_id)
+        clinic = repo.clinic()
+        services = repo.services()
+        numbers = repo.phone_numbers()
+        return ClinicProfile(
+            id=clinic.id,
+            slug=clinic.slug,
+            name=clinic.name,
+            timezone=clinic.timezone,
+            address=clinic.address,
+            phone_number=numbers[0].e164 if numbers else None,
+            agent_name=clinic.agent_name,
+            voice=clinic.voice,
+            greeting=clinic.greeting or None,
+            style_notes=clinic.style_notes or None,
+            opening_hours=clinic.get_opening_hours(),
+            escalation=clinic.get_escalation(),
+            booking_rules=clinic.get_booking_rules(),
+            accepted_insurance=clinic.get_insurance().accepted,
+            end_of_turn_profile=clinic.end_of_turn_profile,
+            max_call_seconds=clinic.max_call_seconds,
+            providers=[
+                ProviderInfo(
+                    id=p.id,
+                    name=p.name,
+                    short_name=p.short_name,
+                    role=p.role.value,
+                    service_slugs=[s.slug for s in repo.services_of_provider(p.id)],
+                )
+                for p in repo.providers()
+            ],
+            services=[
+                ServiceInfo(id=s.id, slug=s.slug, name=s.name, duration_minutes=s.duration_minutes)
+                for s in services
+            ],
+        )
+
+
+def _patient_record(patient: Patient, last_visit: datetime | None = None) -> PatientRecord:
+    if patient.date_of_birth is None:
+        raise ValueError("a patient without a date of birth cannot be identified on the phone")
+    return PatientRecord(
+        id=patient.id,
+        first_name=patient.first_name,
+        last_name=patient.last_name,
+        date_of_birth=patient.date_of_birth,
+        phone=patient.phone,
+        email=patient.email,
+        insurance_carrier=patient.insurance_carrier,
+        last_visit=last_visit,
+    )
+
+
+def _appointment_record(appointment: Appointment) -> AppointmentRecord:
+    return AppointmentRecord(
+        id=appointment.id,
+        patient_id=appointment.patient_id,
+        provider_id=appointment.provider_id,
+        service_id=appointment.service_id,
+        start=appointment.start_at,
+        end=appointment.end_at,
+        status=appointment.status.value,
+    )
+
+
+class DatabaseActions:
+    """The receptionist's actions for one call, directly on the database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        profile: ClinicProfile,
+        call_key: str,
+        *,
+        call_id: uuid.UUID | None = None,
+        now: Callable[[], datetime] | None = None,
+        eligibility: EligibilityChecker | None = None,
+    ) -> None:
+        self.engine = engine
+        self.profile = profile
+        self.call_key = call_key
+        self.call_id = call_id
+        self.now = now or (lambda: datetime.now(UTC))
+        self.eligibility = eligibility or OfflineEligibility()
+        self._sequence = count(1)
+
+    def _key(self, kind: str) -> str:
+        return f"{self.call_key}:{kind}:{next(self._sequence)}"
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        try:
+            return await asyncio.to_thread(work)
+        except DomainError as error:
+            raise ActionRefused(str(error)) from None
+
+    def _repo_call(self, work: Callable[[ClinicRepository], T]) -> Callable[[], T]:
+        def run() -> T:
+            with session_scope(self.engine) as session:
+                return work(ClinicRepository(session, self.profile.id))
+
+        return run
+
+    async def find_slots(self, query: SlotQuery) -> list[SlotOption]:
+        """Bookable slots, soonest first, within the query's wall-clock window."""
+        tz = self.profile.tz
+        slots = await self._run(
+            self._repo_call(
+                lambda repo: repo.available_slots(
+                    query.service_id, query.provider_id, query.date_from, query.date_to, self.now()
+                )
+            )
+        )
+        options = []
+        for slot in slots:
+            local = slot.start.astimezone(tz).time()
+            if (query.after and local < query.after) or (query.before and local >= query.before):
+                continue
+            options.append(
+                SlotOption(
+                    provider_id=slot.provider_id, service_id=query.service_id, start=slot.start, end=slot.end
+                )
+            )
+        return options
+
+    async def patient_by_phone(self, phone: str) -> PatientRecord | None:
+        """The first patient registered with the calling number."""
+
+        def work(repo: ClinicRepository) -> PatientRecord | None:
+            patients = [p for p in repo.patients_by_phone(phone) if p.date_of_birth is not None]
+            return _patient_record(patients[0]) if patients else None
+
+        return await self._run(self._repo_call(work))
+
+    async def identify_patient(
+        self, first_name: str, last_name: str, date_of_birth: date
+    ) -> PatientRecord | None:
+        """The patient with this name and date of birth."""
+
+        def work(repo: ClinicRepository) -> PatientRecord | None:
+            patient = repo.patient_by_name_and_dob(first_name, last_name, date_of_birth)
+            return _patient_record(patient) if patient else None
+
+        return await self._run(self._repo_call(work))
+
+    async def upcoming_appointments(self, patient_id: uuid.UUID) -> list[AppointmentRecord]:
+        """The patient's active appointments from now on."""
+        return await self._run(
+            self._repo_call(
+                lambda repo: [
+                    _appointment_record(a) for a in repo.upcoming_appointments(patient_id, self.now())
+                ]
+            )
+        )
+
+    async def verify_insurance(self, carrier: str, member_id: str | None) -> InsuranceCheck:
+        """The eligibility adapter's answer for the clinic's accepted carriers."""
+        answer = self.eligibility.check(self.profile.accepted_insurance, carrier, member_id)
+        return InsuranceCheck(
+            carrier=answer.carrier, accepted=answer.accepted, eligible=answer.eligible, detail=answer.detail
+        )
+
+    async def book(
+        self, slot: SlotOption, patient: PatientDetails, patient_id: uuid.UUID | None
+    ) -> AppointmentRecord:
+        """Book the slot, registering the patient first when they are new."""
+        key = self._key("book")
+
+        def work() -> AppointmentRecord:
+            pid = patient_id or self._find_or_register(patient)
+            appointment = booking.book_appointment(
+                self.engine,
+                self.profile.id,
+                patient_id=pid,
+                provider_id=slot.provider_id,
+                service_id=slot.service_id,
+                start_at=slot.start,
+                idempotency_key=key,
+                call_id=self.call_id,
+                now=self.now(),
+            )
+            return _appointment_record(appointment)
+
+        return await self._run(work)
+
+    def _find_or_register(self, details: PatientDetails) -> uuid.UUID:
+        with write_scope(self.engine) as session:
+            repo = ClinicRepository(session, self.profile.id)
+            known = repo.patient_by_name_and_dob(details.first_name, details.last_name, details.date_of_birth)
+            if known is not None:
+                return known.id
+            patient = Patient(
+                clinic_id=self.profile.id,
+                phone=details.phone or "",
+                first_name=details.first_name.title(),
+                last_name=details.last_name.title(),
+                date_of_birth=details.date_of_birth,
+                email=details.email,
+            )
+            repo.add(patient)
+            session.flush()
+            return patient.id
+
+    async def reschedule(self, appointment_id: uuid.UUID, slot: SlotOption) -> AppointmentRecord:
+        """Move the appointment to the slot (and its provider)."""
+        key = self._key("reschedule")
+        return await self._run(
+            lambda: _appointment_record(
+                booking.reschedule_appointment(
+                    self.engine,
+                    self.profile.id,
+                    appointment_id=appointment_id,
+                    new_start_at=slot.start,
+                    provider_id=slot.provider_id,
+                    idempotency_key=key,
+                    call_id=self.call_id,
+                    now=self.now(),
+                )
+            )
+        )
+
+    async def cancel(self, appointment_id: uuid.UUID) -> AppointmentRecord:
+        """Cancel the appointment."""
+        key = self._key("cancel")
+        return await self._run(
+            lambda: _appointment_record(
+                booking.cancel_appointment(
+                    self.engine,
+                    self.profile.id,
+                    appointment_id=appointment_id,
+                    idempotency_key=key,
+                    call_id=self.call_id,
+                    reason="cancelled by the patient on the phone",
+                )
+            )
+        )
+
+    async def send_confirmation(self, appointment_id: uuid.UUID, channel: ConfirmationChannel) -> str:
+        """Record the confirmation request; the post-call workflow delivers it exactly once."""
+        await self._record(
+            "send_confirmation", {"appointment_id": str(appointment_id), "channel": channel.value}
+        )
+        return "your phone" if channel == ConfirmationChannel.sms else "your email"
+
+    async def take_message(self, reason: str, callback_number: str) -> None:
+        """Record a message for the staff."""
+        await self._record("take_message", {"reason": reason, "callback_number": callback_number})
+
+    async def transfer(self, reason: TransferReason, number: str) -> None:
+        """Record the hand-off; the telephony layer moves the live call."""
+        await self._record("transfer_to_human", {"reason": reason.value, "number": number})
+
+    async def end_call(self, outcome: str) -> None:
+        """Record the end of the conversation; the telephony layer hangs up."""
+        await self._record("end_call", {"outcome": outcome})
+
+    async def _record(self, kind: str, payload: dict[str, Any]) -> None:
+        key = self._key(kind)
+        await self._run(
+            lambda: record_action(
+                self.engine,
+                self.profile.id,
+                kind=kind,
+                payload=payload,
+                idempotency_key=key,
+                call_id=self.call_id,
+            )
+        )

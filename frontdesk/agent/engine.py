@@ -1,0 +1,127 @@
+"""The receptionist: runs one call's conversation over a chain of brains and a tool runner.
+
+It takes the caller's text turns and yields the agent's speakable text as it is generated.
+It knows nothing of audio: the realtime turn loop (or a chat window, or a test) drives it.
+
+Interruptions: when the consumer stops iterating a reply (barge-in), tool calls of that
+unfinished message are dropped, never executed; tools already running finish and record their
+results, so the conversation stays consistent. `heard` then cuts the agent's last message to
+what the caller actually heard.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from frontdesk.agent.actions import Actions
+from frontdesk.agent.brains.base import Brain, BrainContext, BrainError, TextDelta
+from frontdesk.agent.call_state import CallState
+from frontdesk.agent.clinic_profile import ClinicProfile
+from frontdesk.agent.conversation import Conversation, TextBlock, ToolUseBlock
+from frontdesk.agent.specialists import triage
+from frontdesk.agent.style import FillerFilter
+from frontdesk.agent.tool_runner import ToolRunner
+from frontdesk.logs import get_logger
+
+log = get_logger(__name__)
+
+# A reply may chain this many tool rounds (search, then book, then confirm...) before it must speak.
+MAX_TOOL_ROUNDS = 6
+
+
+class Receptionist:
+    """One call's conversation engine."""
+
+    def __init__(
+        self,
+        profile: ClinicProfile,
+        actions: Actions,
+        state: CallState,
+        brains: Sequence[Brain],
+        system_prompt: list[dict[str, Any]],
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        if not brains:
+            raise ValueError("a receptionist needs at least one brain")
+        self.profile = profile
+        self.actions = actions
+        self.state = state
+        self.brains = list(brains)
+        self.now = now or (lambda: datetime.now(UTC))
+        self.conversation = Conversation()
+        self.runner = ToolRunner(profile, actions, state, self.conversation, self.now)
+        self._context = BrainContext(profile, self.conversation, state, system_prompt)
+        self._active = 0
+        self._tools: asyncio.Task[None] | None = None
+
+    @property
+    def brain(self) -> Brain:
+        """The brain answering now (a failed brain is replaced by the next for the rest of the call)."""
+        return self.brains[self._active]
+
+    def greet(self, greeting: str) -> None:
+        """Record the greeting the caller heard as the agent's first message."""
+        self.conversation.add_caller_text("(the call connects)")
+        self.conversation.add_agent([TextBlock(text=greeting)])
+
+    def heard(self, text: str) -> None:
+        """Cut the agent's last message to what the caller actually heard."""
+        self.conversation.replace_last_agent_text(text)
+
+    async def respond(self, caller_text: str) -> AsyncIterator[str]:
+        """The agent's reply to a caller turn, streamed as speakable text."""
+        if self._tools is not None:
+            await self._tools  # results of an interrupted reply's tools land first
+        self.conversation.add_caller_text(caller_text)
+        self.state.specialist = triage(caller_text, self.state.specialist, self.now())
+        for _ in range(MAX_TOOL_ROUNDS):
+            spoken: list[str] = []
+            calls: list[ToolUseBlock] = []
+            try:
+                async for chunk in self._generate(spoken, calls):
+                    yield chunk
+            except (GeneratorExit, asyncio.CancelledError):
+                self._commit(spoken, [])  # interrupted: what was said stays, its tool calls are dropped
+                raise
+            self._commit(spoken, calls)
+            if not calls:
+                return
+            # Tools run in their own task: an interruption while they run does not lose results.
+            self._tools = asyncio.ensure_future(self._run_tools(calls))
+            await asyncio.shield(self._tools)
+            self._tools = None
+            if self.state.ended:
+                return
+        log.warning("tool rounds exhausted", rounds=MAX_TOOL_ROUNDS)
+
+    def _commit(self, spoken: list[str], calls: list[ToolUseBlock]) -> None:
+        text = "".join(spoken).strip()
+        self.conversation.add_agent([*([TextBlock(text=text)] if text else []), *calls])
+
+    async def _run_tools(self, calls: list[ToolUseBlock]) -> None:
+        for call in calls:
+            self.conversation.add_tool_result(await self.runner.run(call))
+
+    async def _generate(self, spoken: list[str], calls: list[ToolUseBlock]) -> AsyncIterator[str]:
+        """Stream one agent message from the active brain, falling back down the chain on failure."""
+        while True:
+            text_filter = FillerFilter()
+            try:
+                async for event in self.brain.step(self._context):
+                    if isinstance(event, TextDelta):
+                        if text := text_filter.feed(event.text):
+                            spoken.append(text)
+                            yield text
+                    else:
+                        calls.append(event)
+                if tail := text_filter.flush():
+                    spoken.append(tail)
+                    yield tail
+                return
+            except BrainError as error:
+                calls.clear()
+                if self._active + 1 >= len(self.brains):
+                    raise
+                log.warning("brain failed, falling back", failed=self.brain.name, error=str(error))
+                self._active += 1

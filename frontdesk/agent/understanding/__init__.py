@@ -1,0 +1,1 @@
+"""Language understanding for the deterministic brain: numbers, dates and times, intents."""

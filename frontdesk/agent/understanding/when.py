@@ -1,0 +1,560 @@
+"""What a caller means by "next Tuesday morning", "the 14th", "tomorrow at 2", "after 3 on Friday".
+
+`parse_when` turns an utterance into a `TimePreference`: a range of clinic-local dates plus a
+time-of-day window, which the availability tool searches. Speech-to-text errors are tolerated by
+fuzzy-matching weekday and month names, and spoken numbers are normalized first.
+"""
+
+import difflib
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from frontdesk.agent.understanding.numbers import normalize_numbers
+
+PartOfDay = Literal["morning", "afternoon", "evening"]
+
+PARTS_OF_DAY: dict[PartOfDay, tuple[time, time]] = {
+    "morning": (time(0, 0), time(12, 0)),
+    "afternoon": (time(12, 0), time(17, 0)),
+    "evening": (time(17, 0), time(23, 59)),
+}
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_WEEKDAY_ABBREVIATIONS = {
+    "mon": 0,
+    "tue": 1,
+    "tues": 1,
+    "wed": 2,
+    "weds": 2,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "fri": 4,
+    "sat": 5,
+    "sun": 6,
+}
+MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_MONTH_ABBREVIATIONS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+# Words speech-to-text tends to produce for weekdays; fuzzy matching catches the rest.
+_WEEKDAY_MISHEARINGS = {
+    "tuesdays": 1,
+    "twosday": 1,
+    "chooseday": 1,
+    "wednesdays": 2,
+    "thirsday": 3,
+    "fryday": 4,
+    "mondays": 0,
+    "thursdays": 3,
+    "fridays": 4,
+}
+# Words that are close to a weekday or month name but mean something else.
+_NOT_CALENDAR_WORDS = {"mayday", "maybe", "marched", "monkey", "sundae", "sunday's", "may", "march"}
+
+_EARLIEST = re.compile(
+    r"\b(earliest|soonest|as soon as (possible|you can)|asap|a s a p|(?:first|1st) (available|opening|thing)|"
+    r"next (available|opening)|whatever you have (?:first|1st)|any ?time|whenever)\b"
+)
+
+
+@dataclass(frozen=True)
+class TimePreference:
+    """A caller's wish about when: clinic-local dates and a time-of-day window.
+
+    Every field is optional; `merge` lets a later utterance refine an earlier one
+    ("next week" then "Thursday afternoon").
+    """
+
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    weekdays: frozenset[int] | None = None  # e.g. "any Tuesday"
+    part_of_day: PartOfDay | None = None
+    after: time | None = None
+    before: time | None = None
+    at: time | None = None  # a specific time ("tomorrow at 2")
+    earliest: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the utterance said nothing about when."""
+        return self == TimePreference()
+
+    def merge(self, newer: "TimePreference") -> "TimePreference":
+        """This preference refined by a newer one; the newer one's fields win where set.
+
+        A newer date replaces the old date range, and a newer time window replaces the old one.
+        """
+        merged = self
+        if newer.date_from is not None or newer.weekdays is not None:
+            merged = replace(
+                merged, date_from=newer.date_from, date_to=newer.date_to, weekdays=newer.weekdays
+            )
+        if newer.part_of_day or newer.after or newer.before or newer.at:
+            merged = replace(
+                merged, part_of_day=newer.part_of_day, after=newer.after, before=newer.before, at=newer.at
+            )
+        if newer.earliest:
+            merged = replace(merged, earliest=True)
+        return merged
+
+    def time_window(self) -> tuple[time, time]:
+        """The wall-clock window a slot's start must fall in (inclusive start, exclusive end)."""
+        start, end = PARTS_OF_DAY[self.part_of_day] if self.part_of_day else (time(0, 0), time(23, 59))
+        if self.after is not None:
+            start = max(start, self.after)
+        if self.before is not None:
+            end = min(end, self.before)
+        if self.at is not None:
+            start, end = self.at, (datetime.combine(date.min, self.at) + timedelta(minutes=1)).time()
+        return start, end
+
+    def admits(self, local_start: datetime) -> bool:
+        """Whether a slot starting at this clinic-local time satisfies the preference."""
+        day = local_start.date()
+        if self.date_from is not None and day < self.date_from:
+            return False
+        if self.date_to is not None and day > self.date_to:
+            return False
+        if self.weekdays is not None and day.weekday() not in self.weekdays:
+            return False
+        start, end = self.time_window()
+        return start <= local_start.time().replace(second=0, microsecond=0) < end
+
+
+def _fuzzy(word: str, choices: list[str], cutoff: float) -> int | None:
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
+    return choices.index(match[0]) if match else None
+
+
+def weekday_of(word: str) -> int | None:
+    """The weekday index (Monday 0) a word names, tolerating plurals and mishearings."""
+    if word in _NOT_CALENDAR_WORDS:
+        return None
+    if word in WEEKDAYS:
+        return WEEKDAYS.index(word)
+    if word in _WEEKDAY_ABBREVIATIONS:
+        return _WEEKDAY_ABBREVIATIONS[word]
+    if word in _WEEKDAY_MISHEARINGS:
+        return _WEEKDAY_MISHEARINGS[word]
+    if len(word) >= 5 and word.endswith(("day", "days", "dey", "dy", "dai")):
+        return _fuzzy(word.rstrip("s"), WEEKDAYS, 0.75)
+    return None
+
+
+def month_of(word: str, *, strict: bool = False) -> int | None:
+    """The month number a word names (abbreviations and close mishearings included)."""
+    if word in MONTHS:
+        return MONTHS.index(word) + 1
+    if word in _MONTH_ABBREVIATIONS:
+        return _MONTH_ABBREVIATIONS[word]
+    if strict or word in _NOT_CALENDAR_WORDS or len(word) < 5:
+        return None
+    index = _fuzzy(word, MONTHS, 0.8)
+    return None if index is None else index + 1
+
+
+_NEGATIONS = frozenset({"not", "no", "nothing", "can't", "cannot", "except", "but", "never", "won't"})
+_ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+
+
+def _next_weekday(today: date, weekday: int, *, include_today: bool = False) -> date:
+    ahead = (weekday - today.weekday()) % 7
+    if ahead == 0 and not include_today:
+        ahead = 7
+    return today + timedelta(days=ahead)
+
+
+def _month_day(today: date, month: int, day: int, year: int | None = None) -> date | None:
+    """The date with that month and day: in `year`, or the next one not in the past."""
+    try:
+        if year is not None:
+            return date(year, month, day)
+        candidate = date(today.year, month, day)
+        return candidate if candidate >= today else date(today.year + 1, month, day)
+    except ValueError:
+        return None
+
+
+def _day_of_month(today: date, day: int) -> date | None:
+    """ "The 14th": this month's if still ahead, else next month's."""
+    for offset in range(0, 3):
+        month = (today.month - 1 + offset) % 12 + 1
+        year = today.year + (today.month - 1 + offset) // 12
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate >= today:
+            return candidate
+    return None
+
+
+def _hour_clock(hour: int, minute: int, meridiem: str | None, *, default_pm_below: int = 7) -> time | None:
+    """A clock time, guessing am/pm as a clinic would: "at 2" is 2 pm, "at 9" is 9 am."""
+    if not (0 <= minute < 60) or not (0 <= hour <= 23):
+        return None
+    if meridiem:
+        if hour > 12:
+            return None
+        if meridiem.startswith("p") and hour != 12:
+            hour += 12
+        elif meridiem.startswith("a") and hour == 12:
+            hour = 0
+    elif 1 <= hour < default_pm_below:
+        hour += 12
+    return time(hour, minute)
+
+
+_MERIDIEM = r"\s*(a\.?\s?m\.?|p\.?\s?m\.?|in the morning|in the afternoon|in the evening|at night)?"
+_CLOCK = r"(\d{1,2})(?:(?::|\s)(\d{2}))?" + _MERIDIEM
+# A clock time said without "at": it needs minutes or am/pm to be told from other numbers.
+_BARE_CLOCKS = (
+    re.compile(r"\b(\d{1,2}):(\d{2})" + _MERIDIEM),
+    re.compile(r"\b(\d{1,2})()\s*(a\.?\s?m\.?|p\.?\s?m\.?)(?=\W|$)"),
+)
+
+
+def _meridiem_token(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    raw = raw.replace(".", "").replace(" ", "")
+    if raw.startswith("a") or raw == "inthemorning":
+        return "am"
+    return "pm"
+
+
+def _clock_from_match(match: re.Match[str]) -> time | None:
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    return _hour_clock(hour, minute, _meridiem_token(match.group(3)))
+
+
+def _time_words(text: str) -> str:
+    """Rewrite spoken clock idioms into digits: "half past 2" -> "2:30", "noon" -> "12:00 pm"."""
+    text = re.sub(r"\b(noon|midday|lunch ?time)\b", "12:00 pm", text)
+    text = re.sub(r"\bhalf (?:past|after) (\d{1,2})\b", r"\1:30", text)
+    text = re.sub(r"\b(?:a )?quarter (?:past|after) (\d{1,2})\b", r"\1:15", text)
+    text = re.sub(r"\b(?:a )?quarter (?:to|till|of) (\d{1,2})\b", lambda m: f"{int(m.group(1)) - 1}:45", text)
+    text = re.sub(r"\b(\d{1,2}) o'? ?clock\b", r"\1:00", text)
+    text = re.sub(r"\b(\d{1,2}) (15|30|45|00|05|10|20|40|50)\b", r"\1:\2", text)  # "2 30" -> "2:30"
+    return text
+
+
+def _dates(text: str, today: date) -> TimePreference:
+    """The date part of an utterance."""
+    words = re.findall(r"[a-z']+", text)
+    # "in two weeks", "in 3 days", "a week from today" (before "today", which they contain).
+    if m := re.search(r"\b(?:(\d+)|an?) (day|week)s? from (?:now|today)\b", text):
+        day = today + (timedelta(days=1) if m.group(2) == "day" else timedelta(weeks=1)) * int(
+            m.group(1) or 1
+        )
+        return TimePreference(date_from=day, date_to=day)
+    if m := re.search(r"\bin (?:(\d+)|an?|a couple(?: of)?) (day|week|month)s?\b", text):
+        count = int(m.group(1) or (2 if "couple" in m.group(0) else 1))
+        unit = m.group(2)
+        if unit == "day":
+            day = today + timedelta(days=count)
+            return TimePreference(date_from=day, date_to=day)
+        if unit == "week":
+            start = today + timedelta(weeks=count)
+            start -= timedelta(days=start.weekday())
+            return TimePreference(date_from=max(start, today), date_to=start + timedelta(days=6))
+        start = _add_months(today, count)
+        return TimePreference(date_from=start, date_to=start + timedelta(days=13))
+    if re.search(r"\b(today|this afternoon|this morning|tonight|this evening)\b", text):
+        return TimePreference(date_from=today, date_to=today)
+    if re.search(r"\bday after tomorrow\b", text):
+        day = today + timedelta(days=2)
+        return TimePreference(date_from=day, date_to=day)
+    if re.search(r"\b(tomorrow|tomorow|tmrw|tomorrows)\b", text):
+        day = today + timedelta(days=1)
+        return TimePreference(date_from=day, date_to=day)
+
+    # Explicit calendar dates: "december 3rd", "3rd of december", "12/14", "the 14th".
+    for index, word in enumerate(words):
+        month = month_of(word, strict=word in ("may", "march"))
+        if month is None:
+            continue
+        after = " ".join(words[index + 1 : index + 3])
+        before = " ".join(words[max(0, index - 3) : index])
+        day_match = re.match(r"(?:the )?(\d{1,2})(?:st|nd|rd|th)?\b", _after_word(text, word))
+        if day_match is None:
+            day_match = re.search(r"(?:the )?" + _DAY + r" of$", _before_word(text, word))
+        if day_match is not None and (day := _month_day(today, month, int(day_match.group(1)))):
+            return TimePreference(date_from=day, date_to=day)
+        if word in ("may", "march") and not re.search(
+            r"\b(in|of|early|late|mid|end)\b", before + " " + after
+        ):
+            continue  # "may" is usually the verb
+        start = _month_day(today, month, 1) or today
+        if (start.month == today.month and start.year == today.year) or start < today:
+            start = today
+        end = _month_day(start, month, _days_in_month(start.year, month), start.year) or start
+        return _partial_month(TimePreference(date_from=start, date_to=end), text)
+
+    if m := re.search(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b", text):
+        year = int(m.group(3)) if m.group(3) else None
+        if year is not None and year < 100:
+            year += 2000
+        if day := _month_day(today, int(m.group(1)), int(m.group(2)), year):
+            return TimePreference(date_from=day, date_to=day)
+
+    ordinal = re.search(
+        r"\b(?:the|on) " + _ORDINAL + r"(?! (?:one|option|slot|time|thing|available|opening))\b", text
+    )
+    if ordinal is None and (alone := re.fullmatch(r"(?:on )?" + _ORDINAL + r"(?: please)?", text)):
+        ordinal = alone
+    if ordinal is not None:
+        if day := _day_of_month(today, int(ordinal.group(1))):
+            return TimePreference(date_from=day, date_to=day)
+
+    weekday_pref = _weekdays(text, words, today)
+    if weekday_pref is not None:
+        return weekday_pref
+    return _weeks(text, today)
+
+
+def _after_word(text: str, word: str) -> str:
+    position = re.search(r"\b" + re.escape(word) + r"\b", text)
+    return text[position.end() :].strip() if position else ""
+
+
+def _before_word(text: str, word: str) -> str:
+    position = re.search(r"\b" + re.escape(word) + r"\b", text)
+    return text[: position.start()].strip() if position else ""
+
+
+def _days_in_month(year: int, month: int) -> int:
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
+def _add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, _days_in_month(year, month)))
+
+
+def _partial_month(pref: TimePreference, text: str) -> TimePreference:
+    """Narrow a month to its early, middle or late part when the caller said so."""
+    assert pref.date_from is not None and pref.date_to is not None
+    first = pref.date_from.replace(day=1)
+    if re.search(r"\b(early|beginning of|start of)\b", text):
+        window = (first, first.replace(day=10))
+    elif re.search(r"\b(mid|middle of)\b", text):
+        window = (first.replace(day=10), first.replace(day=20))
+    elif re.search(r"\b(late|end of)\b", text):
+        window = (first.replace(day=20), pref.date_to)
+    else:
+        return pref
+    start = max(window[0], pref.date_from)
+    return TimePreference(date_from=start, date_to=max(start, window[1]))
+
+
+def _weekdays(text: str, words: list[str], today: date) -> TimePreference | None:
+    """ "Tuesday", "next Tuesday", "this Friday", "Tuesday or Thursday", "any Tuesday"."""
+    found = [(i, w, d) for i, w in enumerate(words) if (d := weekday_of(w)) is not None]
+    excluded = {d for i, _, d in found if _NEGATIONS.intersection(words[max(0, i - 3) : i])}
+    found = [item for item in found if item[2] not in excluded]
+    if excluded and not found:
+        # "anything but Monday": the coming three weeks without those days.
+        start = today + timedelta(days=1)
+        allowed = frozenset(range(7)) - excluded
+        return TimePreference(date_from=start, date_to=start + timedelta(days=20), weekdays=allowed)
+    if not found:
+        return None
+    days = [d for _, _, d in found]
+    index, word, _ = found[0]
+    previous = words[index - 1] if index else ""
+    plural_or_any = word.endswith("days") or previous in ("any", "every", "a")
+    if len(set(days)) > 1 or plural_or_any:
+        # Several weekdays, or "any Tuesday": each of them within the next few weeks.
+        start = today + timedelta(days=1)
+        if re.search(r"\bnext week\b", text):
+            start = _next_weekday(today, 0)
+        return TimePreference(date_from=start, date_to=start + timedelta(days=20), weekdays=frozenset(days))
+    weekday = days[0]
+    include_today = previous == "this" and weekday == today.weekday()
+    day = _next_weekday(today, weekday, include_today=include_today)
+    if previous == "next" and re.search(r"\bnext week\b", text) is None and day - today <= timedelta(days=1):
+        # "next Tuesday" said on Monday: a receptionist hears the Tuesday of next week.
+        day += timedelta(days=7)
+    if re.search(r"\b(week after next|following week|after next)\b", text):
+        day += timedelta(days=7)
+    elif re.search(r"\bnext week\b", text) and day < _next_weekday(today, 0):
+        day += timedelta(days=7)
+    return TimePreference(date_from=day, date_to=day)
+
+
+def _weeks(text: str, today: date) -> TimePreference:
+    """ "this week", "next week", "the week after next", "this weekend", "later this week"."""
+    monday_next = _next_weekday(today, 0)
+    if re.search(r"\b(week after next|following week)\b", text):
+        start = monday_next + timedelta(days=7)
+        return TimePreference(date_from=start, date_to=start + timedelta(days=6))
+    if re.search(r"\bnext week(end)?\b", text):
+        if "weekend" in text:
+            saturday = monday_next + timedelta(days=5)
+            return TimePreference(date_from=saturday, date_to=saturday + timedelta(days=1))
+        if re.search(r"\bearly\b", text):
+            return TimePreference(date_from=monday_next, date_to=monday_next + timedelta(days=2))
+        if re.search(r"\b(late|end of)\b", text):
+            return TimePreference(
+                date_from=monday_next + timedelta(days=3), date_to=monday_next + timedelta(days=6)
+            )
+        return TimePreference(date_from=monday_next, date_to=monday_next + timedelta(days=6))
+    if re.search(r"\b(this|the) weekend\b|\bweekend\b", text):
+        saturday = _next_weekday(today, 5, include_today=True)
+        return TimePreference(
+            date_from=max(today, saturday - timedelta(days=1 if today.weekday() == 6 else 0)),
+            date_to=saturday + timedelta(days=1),
+        )
+    if re.search(r"\b(this week|later this week|end of (the|this) week|rest of the week)\b", text):
+        start = today + timedelta(days=1) if re.search(r"\blater\b", text) else today
+        if re.search(r"\bend of\b", text):
+            start = max(today, monday_next - timedelta(days=3))
+        return TimePreference(date_from=start, date_to=monday_next - timedelta(days=1))
+    if m := re.search(r"\b(next|this) month\b", text):
+        start = _add_months(today.replace(day=1), 1) if m.group(1) == "next" else today
+        end = start.replace(day=_days_in_month(start.year, start.month))
+        return _partial_month(TimePreference(date_from=start, date_to=end), text)
+    return TimePreference()
+
+
+def _times(text: str) -> TimePreference:
+    """The time-of-day part: parts of day, "after 3", "before 11", "at 2:30", "around 10"."""
+    text = _time_words(text)
+    part: PartOfDay | None = None
+    if re.search(r"\b(morning|mornings|a\.?m\.? appointment|before lunch|1st thing)\b", text):
+        part = "morning"
+    elif re.search(r"\b(afternoon|afternoons|after lunch|after work)\b", text):
+        part = "afternoon"
+    elif re.search(r"\b(evening|evenings|tonight|after 5|late in the day)\b", text):
+        part = "evening"
+    after = before = at = None
+    if m := re.search(r"\b(?:after|from|later than|past|no earlier than|not before)\s+" + _CLOCK, text):
+        after = _clock_from_match(m)
+    if m := re.search(r"\b(?:before|by|earlier than|no later than|not after|until)\s+" + _CLOCK, text):
+        before = _clock_from_match(m)
+    if after is None and before is None and (m := re.search(r"\b(?:at|around|about|for)\s+" + _CLOCK, text)):
+        at_time = _clock_from_match(m)
+        if at_time is not None and re.search(
+            r"\b(around|about|ish)\b", m.group(0) + text[m.end() : m.end() + 4]
+        ):
+            # "around 10" is a window, not a point.
+            start = datetime.combine(date.min, at_time)
+            after = max(time(0, 0), (start - timedelta(minutes=45)).time()) if at_time.hour else at_time
+            before = (start + timedelta(minutes=46)).time()
+        else:
+            at = at_time
+    elif after is None and before is None:
+        bare = next((m for pattern in _BARE_CLOCKS if (m := pattern.search(text))), None)
+        at = _clock_from_match(bare) if bare else None
+    if re.search(r"\b(end of the day|late afternoon|later in the afternoon)\b", text) and after is None:
+        after = time(15, 0)
+    if re.search(r"\bearly afternoon\b", text):
+        before = before or time(14, 0)
+    if re.search(r"\b(early morning|1st thing)\b", text):
+        before = before or time(10, 0)
+    if re.search(r"\blate morning\b", text):
+        after = after or time(10, 0)
+    if (after or before or at) and part is not None:
+        # An explicit clock time refines the part of day only when they agree.
+        clock = at or after or before
+        assert clock is not None
+        low, high = PARTS_OF_DAY[part]
+        if not (low <= clock <= high):
+            part = None
+    return TimePreference(part_of_day=part, after=after, before=before, at=at)
+
+
+def parse_when(utterance: str, now: datetime) -> TimePreference:
+    """Parse what an utterance says about when, relative to `now` in the clinic's time zone.
+
+    Returns an empty preference when the utterance names no date or time.
+    """
+    text = normalize_numbers(utterance)
+    text = re.sub(r"\s+", " ", text.replace(",", " ")).strip()
+    today = now.date()
+    dates = _dates(text, today)
+    times = _times(text)
+    earliest = bool(_EARLIEST.search(text))
+    pref = TimePreference(
+        date_from=dates.date_from,
+        date_to=dates.date_to,
+        weekdays=dates.weekdays,
+        part_of_day=times.part_of_day,
+        after=times.after,
+        before=times.before,
+        at=times.at,
+        earliest=earliest,
+    )
+    if re.search(r"\b(tonight|this evening)\b", text) and pref.part_of_day is None:
+        pref = replace(pref, part_of_day="evening")
+    if re.search(r"\bthis afternoon\b", text):
+        pref = replace(pref, part_of_day="afternoon")
+    if re.search(r"\bthis morning\b", text):
+        pref = replace(pref, part_of_day="morning")
+    return pref
+
+
+_YEAR = r"(19\d{2}|20\d{2}|19 \d{2}|20 \d{2}|\d{2})"
+
+
+def parse_date_of_birth(utterance: str, today: date) -> date | None:
+    """A date of birth from "March 3rd 1988", "3/3/88", "the third of March nineteen eighty eight"."""
+    text = normalize_numbers(utterance)
+    text = re.sub(r"\s+", " ", text.replace(",", " ")).strip()
+    candidates: list[tuple[int, int, str]] = []  # (month, day, year text)
+    for word in re.findall(r"[a-z]+", text):
+        month = month_of(word)
+        if month is None:
+            continue
+        after = _after_word(text, word)
+        before = _before_word(text, word)
+        if (m := re.search(r"(?:the )?" + _DAY + r"(?: of)?$", before)) and (
+            y := re.match(_YEAR + r"\b", after)
+        ):
+            candidates.append((month, int(m.group(1)), y.group(1)))
+        elif m := re.match(_DAY + r"\b\s*(?:of\s+)?" + _YEAR + r"\b", after):
+            candidates.append((month, int(m.group(1)), m.group(2)))
+    if m := re.search(r"\b(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4}|\d{2})\b", text):
+        candidates.append((int(m.group(1)), int(m.group(2)), m.group(3)))
+    for month, day, year_text in candidates:
+        year = int(year_text.replace(" ", ""))
+        if year < 100:
+            year += 1900 if year > today.year % 100 else 2000
+        try:
+            born = date(year, month, day)
+        except ValueError:
+            continue
+        if born <= today and today.year - born.year < 120:
+            return born
+    return None

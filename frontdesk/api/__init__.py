@@ -1,0 +1,1 @@
+"""FastAPI app: Twilio voice webhooks (TwiML), admin REST API, auth, dashboard pages."""

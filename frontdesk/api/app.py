@@ -1,0 +1,14 @@
+"""The API process's FastAPI app: health probes and Twilio's voice webhooks; the admin API joins later."""
+
+from fastapi import FastAPI
+
+from frontdesk.api.service_app import create_service_app
+from frontdesk.api.twilio_voice import twilio_voice_router
+from frontdesk.config import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The API app for `settings`, with its database engine and Temporal client on `app.state.backends`."""
+    app = create_service_app("Frontdesk API", settings)
+    app.include_router(twilio_voice_router(settings))
+    return app

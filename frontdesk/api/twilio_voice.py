@@ -1,0 +1,277 @@
+"""Twilio's voice webhooks: `POST /twilio/voice` answers a call, `POST /twilio/status` records its progress.
+
+Both check X-Twilio-Signature first (403 otherwise), then the form fields (400 with what is wrong).
+The voice webhook finds the clinic by the dialled number, records the Call row (once, however
+often Twilio retries) and answers TwiML that connects the call to the media socket:
+
+    <Response><Connect><Stream url="wss://{public host}/media" statusCallback=".../twilio/status">
+        <Parameter name="clinic_id" .../> call_id, direction, caller, called
+    </Stream></Connect></Response>
+
+A number no clinic owns gets a polite spoken message and a hang-up. The stream's statusCallback
+brings stream events (logged); the call's own status callbacks come from the phone number's
+configuration in Twilio, pointed at the same URL. The workflows issue starts the CallWorkflow here.
+"""
+
+import uuid
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Annotated, Final, TypeVar
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_pascal
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from twilio.twiml.voice_response import VoiceResponse
+
+from frontdesk.api.backends import get_backends
+from frontdesk.config import Settings
+from frontdesk.domain.database import session_scope, write_scope
+from frontdesk.domain.models import Call, CallDirection, CallStatus, check_e164, utcnow
+from frontdesk.domain.repository import ClinicRepository, clinic_by_phone_number
+from frontdesk.logs import get_logger
+from frontdesk.realtime.telephony.protocol import (
+    CALL_PARAMETER,
+    CALLED_PARAMETER,
+    CALLER_PARAMETER,
+    CLINIC_PARAMETER,
+    DIRECTION_PARAMETER,
+    MEDIA_PATH,
+)
+from frontdesk.realtime.telephony.signatures import (
+    parse_form,
+    public_url,
+    webhook_signature_valid,
+    websocket_url,
+)
+
+VOICE_PATH: Final = "/twilio/voice"
+STATUS_PATH: Final = "/twilio/status"
+NOT_IN_SERVICE: Final = (
+    "We're sorry, the number you have dialed is not in service. "
+    "Please check the number and try again. Goodbye."
+)
+FINAL_STATUSES: Final = frozenset(
+    {CallStatus.completed, CallStatus.busy, CallStatus.failed, CallStatus.no_answer, CallStatus.canceled}
+)
+TWIML_MEDIA_TYPE: Final = "application/xml"
+
+_log = get_logger(__name__)
+
+
+def _direction(value: object) -> CallDirection:
+    # Twilio says inbound, outbound-api or outbound-dial.
+    if value == "inbound":
+        return CallDirection.inbound
+    if isinstance(value, str) and value.startswith("outbound"):
+        return CallDirection.outbound
+    raise ValueError("must be inbound, outbound-api or outbound-dial")
+
+
+def _timestamp(value: object) -> datetime:
+    try:
+        return parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        raise ValueError("must be an RFC 2822 date like 'Tue, 10 Aug 2021 14:00:00 +0000'") from None
+
+
+TwilioCallSid = Annotated[str, Field(pattern=r"^CA[0-9a-fA-F]{32}$")]
+E164Number = Annotated[str, AfterValidator(lambda value: check_e164(value, "the number"))]
+Direction = Annotated[CallDirection, BeforeValidator(_direction)]
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
+
+
+class _TwilioForm(BaseModel):
+    # Twilio's fields are PascalCase: call_sid <- CallSid.
+    model_config = ConfigDict(extra="ignore", frozen=True, alias_generator=to_pascal)
+
+
+class VoiceForm(_TwilioForm):
+    """The fields of Twilio's voice webhook that we use."""
+
+    call_sid: TwilioCallSid
+    from_number: str = Field(alias="From", min_length=1, max_length=32)  # or "anonymous" when withheld
+    to_number: E164Number = Field(alias="To")
+    direction: Direction = CallDirection.inbound
+    call_status: CallStatus = CallStatus.ringing
+
+
+class CallStatusForm(_TwilioForm):
+    """A call status callback."""
+
+    call_sid: TwilioCallSid
+    call_status: CallStatus
+    from_number: str = Field(alias="From", default="", max_length=32)
+    to_number: str = Field(alias="To", default="", max_length=32)
+    direction: Direction = CallDirection.inbound
+    timestamp: Timestamp | None = None
+
+    def clinic_number(self) -> str:
+        """The clinic's side of the call: the dialled number inbound, the caller id outbound."""
+        return self.to_number if self.direction is CallDirection.inbound else self.from_number
+
+
+class StreamStatusForm(_TwilioForm):
+    """A <Stream statusCallback> event: stream-started, stream-stopped or stream-error."""
+
+    call_sid: TwilioCallSid
+    stream_sid: str = Field(min_length=1, max_length=64)
+    stream_event: str = Field(pattern=r"^stream-(started|stopped|error)$")
+    stream_error: str = Field(default="", max_length=500)
+
+
+Form = TypeVar("Form", bound="_TwilioForm")
+
+
+def _parse(model: type[Form], form: FormData) -> Form:
+    """The form as `model`, or 400 naming each bad or missing field."""
+    try:
+        return model.model_validate({key: form[key] for key in form})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise HTTPException(400, f"bad Twilio form fields: {problems}") from None
+
+
+async def _signed_form(request: Request, settings: Settings) -> FormData:
+    """The request's form fields, once its X-Twilio-Signature is checked (403 otherwise)."""
+    try:
+        form = parse_form(await request.body())
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400, "the body must be application/x-www-form-urlencoded") from None
+    if not webhook_signature_valid(settings, request, form):
+        _log.warning("twilio.forged_webhook", path=request.url.path)
+        raise HTTPException(403, "invalid X-Twilio-Signature")
+    return form
+
+
+def _twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), media_type=TWIML_MEDIA_TYPE)
+
+
+def not_in_service_twiml() -> VoiceResponse:
+    """The answer to a number no clinic owns: a polite message, then hang up."""
+    response = VoiceResponse()
+    response.say(NOT_IN_SERVICE)
+    response.hangup()
+    return response
+
+
+def stream_twiml(settings: Settings, call: Call) -> VoiceResponse:
+    """<Connect><Stream> to the media socket, with the call's parameters and the status callback."""
+    response = VoiceResponse()
+    stream = response.connect().stream(
+        url=websocket_url(settings, MEDIA_PATH),
+        status_callback=public_url(settings, STATUS_PATH),
+        status_callback_method="POST",
+    )
+    parameters = {
+        CLINIC_PARAMETER: str(call.clinic_id),
+        CALL_PARAMETER: str(call.id),
+        DIRECTION_PARAMETER: call.direction.value,
+        CALLER_PARAMETER: call.from_number,
+        CALLED_PARAMETER: call.to_number,
+    }
+    for name, value in parameters.items():
+        stream.parameter(name=name, value=value)
+    return response
+
+
+def record_call(engine: Engine, clinic_id: uuid.UUID, form: VoiceForm) -> Call:
+    """The Call row of this call sid, created on the first webhook and reused by Twilio's retries."""
+    try:
+        # A write transaction from the start: on SQLite a read that later writes can deadlock.
+        with write_scope(engine) as session:
+            repository = ClinicRepository(session, clinic_id)
+            existing = repository.call_by_sid(form.call_sid)
+            if existing is not None:
+                return existing
+            return repository.add(
+                Call(
+                    clinic_id=clinic_id,
+                    call_sid=form.call_sid,
+                    direction=form.direction,
+                    from_number=form.from_number,
+                    to_number=form.to_number,
+                    status=form.call_status,
+                    started_at=utcnow(),
+                )
+            )
+    except IntegrityError:
+        # A retry raced us to the insert: theirs is the row.
+        with session_scope(engine) as session:
+            existing = ClinicRepository(session, clinic_id).call_by_sid(form.call_sid)
+        if existing is None:
+            raise HTTPException(409, "this CallSid belongs to another clinic's call") from None
+        return existing
+
+
+def _find_clinic_id(engine: Engine, number: str) -> uuid.UUID | None:
+    with Session(engine) as session:
+        clinic = clinic_by_phone_number(session, number)
+        return clinic.id if clinic else None
+
+
+def update_call_status(engine: Engine, form: CallStatusForm) -> Call | None:
+    """Apply a status callback to the call's row; None when no clinic has this call.
+
+    A final status (completed, busy...) is never replaced by an earlier one arriving late.
+    """
+    with write_scope(engine) as session:
+        clinic = clinic_by_phone_number(session, form.clinic_number())
+        if clinic is None:
+            return None
+        call = ClinicRepository(session, clinic.id).call_by_sid(form.call_sid)
+        if call is None:
+            return None
+        if call.status not in FINAL_STATUSES:
+            call.status = form.call_status
+            if form.call_status in FINAL_STATUSES:
+                call.ended_at = form.timestamp or utcnow()
+        return call
+
+
+def twilio_voice_router(settings: Settings) -> APIRouter:
+    """The router of POST /twilio/voice and POST /twilio/status (see the module docstring)."""
+    router = APIRouter()
+
+    @router.post(VOICE_PATH, response_class=Response)
+    async def voice(request: Request) -> Response:
+        form = _parse(VoiceForm, await _signed_form(request, settings))
+        engine = get_backends(request).engine
+        clinic_id = await run_in_threadpool(_find_clinic_id, engine, form.to_number)
+        if clinic_id is None:
+            _log.info("twilio.unknown_number", call_sid=form.call_sid, to=form.to_number)
+            return _twiml(not_in_service_twiml())
+        call = await run_in_threadpool(record_call, engine, clinic_id, form)
+        _log.info(
+            "twilio.call_answered", call_sid=call.call_sid, clinic_id=str(clinic_id), call_id=str(call.id)
+        )
+        return _twiml(stream_twiml(settings, call))
+
+    @router.post(STATUS_PATH, response_class=Response)
+    async def status(request: Request) -> Response:
+        form = await _signed_form(request, settings)
+        if "StreamEvent" in form:
+            event = _parse(StreamStatusForm, form)
+            log = _log.warning if event.stream_event == "stream-error" else _log.info
+            log(
+                "twilio.stream_status",
+                call_sid=event.call_sid,
+                stream_event=event.stream_event,
+                error=event.stream_error,
+            )
+            return Response(status_code=204)
+        update = _parse(CallStatusForm, form)
+        call = await run_in_threadpool(update_call_status, get_backends(request).engine, update)
+        if call is None:
+            raise HTTPException(404, "no call with this CallSid")
+        _log.info("twilio.call_status", call_sid=update.call_sid, status=call.status.value)
+        return Response(status_code=204)
+
+    return router

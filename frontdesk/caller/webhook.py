@@ -1,0 +1,94 @@
+"""The caller's HTTP side: the signed voice webhook Twilio posts when a call comes in, the TwiML it
+gets back, and the status callbacks Twilio sends as the call progresses."""
+
+import secrets
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Final
+
+import httpx
+
+from frontdesk.config import Settings
+from frontdesk.realtime.telephony.signatures import SIGNATURE_HEADER, sign
+
+VOICE_PATH: Final = "/twilio/voice"
+STATUS_PATH: Final = "/twilio/status"
+ACCOUNT_SID: Final = "AC" + "0" * 32  # the local caller's stand-in account
+TIMEOUT_SECONDS: Final = 10.0
+
+
+class WebhookError(Exception):
+    """The stack refused the webhook or answered something that is not usable TwiML."""
+
+
+@dataclass(frozen=True)
+class CallPlaced:
+    """What the voice webhook answered: a stream to open, or words to say before hanging up."""
+
+    call_sid: str
+    stream_url: str | None
+    parameters: dict[str, str] = field(default_factory=dict)
+    said: list[str] = field(default_factory=list)
+
+
+def new_call_sid() -> str:
+    """A fresh Twilio-shaped call sid (CA + 32 hex digits)."""
+    return "CA" + secrets.token_hex(16)
+
+
+async def _post_signed(settings: Settings, base_url: str, path: str, form: dict[str, str]) -> httpx.Response:
+    url = base_url.rstrip("/") + path
+    headers = {SIGNATURE_HEADER: sign(settings, url, form)}
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+            return await client.post(url, data=form, headers=headers)
+    except httpx.HTTPError as exc:
+        raise WebhookError(f"cannot reach the stack at {base_url}: {exc}") from exc
+
+
+def parse_twiml(call_sid: str, twiml: str) -> CallPlaced:
+    """The stream URL and parameters of <Connect><Stream>, or the <Say> texts of a refusal."""
+    try:
+        root = ET.fromstring(twiml)
+    except ET.ParseError as exc:
+        raise WebhookError(f"the voice webhook did not answer TwiML: {exc}") from None
+    stream = root.find("./Connect/Stream")
+    said = [element.text or "" for element in root.iter("Say")]
+    if stream is None:
+        return CallPlaced(call_sid, None, said=said)
+    url = stream.get("url")
+    if not url:
+        raise WebhookError("the TwiML <Stream> has no url")
+    parameters = {p.get("name", ""): p.get("value", "") for p in stream.findall("Parameter")}
+    return CallPlaced(call_sid, url, parameters, said)
+
+
+async def place_call(settings: Settings, base_url: str, to: str, caller: str) -> CallPlaced:
+    """POST the voice webhook for a new inbound call from `caller` to `to`, signed; parse its TwiML."""
+    call_sid = new_call_sid()
+    form = {
+        "CallSid": call_sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": caller,
+        "To": to,
+        "Direction": "inbound",
+        "CallStatus": "ringing",
+    }
+    response = await _post_signed(settings, base_url, VOICE_PATH, form)
+    if response.status_code != 200:
+        raise WebhookError(f"the voice webhook answered {response.status_code}: {response.text[:200]}")
+    return parse_twiml(call_sid, response.text)
+
+
+async def report_status(settings: Settings, base_url: str, call_sid: str, to: str, status: str) -> None:
+    """POST a call status callback (in-progress, completed...) as Twilio would."""
+    form = {
+        "CallSid": call_sid,
+        "AccountSid": ACCOUNT_SID,
+        "To": to,
+        "Direction": "inbound",
+        "CallStatus": status,
+    }
+    response = await _post_signed(settings, base_url, STATUS_PATH, form)
+    if response.status_code >= 300:
+        raise WebhookError(f"the status callback answered {response.status_code}: {response.text[:200]}")

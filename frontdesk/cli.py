@@ -1,0 +1,125 @@
+"""The `frontdesk` command: the front door to every process and tool.
+
+Each command imports its implementation lazily so that `frontdesk --help` stays fast and a
+process only loads what it runs.
+"""
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from frontdesk.config import get_settings
+from frontdesk.logs import configure_logging
+
+app = typer.Typer(help="Frontdesk: the AI phone receptionist.", no_args_is_help=True)
+
+
+@app.callback()
+def _main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+
+@app.command()
+def dev() -> None:
+    """Run the whole stack embedded: Temporal dev server, worker, API and media server."""
+    from frontdesk.devstack.supervisor import run_dev
+
+    raise typer.Exit(run_dev(get_settings()))
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker (run more copies to scale out)."""
+    from frontdesk.worker import exit_skipping_finalization, run_worker
+
+    asyncio.run(run_worker(get_settings()))
+    exit_skipping_finalization(0)
+
+
+@app.command()
+def api() -> None:
+    """Run the API server (Twilio webhooks, admin API, dashboard)."""
+    from frontdesk.devstack.servers import serve_api
+
+    serve_api(get_settings())
+
+
+@app.command()
+def realtime() -> None:
+    """Run the realtime media server (Twilio Media Streams)."""
+    from frontdesk.devstack.servers import serve_realtime
+
+    serve_realtime(get_settings())
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema to the newest migration."""
+    from frontdesk.domain.database import upgrade_database
+
+    upgrade_database(get_settings().database_url)
+    typer.echo("database is at the newest migration")
+
+
+@app.command()
+def seed(
+    today: str | None = typer.Option(None, help="ISO date the demo schedule is relative to"),
+) -> None:
+    """Create the demo clinic (slug `demo`, Maple Dental) if it is not there yet."""
+    from frontdesk.domain.database import make_engine, upgrade_database
+    from frontdesk.domain.seed import seed_demo
+
+    settings = get_settings()
+    upgrade_database(settings.database_url)
+    clinic = seed_demo(make_engine(settings.database_url), date.fromisoformat(today) if today else None)
+    typer.echo(f"demo clinic ready: {clinic.slug} ({clinic.name})")
+
+
+@app.command()
+def chat(
+    clinic: str = typer.Option("demo", help="the clinic's slug"),
+    caller: str = typer.Option("+15550199001", help="the caller id the clinic sees (E.164)"),
+) -> None:
+    """Talk to a clinic's receptionist by typing: the conversation engine without audio."""
+    from frontdesk.agent.chat_console import run_chat
+
+    raise typer.Exit(asyncio.run(run_chat(get_settings(), clinic, caller)))
+
+
+@app.command()
+def call(
+    clinic: str = typer.Option("demo", help="the clinic to call (its first number), unless --to is given"),
+    to: str | None = typer.Option(None, help="the number to dial (E.164)"),
+    caller: str = typer.Option("+15550199001", "--from", help="the caller id (E.164)"),
+    say: list[str] = typer.Option([], help="a line to say (repeatable), before any --script"),
+    script: Path | None = typer.Option(None, help="a script file: one line per turn (dtmf:, silence:, ...)"),
+    noise_db: float | None = typer.Option(None, help="white noise mixed into the caller's audio, dBFS"),
+    audio_out: Path | None = typer.Option(None, help="write both sides to this wav (caller left)"),
+    json_output: bool = typer.Option(False, "--json", help="print a JSON result instead of a table"),
+    url: str | None = typer.Option(None, help="the stack's address (default: public_base_url)"),
+) -> None:
+    """Phone a running stack as Twilio would and speak lines with the offline voice."""
+    from frontdesk.caller.command import CallCommandError, run_call_command
+    from frontdesk.caller.script import ScriptError
+    from frontdesk.caller.webhook import WebhookError
+
+    try:
+        status = run_call_command(
+            get_settings(),
+            clinic=clinic,
+            to=to,
+            caller=caller,
+            say=say,
+            script=script,
+            noise_db=noise_db,
+            audio_out=audio_out,
+            as_json=json_output,
+            url=url,
+        )
+    except (CallCommandError, ScriptError, WebhookError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(status)

@@ -1,0 +1,90 @@
+"""Process configuration, from `FRONTDESK_` environment variables and an optional `.env` file.
+
+A vendor key that is absent means that vendor's offline twin is used (DESIGN.md section 5).
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Everything a Frontdesk process reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="FRONTDESK_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{VAR_DIR / 'frontdesk.db'}",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db",
+    )
+    var_dir: Path = Field(default=VAR_DIR, description="where the embedded stack keeps its data")
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "frontdesk"
+    temporal_ui_port: int = 8233
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    realtime_port: int = 8001
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the address Twilio reaches the API and media socket at",
+    )
+
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    anthropic_model: str = "claude-sonnet-5-5"
+    deepgram_api_key: SecretStr | None = None
+    deepgram_base_url: str | None = None
+    elevenlabs_api_key: SecretStr | None = None
+    elevenlabs_base_url: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_base_url: str | None = None
+    twilio_messaging_from: str | None = Field(
+        default=None, description="the number SMS confirmations come from (default: the clinic's own number)"
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for emails (none: the outbox)")
+    smtp_port: int = 25
+    smtp_from: str = "Frontdesk <no-reply@frontdesk.invalid>"
+    twilio_dev_auth_token: SecretStr = Field(
+        default=SecretStr("frontdesk-dev-twilio-token"),
+        description="signs and checks Twilio webhooks when no twilio_auth_token is set (offline stack)",
+    )
+
+    secret_key: SecretStr = Field(
+        default=SecretStr("frontdesk-dev-only-secret-change-me"),
+        description="encrypts CRM and practice-system credentials at rest",
+    )
+    call_idle_seconds: float = Field(
+        default=10.0, gt=0, description="caller silence before 'Are you still there?' (twice ends the call)"
+    )
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalize_postgres_driver(cls, url: str) -> str:
+        # A plain postgres URL would pick psycopg2, which we do not ship.
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @model_validator(mode="after")
+    def _database_under_var_dir(self) -> "Settings":
+        # Without an explicit URL the SQLite file lives in var_dir, wherever that is set to be.
+        if "database_url" not in self.model_fields_set:
+            self.database_url = f"sqlite:///{self.var_dir / 'frontdesk.db'}"
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

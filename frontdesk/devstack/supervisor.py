@@ -1,0 +1,218 @@
+"""`frontdesk dev`: the whole stack on one machine, started in order and stopped as one.
+
+Order: check ports, migrate and seed the database, start the Temporal dev server, the worker
+and the web server (API + media) as child processes, wait until Temporal and /readyz answer,
+print the URLs, then watch. Ctrl-C (or SIGTERM) stops the web server and the worker first and
+Temporal last; a child that dies on its own stops the rest and makes the exit code non-zero.
+"""
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from frontdesk.api.health import describe_failure
+from frontdesk.config import Settings
+from frontdesk.devstack.demo_clinic import DemoClinic, prepare_database
+from frontdesk.devstack.errors import DevStackError
+from frontdesk.devstack.executables import installed_executable
+from frontdesk.devstack.ports import PortNeed, ensure_ports_free, split_address
+from frontdesk.devstack.processes import Child, spawn, stop_children
+from frontdesk.devstack.temporal_server import RunningTemporalServer, TemporalDevServer
+from frontdesk.logs import get_logger
+
+log = get_logger(__name__)
+
+# A first start on a busy two-core machine creates the Temporal schema: allow for it.
+STARTUP_TIMEOUT_S = 120.0
+# Children get this long after SIGTERM before SIGKILL (the worker's own grace is 10 s).
+STOP_GRACE_S = 15.0
+_POLL_S = 0.2
+_READY_ATTEMPT_TIMEOUT_S = 5.0
+
+
+def run_dev(settings: Settings) -> int:
+    """Run the embedded stack until SIGINT/SIGTERM; 0 after a requested stop, 1 on any failure."""
+    console = Console()
+    try:
+        return asyncio.run(_run_dev(settings, console))
+    except DevStackError as exc:
+        console.print(f"[bold red]frontdesk dev:[/] {escape(str(exc))}", highlight=False)
+        return 1
+
+
+def _port_needs(settings: Settings) -> list[PortNeed]:
+    temporal_host, temporal_port = split_address(settings.temporal_address, "FRONTDESK_TEMPORAL_ADDRESS")
+    return [
+        PortNeed("Temporal frontend", temporal_host, temporal_port, "FRONTDESK_TEMPORAL_ADDRESS"),
+        PortNeed("Temporal UI", temporal_host, settings.temporal_ui_port, "FRONTDESK_TEMPORAL_UI_PORT"),
+        PortNeed("API and media server", settings.api_host, settings.api_port, "FRONTDESK_API_PORT"),
+    ]
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """Our environment with every setting spelled out, so children run with exactly `settings`."""
+    env = dict(os.environ)
+    for name in Settings.model_fields:
+        key = f"FRONTDESK_{name.upper()}"
+        value = getattr(settings, name)
+        if value is None:
+            env.pop(key, None)
+        elif isinstance(value, SecretStr):
+            env[key] = value.get_secret_value()
+        elif isinstance(value, bool):
+            env[key] = "true" if value else "false"
+        elif isinstance(value, Path):
+            env[key] = str(value.resolve())
+        else:
+            env[key] = str(value)
+    return env
+
+
+def _local_host(host: str) -> str:
+    """The address to reach a server bound to `host` from this machine."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+async def _run_dev(settings: Settings, console: Console) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    api_url = f"http://{_local_host(settings.api_host)}:{settings.api_port}"
+    if "public_base_url" not in settings.model_fields_set:  # Twilio's callbacks reach this stack's API
+        settings = settings.model_copy(update={"public_base_url": api_url})
+    needs = _port_needs(settings)
+    ensure_ports_free(needs)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    demo = prepare_database(settings.database_url)
+
+    env = child_environment(settings)
+    temporal_config = TemporalDevServer(
+        data_dir=settings.var_dir,
+        host=needs[0].host,
+        port=needs[0].port,
+        ui_port=settings.temporal_ui_port,
+        namespace=settings.temporal_namespace,
+    )
+    # Every child is forked before anything here starts a thread: the pre-exec hook needs that.
+    temporal = temporal_config.start(env)
+    apps = [
+        spawn("worker", [str(installed_executable("frontdesk", "frontdesk")), "worker"], env=env),
+        spawn("web server", [sys.executable, "-m", "frontdesk.devstack.embedded_server"], env=env),
+    ]
+    try:
+        return await _supervise(settings, console, api_url, temporal, apps, stop, demo)
+    finally:
+        # Web server and worker first: the worker drains while Temporal is still there.
+        stop_children(apps, STOP_GRACE_S)
+        stop_children([temporal.child], STOP_GRACE_S)
+        console.print("[bold]frontdesk dev:[/] stopped", highlight=False)
+
+
+async def _supervise(
+    settings: Settings,
+    console: Console,
+    api_url: str,
+    temporal: RunningTemporalServer,
+    apps: list[Child],
+    stop: asyncio.Event,
+    demo: DemoClinic | None,
+) -> int:
+    children = [temporal.child, *apps]
+    startup = asyncio.create_task(_start_up(temporal, api_url))
+    watching = asyncio.create_task(_watch(children, stop))
+    await asyncio.wait({startup, watching}, return_when=asyncio.FIRST_COMPLETED)
+    if not startup.done():
+        startup.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await startup
+        return _report_end(console, await watching, temporal)
+    watching.cancel()
+    startup.result()  # raises a startup failure with its explanation
+
+    _print_urls(console, settings, api_url, temporal, demo)
+    return _report_end(console, await _watch(children, stop), temporal)
+
+
+async def _start_up(temporal: RunningTemporalServer, api_url: str) -> None:
+    await temporal.wait_until_serving(STARTUP_TIMEOUT_S)
+    await _wait_until_ready(api_url, STARTUP_TIMEOUT_S)
+
+
+async def _wait_until_ready(api_url: str, within: float) -> None:
+    """Poll the web server's /readyz until it answers 200."""
+    deadline = time.monotonic() + within
+    last = "no answer yet"
+    async with httpx.AsyncClient(timeout=_READY_ATTEMPT_TIMEOUT_S) as client:
+        while time.monotonic() < deadline:
+            try:
+                response = await client.get(f"{api_url}/readyz")
+                if response.status_code == 200:
+                    return
+                last = f"{response.status_code} {response.text}"
+            except httpx.HTTPError as exc:
+                last = describe_failure(exc, [])
+            await asyncio.sleep(_POLL_S)
+    raise DevStackError(f"the web server at {api_url} was not ready within {within:g}s (last answer: {last})")
+
+
+async def _watch(children: list[Child], stop: asyncio.Event) -> Child | None:
+    """Wait for a stop request (None) or for a child to exit (that child)."""
+    while not stop.is_set():
+        for child in children:
+            if child.exit_code() is not None:
+                return child
+        try:
+            await asyncio.wait_for(stop.wait(), _POLL_S)
+        except TimeoutError:
+            continue
+    return None
+
+
+def _report_end(console: Console, died: Child | None, temporal: RunningTemporalServer) -> int:
+    if died is None:
+        console.print("[bold]frontdesk dev:[/] stopping", highlight=False)
+        return 0
+    log.error("child_died", child=died.name, exit_code=died.exit_code())
+    console.print(
+        f"[bold red]frontdesk dev:[/] the {died.name} exited unexpectedly with code {died.exit_code()}; "
+        "stopping the rest",
+        highlight=False,
+    )
+    if died is temporal.child:
+        console.print(f"Last lines of {temporal.config.log_file}:\n{temporal.log_tail()}", markup=False)
+    return 1
+
+
+def _print_urls(
+    console: Console,
+    settings: Settings,
+    api_url: str,
+    temporal: RunningTemporalServer,
+    demo: DemoClinic | None,
+) -> None:
+    ui_url = f"http://{_local_host(temporal.config.host)}:{temporal.config.ui_port}"
+    table = Table(title="Frontdesk is running", show_header=False, title_justify="left")
+    table.add_row("API", api_url)
+    table.add_row("API docs", f"{api_url}/docs")
+    table.add_row("Health", f"{api_url}/healthz")
+    table.add_row("Temporal UI", ui_url)
+    table.add_row("Temporal", f"{temporal.config.address} (task queue {settings.temporal_task_queue})")
+    table.add_row("Data", str(settings.var_dir.resolve()))
+    if demo is None:
+        table.add_row("Demo clinic", "not in this database (run `frontdesk seed` to add it)")
+    else:
+        table.add_row("Demo clinic", f"{demo.name} ({demo.slug}), call {', '.join(demo.numbers)}")
+    console.print(table)
+    console.print("Press Ctrl-C to stop everything.")

@@ -1,0 +1,1 @@
+"""SQLModel tables, availability and booking rules, tenancy, settings."""

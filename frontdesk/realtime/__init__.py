@@ -1,0 +1,1 @@
+"""The media process: telephony transports, audio, the turn loop, speech and LLM providers."""

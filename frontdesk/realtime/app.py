@@ -1,0 +1,36 @@
+"""The media process's FastAPI app: health probes and the Twilio Media Streams socket (`/media`).
+
+It holds the same backends as the API, because the turn loop reads the database directly and
+sends booking actions to Temporal as Updates (DESIGN.md section 2).
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from frontdesk.api.service_app import create_service_app
+from frontdesk.config import Settings
+from frontdesk.realtime.call_services import CallServices
+from frontdesk.realtime.telephony.media_route import media_router
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The media server app for `settings`, with its backends on `app.state.backends`.
+
+    Start-up loads the speech models, opens vendor connections and renders each clinic's
+    greeting before the app serves its first call.
+    """
+    app = create_service_app("Frontdesk media server", settings)
+    app.state.settings = settings
+    app.include_router(media_router(settings))
+    base_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+        async with base_lifespan(started):
+            await CallServices.for_app(started.state)
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app

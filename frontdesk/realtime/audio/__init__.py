@@ -1,0 +1,1 @@
+"""Telephone audio: G.711 mu-law codec, streaming resampling and voice activity detection."""

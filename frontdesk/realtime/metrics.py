@@ -1,0 +1,32 @@
+"""Prometheus metrics of the turn loop: each stage of a turn, in seconds."""
+
+from prometheus_client import Counter, Histogram
+
+_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0)
+
+TURN_STAGE_SECONDS = Histogram(
+    "frontdesk_turn_stage_seconds",
+    "Time from the caller's end of speech to each stage of the agent's answer.",
+    ["stage"],
+    buckets=_BUCKETS,
+)
+VOICE_TO_VOICE_SECONDS = Histogram(
+    "frontdesk_voice_to_voice_seconds",
+    "Caller stopped speaking -> first agent audio frame sent.",
+    buckets=_BUCKETS,
+)
+BARGE_INS = Counter("frontdesk_barge_ins_total", "Caller speech that interrupted the agent.")
+BACKCHANNELS = Counter("frontdesk_backchannels_total", "Caller acknowledgements that did not interrupt.")
+REPROMPTS = Counter("frontdesk_reprompts_total", "Low-confidence transcripts the agent asked to repeat.")
+CALLS = Counter("frontdesk_media_calls_total", "Media streams handled, by how they ended.", ["end"])
+
+STAGES = ("stt_final", "llm_first_token", "first_sentence", "tts_first_audio", "first_frame_sent")
+
+
+def observe_turn(timings_ms: dict[str, float]) -> None:
+    """Record one turn's stage timings (milliseconds after the caller's end of speech)."""
+    for stage in STAGES:
+        if stage in timings_ms:
+            TURN_STAGE_SECONDS.labels(stage=stage).observe(timings_ms[stage] / 1000)
+    if "first_frame_sent" in timings_ms:
+        VOICE_TO_VOICE_SECONDS.observe(timings_ms["first_frame_sent"] / 1000)

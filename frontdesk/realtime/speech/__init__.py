@@ -1,0 +1,1 @@
+"""Speech providers: the interfaces the turn loop uses, and their offline twins."""

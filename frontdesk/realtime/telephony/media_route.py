@@ -1,0 +1,61 @@
+"""The Media Streams WebSocket route, `/media`: checks the upgrade's signature, then runs the call.
+
+A forged or missing X-Twilio-Signature refuses the upgrade (close before accept: HTTP 403, close
+code 1008 for clients that see it). A valid one gets a `TwilioMediaTransport` handed to the call
+handler, by default the turn loop (`frontdesk.realtime.call_session.run_call`).
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from fastapi import APIRouter, WebSocket
+from starlette.datastructures import State
+
+from frontdesk.config import Settings
+from frontdesk.logs import get_logger
+from frontdesk.realtime.telephony.protocol import MEDIA_PATH
+from frontdesk.realtime.telephony.signatures import websocket_signature_valid
+from frontdesk.realtime.telephony.twilio_media import CLOSE_POLICY_VIOLATION, TwilioMediaTransport
+from frontdesk.realtime.telephony.twilio_rest import twilio_calls_for
+from frontdesk.realtime.transport import Transport
+
+CLOSE_INTERNAL_ERROR: Final = 1011
+
+CallHandler = Callable[[Transport, State], Awaitable[None]]
+
+_log = get_logger(__name__)
+
+
+async def run_turn_loop(transport: Transport, state: State) -> None:
+    """The production call handler: the turn loop (imported here, when the first call arrives)."""
+    from frontdesk.realtime.call_session import run_call
+
+    await run_call(transport, state)
+
+
+def media_router(settings: Settings, handler: CallHandler = run_turn_loop) -> APIRouter:
+    """A router with the `/media` WebSocket, each call run by `handler(transport, app.state)`."""
+    router = APIRouter()
+    calls = twilio_calls_for(settings)
+
+    @router.websocket(MEDIA_PATH)
+    async def media(websocket: WebSocket) -> None:
+        if not websocket_signature_valid(settings, websocket):
+            _log.warning("media.forged_upgrade", client=websocket.client.host if websocket.client else None)
+            await websocket.close(code=CLOSE_POLICY_VIOLATION)
+            return
+        await websocket.accept()
+        async with TwilioMediaTransport(websocket, calls) as transport:
+            try:
+                await handler(transport, websocket.app.state)
+            except Exception as exc:
+                # One call's failure ends that call only; the type, never a message that may quote PHI.
+                call = transport.call
+                _log.error(
+                    "media.handler_failed",
+                    call_sid=call.call_sid if call else None,
+                    error_type=type(exc).__name__,
+                )
+                await transport.close(CLOSE_INTERNAL_ERROR, "internal error")
+
+    return router

@@ -1,0 +1,80 @@
+"""The audio connection of one call, as the turn loop sees it, whatever carries it.
+
+Twilio Media Streams is one transport; the local caller of `frontdesk call` speaks the same
+protocol, and a browser or another carrier would plug in as another implementation.
+"""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class CallStarted:
+    """The stream is up: who is calling whom, and the parameters the webhook attached."""
+
+    call_sid: str
+    stream_sid: str
+    caller: str  # E.164 of the patient's side
+    called: str  # E.164 of the clinic's side
+    direction: str = "inbound"
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AudioReceived:
+    """20 ms of the caller's audio: 160 bytes of mu-law at 8 kHz."""
+
+    mulaw: bytes
+
+
+@dataclass(frozen=True)
+class DigitPressed:
+    """A DTMF key the caller pressed."""
+
+    digit: str
+
+
+@dataclass(frozen=True)
+class MarkReached:
+    """The carrier reached a mark we sent: the audio before it was played, or cleared by `clear`."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class CallStopped:
+    """The stream ended (hang-up, transfer, or the carrier closed it)."""
+
+    reason: str = "stop"
+
+
+TransportEvent = CallStarted | AudioReceived | DigitPressed | MarkReached | CallStopped
+
+
+class Transport(Protocol):
+    """One call's audio in and out."""
+
+    def events(self) -> AsyncIterator[TransportEvent]:
+        """What arrives from the carrier, in order; ends after CallStopped or when the socket closes."""
+        ...
+
+    async def play(self, mulaw: bytes, mark: str) -> None:
+        """Queue agent audio (mu-law 8 kHz, any length), followed by a mark with this name.
+
+        The transport sends it out in 20 ms frames at real-time pace; the mark comes back as
+        MarkReached once the carrier has played everything before it.
+        """
+        ...
+
+    async def clear(self) -> None:
+        """Stop the agent's audio now (barge-in): drop what is queued and tell the carrier to flush."""
+        ...
+
+    async def transfer(self, number: str) -> None:
+        """Hand the live call to a person at `number`."""
+        ...
+
+    async def hangup(self) -> None:
+        """End the call."""
+        ...

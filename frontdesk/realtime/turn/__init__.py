@@ -1,0 +1,1 @@
+"""The turn loop's parts: clause streaming, end of turn, barge-in, timings."""

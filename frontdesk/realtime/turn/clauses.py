@@ -1,0 +1,58 @@
+"""Cutting the agent's streamed text into clauses, so speech starts before the reply is written.
+
+The first clause is released as early as a natural pause allows (a comma after a few words),
+later ones at sentence ends, so the voice keeps a natural rhythm.
+"""
+
+import re
+
+# A clause ends at sentence punctuation, or at a comma/semicolon/colon/dash once it has enough words.
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
+_PAUSE = re.compile(r"[,;:\u2014](?=\s)")
+FIRST_CLAUSE_MIN_WORDS = 3
+CLAUSE_MIN_WORDS = 6
+
+
+class ClauseStream:
+    """Feed text deltas; take complete clauses as soon as they exist."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._released = 0
+
+    def feed(self, delta: str) -> list[str]:
+        """The clauses completed by this delta (possibly none)."""
+        self._buffer += delta
+        clauses = []
+        while clause := self._next_clause():
+            clauses.append(clause)
+        return clauses
+
+    def flush(self) -> list[str]:
+        """Whatever text remains at the end of the reply."""
+        rest, self._buffer = self._buffer.strip(), ""
+        return [rest] if rest else []
+
+    def _next_clause(self) -> str | None:
+        min_words = FIRST_CLAUSE_MIN_WORDS if self._released == 0 else CLAUSE_MIN_WORDS
+        cut = None
+        if m := _SENTENCE_END.search(self._buffer):
+            cut = m.end()
+        else:
+            for m in _PAUSE.finditer(self._buffer):
+                if len(self._buffer[: m.end()].split()) >= min_words:
+                    cut = m.end()
+                    break
+        if cut is None:
+            return None
+        clause, self._buffer = self._buffer[:cut].strip(), self._buffer[cut:]
+        if not clause:
+            return None
+        self._released += 1
+        return clause
+
+
+def clauses_of(text: str) -> list[str]:
+    """A whole text cut as the stream would cut it (fixed phrases are cached clause by clause)."""
+    stream = ClauseStream()
+    return [*stream.feed(text), *stream.flush()]

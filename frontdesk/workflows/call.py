@@ -1,0 +1,367 @@
+"""CallWorkflow: one per phone call (workflow id = the Twilio call sid), the durable owner of the
+call's changes.
+
+The realtime process reads the database directly but changes it only through this workflow's
+Updates: offer_slots registers the slots an availability search returned; book, reschedule,
+cancel, take_message, transfer and end each run one local activity (a database write through the
+domain layer) keyed by workflow id + Update id, so a retried Update never writes twice. Validators
+refuse what the call never offered (a slot handle, an appointment of another call) and anything
+after the call ended, with a speakable reason.
+
+Liveness: the realtime process signals `heartbeat` every few seconds; 15 s without one (and
+without a hang-up) means it died: the call is closed as dropped and, per the clinic's
+escalation rules, a callback message is recorded for the staff. At hang-up the transcript is
+stored; either way PostCallWorkflow then runs as an abandoned child, and the workflow returns.
+"""
+
+from datetime import timedelta
+from typing import Any, Final
+from uuid import UUID
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from frontdesk.activities.appointments import (
+        AppointmentResult,
+        BookAppointmentInput,
+        CancelAppointmentInput,
+        RescheduleAppointmentInput,
+        book_appointment,
+        cancel_appointment,
+        reschedule_appointment,
+    )
+    from frontdesk.activities.calls import (
+        CallActionInput,
+        DroppedCallInput,
+        FinishCallInput,
+        NewPatientInput,
+        close_dropped_call,
+        record_call_action,
+        register_patient,
+        store_call_transcript,
+    )
+    from frontdesk.workflows.inputs import (
+        BookRequest,
+        CallInput,
+        CallResult,
+        CancelRequest,
+        HangUpRequest,
+        MessageRequest,
+        OfferedSlot,
+        PostCallInput,
+        RescheduleRequest,
+        TransferRequest,
+    )
+
+LIVENESS_TIMEOUT: Final = timedelta(seconds=15)
+POST_CALL_WORKFLOW: Final = "PostCallWorkflow"
+DROPPED: Final = "dropped"
+# A caller is waiting on the line: retry quickly, and give up (the agent apologises) within seconds.
+IN_CALL_RETRY: Final = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=2),
+    maximum_attempts=5,
+)
+IN_CALL_TIMEOUT: Final = timedelta(seconds=10)
+# After the call nobody waits: keep trying through a longer database outage.
+AFTER_CALL_RETRY: Final = RetryPolicy(
+    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
+)
+AFTER_CALL_TIMEOUT: Final = timedelta(minutes=1)
+# As CallState weighs outcomes (agent/call_state.py): unlisted ones (booked, transferred...) weigh 2,
+# so a caller who books and then leaves a message still booked.
+_WEIGHT: Final = {"answered": 0, "message_taken": 1}
+
+
+def post_call_workflow_id(call_sid: str) -> str:
+    """The id of a call's PostCallWorkflow child."""
+    return f"post-call-{call_sid}"
+
+
+def _refused(message: str, kind: str) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+@workflow.defn(name="CallWorkflow")
+class CallWorkflow:
+    """One live call's state and its changes (see the module docstring)."""
+
+    @workflow.init
+    def __init__(self, call: CallInput) -> None:
+        self._input = call
+        self._offered: dict[str, OfferedSlot] = {}
+        self._appointment_ids: list[UUID] = []
+        self._patient_id: UUID | None = None
+        self._actions: list[str] = []
+        self._outcome: str | None = None
+        self._hang_up: HangUpRequest | None = None
+        self._alive = False  # set by each heartbeat or Update, cleared by the liveness loop
+
+    @workflow.run
+    async def run(self, call: CallInput) -> CallResult:
+        """Hold the call until hang-up or silence, then close it and start the post-call child."""
+        dropped = not await self._wait_for_hang_up()
+        # Let Updates already running (a booking the caller said yes to) finish first.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        callback_action_id = None
+        if dropped:
+            closed = await workflow.execute_activity(
+                close_dropped_call,
+                DroppedCallInput(call.clinic_id, call.call_id, self._key("dropped"), self._patient_id),
+                retry_policy=AFTER_CALL_RETRY,
+                start_to_close_timeout=AFTER_CALL_TIMEOUT,
+            )
+            callback_action_id = closed.callback_action_id
+            self._outcome = DROPPED  # as the call's row now says
+        else:
+            assert self._hang_up is not None
+            if self._hang_up.outcome:
+                self._record_outcome(self._hang_up.outcome)
+            await workflow.execute_activity(
+                store_call_transcript,
+                FinishCallInput(
+                    call.clinic_id, call.call_id, self._hang_up.turns, self._outcome, self._patient_id
+                ),
+                retry_policy=AFTER_CALL_RETRY,
+                start_to_close_timeout=AFTER_CALL_TIMEOUT,
+            )
+        child_id = post_call_workflow_id(call.call_sid)
+        await workflow.start_child_workflow(
+            POST_CALL_WORKFLOW,
+            PostCallInput(call.clinic_id, call.call_id, call.call_sid),
+            id=child_id,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        return CallResult(
+            outcome=self._outcome,
+            dropped=dropped,
+            appointment_ids=list(self._appointment_ids),
+            actions=list(self._actions),
+            callback_action_id=callback_action_id,
+            post_call_workflow_id=child_id,
+        )
+
+    async def _wait_for_hang_up(self) -> bool:
+        """True at hang-up; False once the realtime process stayed silent for LIVENESS_TIMEOUT."""
+        while self._hang_up is None:
+            self._alive = False
+            try:
+                await workflow.wait_condition(
+                    lambda: self._alive or self._hang_up is not None,
+                    timeout=LIVENESS_TIMEOUT,
+                    timeout_summary="liveness",
+                )
+            except TimeoutError:
+                return False
+        return True
+
+    @workflow.signal
+    def heartbeat(self) -> None:
+        """The realtime process still carries the call."""
+        self._alive = True
+
+    @workflow.signal
+    def hang_up(self, request: HangUpRequest) -> None:
+        """The call is over (the first hang-up counts; a repeat changes nothing)."""
+        if self._hang_up is None:
+            self._hang_up = request
+
+    @workflow.query
+    def offered_handles(self) -> list[str]:
+        """The slot handles registered in this call."""
+        return list(self._offered)
+
+    # Updates. Each validator refuses what the handler must not do; each handler keys its write
+    # by workflow id + Update id.
+
+    @workflow.update
+    def offer_slots(self, slots: list[OfferedSlot]) -> int:
+        """Register slots an availability search returned; returns how many this call has offered."""
+        self._alive = True
+        for slot in slots:
+            self._offered[slot.handle] = slot
+        return len(self._offered)
+
+    @offer_slots.validator
+    def _validate_offer_slots(self, slots: list[OfferedSlot]) -> None:
+        self._require_live()
+        for slot in slots:
+            if slot.start_at.tzinfo is None:
+                raise _refused(f"Slot {slot.handle!r} has no time zone.", "InvalidSlot")
+
+    @workflow.update
+    async def book(self, request: BookRequest) -> AppointmentResult:
+        """Book an offered slot, registering a new patient first."""
+        self._alive = True
+        slot = self._offered[request.slot_handle]
+        patient_id = request.patient_id
+        if patient_id is None:
+            assert request.new_patient is not None  # the validator requires one or the other
+            patient = request.new_patient
+            patient_id = await self._write(
+                register_patient,
+                NewPatientInput(
+                    self._input.clinic_id,
+                    patient.first_name,
+                    patient.last_name,
+                    patient.date_of_birth,
+                    patient.phone,
+                    patient.email,
+                ),
+            )
+        appointment: AppointmentResult = await self._write(
+            book_appointment,
+            BookAppointmentInput(
+                clinic_id=self._input.clinic_id,
+                patient_id=patient_id,
+                provider_id=slot.provider_id,
+                service_id=slot.service_id,
+                start_at=slot.start_at,
+                call_id=self._input.call_id,
+                idempotency_key=self._update_key(),
+            ),
+        )
+        self._patient_id = self._patient_id or patient_id
+        self._done("book", "booked", appointment.appointment_id)
+        return appointment
+
+    @book.validator
+    def _validate_book(self, request: BookRequest) -> None:
+        self._require_live()
+        self._require_offered(request.slot_handle)
+        if (request.patient_id is None) == (request.new_patient is None):
+            raise _refused("Name either a known patient or a new patient to book for.", "InvalidBooking")
+
+    @workflow.update
+    async def reschedule(self, request: RescheduleRequest) -> AppointmentResult:
+        """Move an appointment to an offered slot (and its provider)."""
+        self._alive = True
+        slot = self._offered[request.slot_handle]
+        appointment: AppointmentResult = await self._write(
+            reschedule_appointment,
+            RescheduleAppointmentInput(
+                clinic_id=self._input.clinic_id,
+                appointment_id=request.appointment_id,
+                new_start_at=slot.start_at,
+                provider_id=slot.provider_id,
+                call_id=self._input.call_id,
+                idempotency_key=self._update_key(),
+            ),
+        )
+        self._done("reschedule", "rescheduled", appointment.appointment_id)
+        return appointment
+
+    @reschedule.validator
+    def _validate_reschedule(self, request: RescheduleRequest) -> None:
+        self._require_live()
+        self._require_offered(request.slot_handle)
+
+    @workflow.update
+    async def cancel(self, request: CancelRequest) -> AppointmentResult:
+        """Cancel an appointment."""
+        self._alive = True
+        appointment: AppointmentResult = await self._write(
+            cancel_appointment,
+            CancelAppointmentInput(
+                clinic_id=self._input.clinic_id,
+                appointment_id=request.appointment_id,
+                reason=request.reason,
+                call_id=self._input.call_id,
+                idempotency_key=self._update_key(),
+            ),
+        )
+        self._done("cancel", "cancelled", appointment.appointment_id)
+        return appointment
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancelRequest) -> None:
+        self._require_live()
+
+    @workflow.update
+    async def take_message(self, request: MessageRequest) -> None:
+        """Record a message for the staff."""
+        await self._record(
+            "take_message", {"reason": request.reason, "callback_number": request.callback_number}
+        )
+        self._done("take_message", "message_taken")
+
+    @take_message.validator
+    def _validate_take_message(self, request: MessageRequest) -> None:
+        self._require_live()
+
+    @workflow.update
+    async def transfer(self, request: TransferRequest) -> None:
+        """Record the hand-off; the realtime process moves the live call."""
+        await self._record("transfer_to_human", {"reason": request.reason, "number": request.number})
+        self._done("transfer", "transferred")
+
+    @transfer.validator
+    def _validate_transfer(self, request: TransferRequest) -> None:
+        self._require_live()
+
+    @workflow.update
+    async def end(self, outcome: str) -> None:
+        """Record the end of the conversation; the realtime process hangs up and sends hang_up."""
+        await self._record("end_call", {"outcome": outcome})
+        self._done("end", outcome)
+
+    @end.validator
+    def _validate_end(self, outcome: str) -> None:
+        self._require_live()
+
+    # Helpers.
+
+    def _require_live(self) -> None:
+        if self._hang_up is not None:
+            raise _refused("The call has already ended; nothing more can be changed in it.", "CallEnded")
+
+    def _require_offered(self, handle: str) -> None:
+        if handle not in self._offered:
+            raise _refused(
+                f"Slot {handle!r} was not returned by get_availability in this call. "
+                "Search with get_availability and offer one of the slots it returns.",
+                "SlotNotOffered",
+            )
+
+    def _key(self, name: str) -> str:
+        return f"{workflow.info().workflow_id}/{name}"
+
+    def _update_key(self) -> str:
+        update = workflow.current_update_info()
+        assert update is not None, "only Update handlers write keyed changes"
+        return self._key(f"update/{update.id}")
+
+    def _done(self, action: str, outcome: str, appointment_id: UUID | None = None) -> None:
+        self._actions.append(action)
+        self._record_outcome(outcome)
+        if appointment_id is not None and appointment_id not in self._appointment_ids:
+            self._appointment_ids.append(appointment_id)
+
+    def _record_outcome(self, outcome: str) -> None:
+        if self._outcome is None or _WEIGHT.get(outcome, 2) >= _WEIGHT.get(self._outcome, 2):
+            self._outcome = outcome
+
+    async def _record(self, kind: str, payload: dict[str, str]) -> None:
+        self._alive = True
+        await self._write(
+            record_call_action,
+            CallActionInput(self._input.clinic_id, self._input.call_id, kind, self._update_key(), payload),
+        )
+
+    async def _write(self, activity: Any, request: Any) -> Any:
+        """Run a write as a local activity (the caller is waiting: no task-queue round trip); a
+        failure retrying cannot fix comes back as a non-retryable error with its speakable message."""
+        try:
+            return await workflow.execute_local_activity(
+                activity, request, retry_policy=IN_CALL_RETRY, start_to_close_timeout=IN_CALL_TIMEOUT
+            )
+        except ActivityError as error:
+            cause = error.cause
+            if isinstance(cause, ApplicationError):
+                raise _refused(cause.message, cause.type or "ActionFailed") from None
+            raise _refused(
+                "That could not be saved just now. Please try again in a moment.", "ActionFailed"
+            ) from None

@@ -1,0 +1,80 @@
+"""Shared fixtures for the realtime tests: the offline speech engines, loaded once per session."""
+
+from collections.abc import Awaitable, Callable
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from frontdesk.realtime.audio.codec import PCM16_FRAME_BYTES, mulaw_decode, pcm16_bytes
+from frontdesk.realtime.speech.base import TranscriptEvent
+from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
+from frontdesk.realtime.speech.whisper_stt import WhisperSpeechToText
+
+Speak = Callable[[str], Awaitable[NDArray[np.int16]]]
+Transcribe = Callable[..., Awaitable[list[TranscriptEvent]]]
+Padded = Callable[..., NDArray[np.int16]]
+
+
+@pytest.fixture(scope="session")
+async def tts() -> PiperTextToSpeech:
+    """The piper twin with its voice loaded."""
+    engine = PiperTextToSpeech()
+    await engine.warm()
+    return engine
+
+
+@pytest.fixture(scope="session")
+async def stt() -> WhisperSpeechToText:
+    """The Whisper twin with its model loaded."""
+    engine = WhisperSpeechToText()
+    await engine.warm()
+    return engine
+
+
+@pytest.fixture(scope="session")
+def speak(tts: PiperTextToSpeech) -> Speak:
+    """Text -> what a caller's phone line carries: piper's mu-law 8 kHz, decoded to int16.
+
+    Cached per text, so every test hears the same rendering of a sentence.
+    """
+    cache: dict[str, NDArray[np.int16]] = {}
+
+    async def _speak(text: str) -> NDArray[np.int16]:
+        if text not in cache:
+            cache[text] = mulaw_decode(b"".join([chunk async for chunk in tts.synthesize(text)]))
+        return cache[text]
+
+    return _speak
+
+
+def silence(seconds: float) -> NDArray[np.int16]:
+    """Digital silence at 8 kHz."""
+    return np.zeros(round(seconds * 8000), dtype=np.int16)
+
+
+@pytest.fixture(scope="session")
+def transcribe(stt: WhisperSpeechToText) -> Transcribe:
+    """Play 8 kHz audio into a fresh Whisper session in 20 ms frames; return all its events."""
+
+    async def _transcribe(
+        samples: NDArray[np.int16], engine: WhisperSpeechToText | None = None
+    ) -> list[TranscriptEvent]:
+        session = await (engine or stt).start()
+        pcm = pcm16_bytes(samples)
+        for offset in range(0, len(pcm), PCM16_FRAME_BYTES):
+            await session.send(pcm[offset : offset + PCM16_FRAME_BYTES])
+        await session.finish()
+        return [event async for event in session.events()]
+
+    return _transcribe
+
+
+@pytest.fixture(scope="session")
+def padded() -> Padded:
+    """Join audio pieces, each a sample array or a float number of seconds of silence."""
+
+    def _padded(*pieces: NDArray[np.int16] | float) -> NDArray[np.int16]:
+        return np.concatenate([silence(p) if isinstance(p, float) else p for p in pieces])
+
+    return _padded

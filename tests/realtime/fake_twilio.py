@@ -1,0 +1,96 @@
+"""A fake Twilio REST API (Calls update, Messages create) on 127.0.0.1, for the real `twilio` SDK.
+
+`POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json` with HTTP basic auth and a form
+body, as the SDK sends it; answers with a call resource, or Twilio's JSON errors: 401 (code
+20003) for wrong credentials, 404 (code 20404) for a call that is not live. Every request,
+refused or not, is recorded with its form fields and the credentials it carried.
+
+`POST /2010-04-01/Accounts/{AccountSid}/Messages.json` (To, From, Body) records an SMS and
+answers with a message resource (sid SM...); `fail_messages` answers that many requests with
+a 500 first (nothing is recorded as sent for them).
+"""
+
+import base64
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+ACCOUNT_SID = "AC" + "5" * 32
+AUTH_TOKEN = "fake-twilio-auth-token"
+
+
+@dataclass(frozen=True)
+class CallUpdate:
+    """One request to update a call."""
+
+    account_sid: str
+    call_sid: str
+    form: dict[str, str]
+    username: str
+    password: str
+
+
+@dataclass
+class FakeTwilio:
+    """The fake's state: the calls it considers live and the update requests it received."""
+
+    live_calls: set[str] = field(default_factory=set)
+    updates: list[CallUpdate] = field(default_factory=list)
+    messages: list[dict[str, str]] = field(default_factory=list)
+    fail_messages: int = 0
+
+    def app(self, _url: str = "") -> Starlette:
+        """The ASGI app (the argument, the served URL, is not needed)."""
+        route = Route(
+            "/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json", self._update, methods=["POST"]
+        )
+        messages = Route("/2010-04-01/Accounts/{account_sid}/Messages.json", self._message, methods=["POST"])
+        return Starlette(routes=[route, messages])
+
+    async def _message(self, request: Request) -> JSONResponse:
+        account_sid = request.path_params["account_sid"]
+        username, password = _basic_auth(request.headers.get("authorization", ""))
+        if (username, password) != (ACCOUNT_SID, AUTH_TOKEN) or account_sid != ACCOUNT_SID:
+            return _error(401, 20003, "Authenticate")
+        form = dict(parse_qsl((await request.body()).decode()))
+        if self.fail_messages > 0:
+            self.fail_messages -= 1
+            return _error(500, 20500, "Internal Server Error")
+        if not {"To", "From", "Body"} <= set(form):
+            return _error(400, 21604, "A 'To', 'From' and 'Body' parameter is required.")
+        self.messages.append(form)
+        sid = f"SM{len(self.messages):032x}"
+        resource = {"sid": sid, "account_sid": account_sid, "to": form["To"], "from": form["From"]}
+        return JSONResponse(resource | {"body": form["Body"], "status": "queued"}, status_code=201)
+
+    async def _update(self, request: Request) -> JSONResponse:
+        account_sid = request.path_params["account_sid"]
+        call_sid = request.path_params["call_sid"]
+        username, password = _basic_auth(request.headers.get("authorization", ""))
+        form = dict(parse_qsl((await request.body()).decode()))
+        self.updates.append(CallUpdate(account_sid, call_sid, form, username, password))
+        if (username, password) != (ACCOUNT_SID, AUTH_TOKEN) or account_sid != ACCOUNT_SID:
+            return _error(401, 20003, "Authenticate")
+        if call_sid not in self.live_calls:
+            return _error(404, 20404, f"The requested resource /Calls/{call_sid}.json was not found")
+        status = form.get("Status", "in-progress")
+        if status == "completed":
+            self.live_calls.discard(call_sid)
+        return JSONResponse({"sid": call_sid, "account_sid": account_sid, "status": status})
+
+
+def _basic_auth(header: str) -> tuple[str, str]:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    username, _, password = base64.b64decode(encoded).decode().partition(":")
+    return username, password
+
+
+def _error(status: int, code: int, message: str) -> JSONResponse:
+    body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}"}
+    return JSONResponse(body | {"status": status}, status_code=status)

@@ -1,0 +1,135 @@
+"""The offline TTS twin: piper, streamed as mu-law 8 kHz clause by clause, and cancellable."""
+
+import asyncio
+import threading
+from contextlib import aclosing
+
+import pytest
+
+from frontdesk.realtime.audio.codec import TELEPHONY_SAMPLE_RATE
+from frontdesk.realtime.speech.base import SpeechProviderError
+from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech, split_clauses
+
+REPLY = (
+    "Sure, I can help with that. Your cleaning is booked for next Tuesday at nine in the morning. "
+    "Is there anything else I can do for you today?"
+)
+LONG_REPLY = " ".join(
+    f"This is sentence number {n} of a long answer that the caller will interrupt." for n in range(1, 9)
+)
+
+
+def seconds(mulaw: bytes) -> float:
+    return len(mulaw) / TELEPHONY_SAMPLE_RATE
+
+
+def assert_no_synthesis_left() -> None:
+    alive = [thread for thread in threading.enumerate() if thread.name == "piper-tts"]
+    assert alive == [], "a piper synthesis thread outlived its stream"
+
+
+async def collect(tts: PiperTextToSpeech, text: str) -> list[bytes]:
+    return [chunk async for chunk in tts.synthesize(text)]
+
+
+async def test_streams_clause_by_clause(tts: PiperTextToSpeech) -> None:
+    clauses = split_clauses(REPLY)
+    assert len(clauses) == 3
+    chunks = await collect(tts, REPLY)
+    assert all(isinstance(chunk, bytes) and chunk for chunk in chunks)
+    # One chunk per clause (and the resampler's short tail): the first audio is out as soon as
+    # the first clause is rendered, long before the reply is.
+    assert len(chunks) >= len(clauses)
+    total = seconds(b"".join(chunks))
+    assert 4.0 < total < 15.0
+    alone = seconds(b"".join(await collect(tts, clauses[0])))
+    assert seconds(chunks[0]) < total / 3
+    assert seconds(chunks[0]) == pytest.approx(alone, rel=0.35)
+
+
+async def test_speaking_rate_follows_length_scale() -> None:
+    slow, fast = PiperTextToSpeech(length_scale=1.5), PiperTextToSpeech(length_scale=0.8)
+    text = "Your appointment is on Tuesday at nine."
+    slow_seconds = seconds(b"".join(await collect(slow, text)))
+    fast_seconds = seconds(b"".join(await collect(fast, text)))
+    assert slow_seconds > 1.3 * fast_seconds
+
+
+async def test_closing_the_stream_mid_way_stops_synthesis(tts: PiperTextToSpeech) -> None:
+    stream = tts.synthesize(LONG_REPLY)
+    first = await anext(stream)
+    assert first
+    await stream.aclose()  # barge-in
+    assert_no_synthesis_left()
+    # The shared voice is unharmed.
+    assert await collect(tts, "Still here.")
+
+
+async def test_breaking_out_of_aclosing_stops_synthesis(tts: PiperTextToSpeech) -> None:
+    received = 0
+    async with aclosing(tts.synthesize(LONG_REPLY)) as stream:
+        async for _chunk in stream:
+            received += 1
+            if received == 2:
+                break
+    assert received == 2
+    assert_no_synthesis_left()
+
+
+async def test_cancelling_the_consumer_task_stops_synthesis(tts: PiperTextToSpeech) -> None:
+    first_chunk = asyncio.Event()
+
+    async def play() -> None:
+        async with aclosing(tts.synthesize(LONG_REPLY)) as stream:
+            async for _chunk in stream:
+                first_chunk.set()
+                await asyncio.sleep(3600)  # "playing" until the caller barges in
+
+    task = asyncio.create_task(play())
+    await first_chunk.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert_no_synthesis_left()
+
+
+async def test_a_finished_stream_leaves_no_thread(tts: PiperTextToSpeech) -> None:
+    assert await collect(tts, "See you on Tuesday.")
+    assert_no_synthesis_left()
+
+
+async def test_engine_failure_is_a_provider_error(tts: PiperTextToSpeech) -> None:
+    # espeak refuses text with a NUL character: a real engine failure.
+    with pytest.raises(SpeechProviderError, match="piper: synthesis failed") as raised:
+        await collect(tts, "Your appointment \x00 is booked.")
+    assert isinstance(raised.value.__cause__, ValueError)
+    assert_no_synthesis_left()
+
+
+@pytest.mark.parametrize("text", ["", "   ", None])
+async def test_blank_text_is_refused(tts: PiperTextToSpeech, text: str) -> None:
+    with pytest.raises(ValueError, match="non-blank"):
+        await collect(tts, text)
+
+
+@pytest.mark.parametrize("length_scale", [0.1, 3.0])
+def test_unreasonable_speaking_rates_are_refused(length_scale: float) -> None:
+    with pytest.raises(ValueError, match="length_scale"):
+        PiperTextToSpeech(length_scale=length_scale)
+
+
+@pytest.mark.parametrize(
+    ("text", "clauses"),
+    [
+        ("Yes.", ["Yes."]),
+        ("Sure, I can help with that.", ["Sure, I can help with that."]),
+        (
+            "I would like to book a cleaning, ideally next Tuesday. Thanks!",
+            ["I would like to book a cleaning,", "ideally next Tuesday. Thanks!"],
+        ),
+        ("We open at 9 a.m. on Monday; closed Sunday.", ["We open at 9 a.m. on Monday; closed Sunday."]),
+        ("It costs 1,500 dollars in total, sadly.", ["It costs 1,500 dollars in total, sadly."]),
+    ],
+)
+def test_split_clauses(text: str, clauses: list[str]) -> None:
+    assert split_clauses(text) == clauses

@@ -1,0 +1,233 @@
+"""Fallback chains with real providers: Deepgram and ElevenLabs (real SDKs against the fakes)
+falling back to the real offline twins (Whisper, piper)."""
+
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from frontdesk.config import Settings
+from frontdesk.realtime.audio.codec import PCM16_FRAME_BYTES, mulaw_decode, pcm16_bytes
+from frontdesk.realtime.speech.base import SpeechProviderError, TranscriptEvent, TranscriptKind
+from frontdesk.realtime.speech.chains import FallbackSpeechToText, FallbackSTTSession, FallbackTextToSpeech
+from frontdesk.realtime.speech.deepgram_stt import DeepgramSpeechToText
+from frontdesk.realtime.speech.elevenlabs_tts import DEFAULT_VOICE_ID, ElevenLabsTextToSpeech
+from frontdesk.realtime.speech.factory import make_speech_to_text, make_text_to_speech
+from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
+from frontdesk.realtime.speech.whisper_stt import WhisperSpeechToText
+from tests.realtime import fake_deepgram, fake_elevenlabs
+from tests.realtime.conftest import Padded, Speak, Transcribe
+from tests.realtime.fake_deepgram import Drop, FakeDeepgram, Send, Stall, results, speech_started
+from tests.realtime.fake_elevenlabs import Audio, FakeElevenLabs, server_error
+
+BOOKING = "I'd like to book a cleaning for next Tuesday."
+CONFIRM = "Tuesday at nine works for me."
+TWO_CLAUSES = "Sure, I can book that for you. Your cleaning is on Tuesday at nine in the morning."
+EL_CHUNKS = (b"\x11" * 800, b"\x22" * 800)
+
+
+def deepgram(fake: FakeDeepgram) -> DeepgramSpeechToText:
+    return DeepgramSpeechToText(fake_deepgram.API_KEY, base_url=fake.url)
+
+
+def elevenlabs(fake: FakeElevenLabs) -> ElevenLabsTextToSpeech:
+    return ElevenLabsTextToSpeech(fake_elevenlabs.API_KEY, base_url=fake.url)
+
+
+async def send_frames(session: FallbackSTTSession, samples: NDArray[np.int16]) -> None:
+    pcm = pcm16_bytes(samples)
+    for offset in range(0, len(pcm), PCM16_FRAME_BYTES):
+        await session.send(pcm[offset : offset + PCM16_FRAME_BYTES])
+
+
+async def finish_and_collect(
+    session: FallbackSTTSession, events: AsyncIterator[TranscriptEvent]
+) -> list[TranscriptEvent]:
+    await session.finish()
+    return [event async for event in events]
+
+
+def committed(events: list[TranscriptEvent]) -> list[str]:
+    return [event.text for event in events if event.is_final and event.text]
+
+
+def words(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalpha() or c == " ")
+
+
+async def test_deepgram_dropping_mid_utterance_hands_the_utterance_to_whisper(
+    stt: WhisperSpeechToText, speak: Speak, padded: Padded
+) -> None:
+    audio = padded(0.5, await speak(BOOKING), 1.0)
+    async with FakeDeepgram() as fake:
+        interim = results("I'd like", start=0.5, duration=0.5, is_final=False)
+        fake.script(Send(8000, (speech_started(0.5), interim)), Drop(12000))
+        chain = FallbackSpeechToText([deepgram(fake), stt])
+        session = await chain.start()
+        assert session.active_provider == "DeepgramSpeechToText"
+        stream = session.events()
+        await send_frames(session, audio)
+        events = await finish_and_collect(session, stream)
+    assert session.active_provider == "WhisperSpeechToText" and session.active_index == 1
+    assert len(fake.connections[0].audio) < len(audio)  # Deepgram never heard the whole utterance
+    assert events[:2] == [
+        TranscriptEvent(TranscriptKind.SPEECH_STARTED, start=0.5, end=0.5),
+        TranscriptEvent(TranscriptKind.INTERIM, "I'd like", 0.95, 0.5, 1.0),
+    ]
+    [text] = committed(events)
+    assert "cleaning" in words(text) and "tuesday" in words(text)
+    # Whisper heard the replay from the session's start, so its times are on the same timeline.
+    speech_final = next(event for event in events if event.kind is TranscriptKind.SPEECH_FINAL)
+    assert 0.0 < speech_final.start < 0.6 < speech_final.end <= len(audio) / 8000
+
+
+async def test_a_deepgram_that_stays_silent_through_speech_is_replaced(
+    stt: WhisperSpeechToText, speak: Speak, padded: Padded
+) -> None:
+    audio = padded(0.5, await speak(BOOKING), 1.0)
+    async with FakeDeepgram() as fake:
+        fake.script(Stall(0))
+        session = await FallbackSpeechToText([deepgram(fake), stt], stall_after_s=1.0).start()
+        stream = session.events()
+        await send_frames(session, audio)
+        events = await finish_and_collect(session, stream)
+    assert session.active_provider == "WhisperSpeechToText"
+    [text] = committed(events)
+    assert "cleaning" in words(text) and "tuesday" in words(text)
+    # The switch came after about a second of speech, not at the end of the audio.
+    assert len(fake.connections[0].audio) < len(audio) * 3 // 4
+
+
+async def test_committed_text_is_not_transcribed_again_after_a_switch(
+    stt: WhisperSpeechToText, speak: Speak, padded: Padded
+) -> None:
+    first = padded(0.3, await speak(BOOKING), 0.7)
+    second = padded(await speak(CONFIRM), 1.0)
+    async with FakeDeepgram() as fake:
+        final = results(BOOKING, start=0.0, duration=len(first) / 8000, is_final=True, speech_final=True)
+        fake.script(Send(len(first), (final,)), Drop(len(first) + 4000))
+        # This test feeds audio faster than real time and the fake answers once per utterance:
+        # keep the stall watchdog out of it.
+        session = await FallbackSpeechToText([deepgram(fake), stt], stall_after_s=30.0).start()
+        stream = session.events()
+        await send_frames(session, first)
+        assert (await anext(stream)).text == BOOKING
+        await send_frames(session, second)
+        events = await finish_and_collect(session, stream)
+    assert session.active_provider == "WhisperSpeechToText"
+    [text] = committed(events)
+    assert "tuesday" in words(text) and "cleaning" not in words(text)
+    # Whisper's replay began where Deepgram's committed text ended.
+    assert all(event.start >= len(first) / 8000 - 0.05 for event in events)
+
+
+async def test_when_every_provider_fails_the_events_end_with_the_error(speak: Speak, padded: Padded) -> None:
+    async with FakeDeepgram() as primary, FakeDeepgram(api_key="another-key") as secondary:
+        primary.script(Drop(4000))
+        secondary_stt = DeepgramSpeechToText("wrong-key", base_url=secondary.url)
+        session = await FallbackSpeechToText([deepgram(primary), secondary_stt]).start()
+        stream = session.events()
+        with pytest.raises(SpeechProviderError, match=r"every provider failed.*HTTP 401"):
+            await send_frames(session, padded(await speak(BOOKING), 0.5))
+            async for _event in stream:
+                pass
+    assert secondary.rejected == 1
+
+
+async def test_elevenlabs_errors_and_piper_speaks_the_same_text(
+    tts: PiperTextToSpeech, transcribe: Transcribe, padded: Padded
+) -> None:
+    async with FakeElevenLabs() as fake:
+        fake.script(server_error())
+        chain = FallbackTextToSpeech([elevenlabs(fake), tts])
+        audio = b"".join([chunk async for chunk in chain.synthesize(CONFIRM)])
+    assert chain.active_provider == "PiperTextToSpeech"
+    assert len(fake.syntheses) == 1
+    [heard] = committed(await transcribe(padded(0.3, mulaw_decode(audio), 0.8)))
+    assert "tuesday" in words(heard) and "works for me" in words(heard)
+
+
+async def test_a_stalled_elevenlabs_is_abandoned_for_piper(
+    tts: PiperTextToSpeech, transcribe: Transcribe, padded: Padded
+) -> None:
+    async with FakeElevenLabs() as fake:
+        fake.script(Audio(EL_CHUNKS, stall_at=0))
+        chain = FallbackTextToSpeech([elevenlabs(fake), tts], first_chunk_timeout=0.2)
+        audio = b"".join([chunk async for chunk in chain.synthesize(CONFIRM)])
+        await fake.wait_for(lambda: fake.syntheses[0].disconnected)
+    [heard] = committed(await transcribe(padded(0.3, mulaw_decode(audio), 0.8)))
+    assert "tuesday" in words(heard)
+
+
+@pytest.mark.parametrize(
+    "second_reply",
+    [Audio(EL_CHUNKS, drop_at=1), server_error()],
+    ids=["dropped-mid-clause", "refused"],
+)
+async def test_elevenlabs_failing_after_the_first_clause_leaves_the_rest_to_piper(
+    tts: PiperTextToSpeech, transcribe: Transcribe, padded: Padded, second_reply: Audio
+) -> None:
+    async with FakeElevenLabs() as fake:
+        fake.script(Audio(EL_CHUNKS), second_reply)
+        chain = FallbackTextToSpeech([elevenlabs(fake), tts])
+        audio = b"".join([chunk async for chunk in chain.synthesize(TWO_CLAUSES)])
+    first, second = (request.body["text"] for request in fake.syntheses)  # type: ignore[index]
+    assert (first, second) == (
+        "Sure, I can book that for you.",
+        "Your cleaning is on Tuesday at nine in the morning.",
+    )
+    # ElevenLabs' audio of what it spoke comes first; what piper then says is the clause ElevenLabs
+    # could not finish or start (a clause partly heard is not said again).
+    spoken_by_elevenlabs = b"".join(EL_CHUNKS) + (EL_CHUNKS[0] if isinstance(second_reply, Audio) else b"")
+    assert audio.startswith(spoken_by_elevenlabs)
+    rest = audio[len(spoken_by_elevenlabs) :]
+    if isinstance(second_reply, Audio):
+        assert rest == b""  # the second clause was the last one
+    else:
+        [heard] = committed(await transcribe(padded(0.3, mulaw_decode(rest), 0.8)))
+        assert "tuesday" in words(heard) and "book" not in words(heard)
+
+
+async def test_a_failed_elevenlabs_is_skipped_until_the_retry_period_ends(tts: PiperTextToSpeech) -> None:
+    async with FakeElevenLabs() as fake:
+        fake.script(server_error())
+        skipping = FallbackTextToSpeech([elevenlabs(fake), tts], retry_primary_after_s=3600)
+        for text in (CONFIRM, CONFIRM):
+            assert [chunk async for chunk in skipping.synthesize(text)]
+        assert len(fake.syntheses) == 1 and skipping.active_index == 1
+
+        fake.script(server_error())
+        retrying = FallbackTextToSpeech([elevenlabs(fake), tts], retry_primary_after_s=0)
+        for text in (CONFIRM, CONFIRM):
+            assert [chunk async for chunk in retrying.synthesize(text)]
+        assert len(fake.syntheses) == 3 and retrying.active_index == 0
+
+
+def test_the_factory_chains_a_keyed_vendor_to_its_offline_twin() -> None:
+    keyed = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        deepgram_api_key="dg-key",
+        deepgram_base_url="http://127.0.0.1:9",
+        elevenlabs_api_key="el-key",
+        elevenlabs_base_url="http://127.0.0.1:9",
+    )
+    stt = make_speech_to_text(keyed, endpointing_ms=700)
+    assert isinstance(stt, FallbackSpeechToText)
+    primary, offline = stt.providers
+    assert isinstance(primary, DeepgramSpeechToText) and primary.endpointing_ms == 700
+    assert isinstance(offline, WhisperSpeechToText)
+    tts = make_text_to_speech(keyed, voice="clinic-voice-id")
+    assert isinstance(tts, FallbackTextToSpeech)
+    vendor, twin = tts.providers
+    assert isinstance(vendor, ElevenLabsTextToSpeech) and vendor.voice_id == "clinic-voice-id"
+    assert isinstance(twin, PiperTextToSpeech)
+    unset_voice = make_text_to_speech(keyed, voice="default")
+    assert isinstance(unset_voice, FallbackTextToSpeech)
+    assert unset_voice.providers[0].voice_id == DEFAULT_VOICE_ID  # type: ignore[attr-defined]
+
+
+def test_the_factory_uses_the_offline_twins_alone_without_keys() -> None:
+    bare = Settings(_env_file=None, deepgram_api_key=None, elevenlabs_api_key=None)  # type: ignore[call-arg]
+    assert isinstance(make_speech_to_text(bare, endpointing_ms=300), WhisperSpeechToText)
+    assert isinstance(make_text_to_speech(bare, voice=None), PiperTextToSpeech)

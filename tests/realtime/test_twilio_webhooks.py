@@ -1,0 +1,241 @@
+"""The voice and status webhooks through the real API app: signatures, TwiML, Call rows, bad input."""
+
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from frontdesk.api.app import create_app
+from frontdesk.api.twilio_voice import NOT_IN_SERVICE
+from frontdesk.config import Settings
+from frontdesk.domain.models import Call, CallDirection, CallStatus, Clinic
+from frontdesk.domain.seed import DEMO_NUMBER
+from frontdesk.realtime.telephony.signatures import SIGNATURE_HEADER, sign
+
+PUBLIC = "https://frontdesk.example.com"
+CALLER = "+15550142222"
+CALL_SID = "CA" + "1f" * 16
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Offline settings (no Twilio token: the dev token signs), served at a public https address."""
+    return Settings(database_url=database_url, public_base_url=PUBLIC)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the real API app; its own address differs from the public one, as behind a proxy."""
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://10.0.0.7:8000") as http:
+        yield http
+
+
+def voice_form(to: str = DEMO_NUMBER, call_sid: str = CALL_SID) -> dict[str, str]:
+    """The fields Twilio posts when a call comes in."""
+    return {
+        "CallSid": call_sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": CALLER,
+        "To": to,
+        "Direction": "inbound",
+        "CallStatus": "ringing",
+    }
+
+
+async def post_signed(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    path: str,
+    form: dict[str, str],
+    signature: str | None = None,
+) -> httpx.Response:
+    """POST `form` to `path`, signed as Twilio signs the public URL (or with `signature`)."""
+    header = signature if signature is not None else sign(settings, PUBLIC + path, form)
+    return await client.post(path, data=form, headers={SIGNATURE_HEADER: header})
+
+
+def calls(engine: Engine) -> list[Call]:
+    """Every Call row."""
+    with Session(engine) as session:
+        return list(session.exec(select(Call)))
+
+
+async def test_valid_call_gets_stream_twiml_and_a_call_row(
+    client: httpx.AsyncClient, settings: Settings, engine: Engine, demo_clinic: Clinic
+) -> None:
+    response = await post_signed(client, settings, "/twilio/voice", voice_form())
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    [call] = calls(engine)
+    assert (call.clinic_id, call.call_sid, call.direction) == (
+        demo_clinic.id,
+        CALL_SID,
+        CallDirection.inbound,
+    )
+    assert (call.from_number, call.to_number, call.status) == (CALLER, DEMO_NUMBER, CallStatus.ringing)
+    root = ET.fromstring(response.text)
+    stream = root.find("./Connect/Stream")
+    assert stream is not None
+    assert stream.get("url") == "wss://frontdesk.example.com/media"
+    assert stream.get("statusCallback") == f"{PUBLIC}/twilio/status"
+    parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+    assert parameters == {
+        "clinic_id": str(demo_clinic.id),
+        "call_id": str(call.id),
+        "direction": "inbound",
+        "caller": CALLER,
+        "called": DEMO_NUMBER,
+    }
+
+
+async def test_retried_webhook_records_one_call(
+    client: httpx.AsyncClient, settings: Settings, engine: Engine, demo_clinic: Clinic
+) -> None:
+    first = await post_signed(client, settings, "/twilio/voice", voice_form())
+    second = await post_signed(client, settings, "/twilio/voice", voice_form())
+
+    assert first.status_code == second.status_code == 200
+    assert first.text == second.text  # the same call_id parameter both times
+    assert len(calls(engine)) == 1
+
+
+@pytest.mark.parametrize("signature", ["", "bm90IGEgc2lnbmF0dXJl", "forged-by-the-wrong-key"])
+async def test_forged_signature_is_refused_and_records_nothing(
+    client: httpx.AsyncClient, settings: Settings, engine: Engine, demo_clinic: Clinic, signature: str
+) -> None:
+    if signature == "forged-by-the-wrong-key":
+        other = settings.model_copy(update={"twilio_dev_auth_token": settings.secret_key})
+        signature = sign(other, PUBLIC + "/twilio/voice", voice_form())
+
+    response = await post_signed(client, settings, "/twilio/voice", voice_form(), signature=signature)
+
+    assert response.status_code == 403
+    assert "X-Twilio-Signature" in response.text
+    assert calls(engine) == []
+
+
+async def test_signature_over_other_fields_is_refused(
+    client: httpx.AsyncClient, settings: Settings, engine: Engine, demo_clinic: Clinic
+) -> None:
+    tampered = voice_form() | {"From": "+15550149999"}
+    response = await post_signed(
+        client,
+        settings,
+        "/twilio/voice",
+        tampered,
+        signature=sign(settings, PUBLIC + "/twilio/voice", voice_form()),
+    )
+    assert response.status_code == 403
+    assert calls(engine) == []
+
+
+async def test_configured_auth_token_replaces_the_dev_token(database_url: str, demo_clinic: Clinic) -> None:
+    settings = Settings(database_url=database_url, public_base_url=PUBLIC, twilio_auth_token="account-token")
+    dev_signed = sign(Settings(public_base_url=PUBLIC), PUBLIC + "/twilio/voice", voice_form())
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        refused = await post_signed(client, settings, "/twilio/voice", voice_form(), signature=dev_signed)
+        accepted = await post_signed(client, settings, "/twilio/voice", voice_form())
+    assert (refused.status_code, accepted.status_code) == (403, 200)
+
+
+async def test_unknown_number_gets_a_polite_message(
+    client: httpx.AsyncClient, settings: Settings, engine: Engine, demo_clinic: Clinic
+) -> None:
+    response = await post_signed(client, settings, "/twilio/voice", voice_form(to="+15550177777"))
+
+    assert response.status_code == 200
+    root = ET.fromstring(response.text)
+    assert [child.tag for child in root] == ["Say", "Hangup"]
+    assert root.findtext("Say") == NOT_IN_SERVICE
+    assert calls(engine) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"CallSid": "not-a-sid"}, "CallSid"),
+        ({"To": "5550100000"}, "To"),
+        ({"Direction": "sideways"}, "Direction"),
+        ({"CallStatus": "exploded"}, "CallStatus"),
+        ({"From": None}, "From"),
+    ],
+)
+async def test_bad_fields_get_400_naming_them(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    engine: Engine,
+    demo_clinic: Clinic,
+    change: dict[str, str | None],
+    complaint: str,
+) -> None:
+    form = {key: value for key, value in (voice_form() | change).items() if value is not None}
+    response = await post_signed(client, settings, "/twilio/voice", form)
+    assert response.status_code == 400
+    assert complaint in response.json()["detail"]
+    assert calls(engine) == []
+
+
+async def test_status_callbacks_update_the_call(
+    client: httpx.AsyncClient, settings: Settings, engine: Engine, demo_clinic: Clinic
+) -> None:
+    await post_signed(client, settings, "/twilio/voice", voice_form())
+    status = {"CallSid": CALL_SID, "From": CALLER, "To": DEMO_NUMBER, "Direction": "inbound"}
+
+    in_progress = await post_signed(
+        client, settings, "/twilio/status", status | {"CallStatus": "in-progress"}
+    )
+    [call] = calls(engine)
+    assert (in_progress.status_code, call.status, call.ended_at) == (204, CallStatus.in_progress, None)
+
+    ended = "Tue, 10 Aug 2021 14:00:00 +0000"
+    completed = await post_signed(
+        client, settings, "/twilio/status", status | {"CallStatus": "completed", "Timestamp": ended}
+    )
+    late = await post_signed(client, settings, "/twilio/status", status | {"CallStatus": "ringing"})
+    [call] = calls(engine)
+    assert (completed.status_code, late.status_code) == (204, 204)
+    assert call.status is CallStatus.completed  # a late, earlier status does not reopen the call
+    assert call.ended_at is not None and call.ended_at.isoformat() == "2021-08-10T14:00:00+00:00"
+
+
+async def test_status_callback_checks_signature_and_call(
+    client: httpx.AsyncClient, settings: Settings, engine: Engine, demo_clinic: Clinic
+) -> None:
+    await post_signed(client, settings, "/twilio/voice", voice_form())
+    status = {"CallSid": CALL_SID, "To": DEMO_NUMBER, "CallStatus": "completed"}
+
+    forged = await post_signed(client, settings, "/twilio/status", status, signature="AAAA")
+    unknown = await post_signed(client, settings, "/twilio/status", status | {"CallSid": "CA" + "e" * 32})
+    bad = await post_signed(client, settings, "/twilio/status", status | {"Timestamp": "yesterday"})
+
+    assert (forged.status_code, unknown.status_code, bad.status_code) == (403, 404, 400)
+    assert "Timestamp" in bad.json()["detail"]
+    [call] = calls(engine)
+    assert call.status is CallStatus.ringing and call.ended_at is None
+
+
+async def test_stream_status_events_are_accepted(
+    client: httpx.AsyncClient, settings: Settings, demo_clinic: Clinic
+) -> None:
+    event = {
+        "CallSid": CALL_SID,
+        "StreamSid": "MZ" + "2" * 32,
+        "StreamEvent": "stream-error",
+        "StreamError": "x",
+    }
+    accepted = await post_signed(client, settings, "/twilio/status", event)
+    rejected = await post_signed(
+        client, settings, "/twilio/status", event | {"StreamEvent": "stream-exploded"}
+    )
+    assert (accepted.status_code, rejected.status_code) == (204, 400)
+
+
+async def test_body_that_is_not_a_form_gets_400(client: httpx.AsyncClient) -> None:
+    response = await client.post("/twilio/voice", content=b"\xff\xfe{", headers={SIGNATURE_HEADER: "x"})
+    assert response.status_code == 400

@@ -1,0 +1,154 @@
+"""Silero voice activity detection on 8 kHz telephone audio."""
+
+from collections.abc import Awaitable, Callable
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from frontdesk.realtime.audio.codec import PCM16_FRAME_BYTES, pcm16_bytes
+from frontdesk.realtime.audio.vad import (
+    VadConfig,
+    VadEvent,
+    VadEventKind,
+    VadFrameResult,
+    VoiceActivityDetector,
+)
+
+SENTENCE = "I would like to book a teeth cleaning next Tuesday."
+Speak = Callable[[str], Awaitable[NDArray[np.int16]]]
+Padded = Callable[..., NDArray[np.int16]]
+
+
+def run(samples: NDArray[np.int16], config: VadConfig | None = None) -> list[VadFrameResult]:
+    """Every frame's result from a fresh detector (a trailing partial frame is dropped)."""
+    detector = VoiceActivityDetector(config)
+    pcm = pcm16_bytes(samples)
+    whole = len(pcm) - len(pcm) % PCM16_FRAME_BYTES
+    return [
+        detector.process_frame(pcm[i : i + PCM16_FRAME_BYTES]) for i in range(0, whole, PCM16_FRAME_BYTES)
+    ]
+
+
+def events_of(results: list[VadFrameResult]) -> list[VadEvent]:
+    return [event for result in results for event in result.events]
+
+
+def speech_extent(samples: NDArray[np.int16], rate: int = 8000) -> tuple[float, float]:
+    """First and last moment a 10 ms block is louder than -40 dBFS: where speech really is."""
+    blocks = samples[: samples.size - samples.size % 80].reshape(-1, 80).astype(np.float64)
+    loud = np.flatnonzero(np.sqrt((blocks**2).mean(axis=1)) > 32768 * 0.01)
+    return loud[0] * 80 / rate, (loud[-1] + 1) * 80 / rate
+
+
+def test_silence_and_quiet_noise_are_not_speech() -> None:
+    rng = np.random.default_rng(7)
+    noise = (rng.standard_normal(16000) * 300).astype(np.int16)
+    for samples in (np.zeros(16000, dtype=np.int16), noise):
+        results = run(samples)
+        assert events_of(results) == []
+        assert not any(result.in_speech for result in results)
+        assert max(result.probability for result in results) < 0.2
+
+
+async def test_speech_starts_and_ends_where_the_sentence_is(speak: Speak, padded: Padded) -> None:
+    audio = padded(1.0, await speak(SENTENCE), 1.5)
+    first, last = speech_extent(audio)
+    results = run(audio, VadConfig(end_silence_ms=600))
+    events = events_of(results)
+    assert [event.kind for event in events] == [VadEventKind.SPEECH_START, VadEventKind.SPEECH_END]
+    start, end = events
+    assert first - 0.1 <= start.at <= first + 0.25
+    assert last - 0.35 <= end.at <= last + 0.15
+    # The end fires once the configured silence has passed, not before.
+    end_frame = next(i for i, result in enumerate(results) if result.events and result.events[0] is end)
+    assert (end_frame + 1) * 0.02 >= end.at + 0.6
+    assert max(result.probability for result in results) > 0.9
+
+
+async def test_end_silence_decides_whether_a_pause_ends_speech(speak: Speak, padded: Padded) -> None:
+    audio = padded(0.5, await speak("Yes."), 0.7, await speak("Okay."), 1.5)
+    impatient = [event.kind for event in events_of(run(audio, VadConfig(end_silence_ms=300)))]
+    patient = [event.kind for event in events_of(run(audio, VadConfig(end_silence_ms=1200)))]
+    assert impatient == [VadEventKind.SPEECH_START, VadEventKind.SPEECH_END] * 2
+    assert patient == [VadEventKind.SPEECH_START, VadEventKind.SPEECH_END]
+
+
+async def test_min_speech_rejects_short_bursts(speak: Speak, padded: Padded) -> None:
+    audio = padded(0.5, await speak("Hi."), 1.0)
+    assert events_of(run(audio, VadConfig(min_speech_ms=1000))) == []
+    assert [e.kind for e in events_of(run(audio, VadConfig(min_speech_ms=100)))] == [
+        VadEventKind.SPEECH_START,
+        VadEventKind.SPEECH_END,
+    ]
+
+
+async def test_speech_starts_exactly_when_the_probability_reaches_the_threshold(
+    speak: Speak, padded: Padded
+) -> None:
+    # Speech in loud noise gives a spread of probabilities; the detector is deterministic, so a
+    # first pass shows them and a second pass with each threshold must start on the first frame
+    # that reaches it (min_speech_ms=0 confirms at once).
+    speech = await speak(SENTENCE)
+    noise = np.random.default_rng(3).standard_normal(speech.size) * 2.5 * speech.std()
+    noisy = np.clip(speech + noise, -32768, 32767).astype(np.int16)
+    audio = padded(0.5, noisy, 1.0)
+    probabilities = [result.probability for result in run(audio)]
+    top = max(probabilities)
+    assert top < 1.0
+    for threshold in (0.2, 0.5, (top + 1.0) / 2):
+        results = run(audio, VadConfig(threshold=threshold, min_speech_ms=0))
+        expected = next((i for i, p in enumerate(probabilities) if p >= threshold), None)
+        started = next(
+            (i for i, r in enumerate(results) if VadEventKind.SPEECH_START in [e.kind for e in r.events]),
+            None,
+        )
+        assert started == expected, f"threshold {threshold}"
+    assert expected is None  # the last threshold was above every probability: no speech at all
+
+
+async def test_config_can_change_mid_stream(speak: Speak, padded: Padded) -> None:
+    # The turn loop switches end-of-turn profiles between turns.
+    audio = padded(0.5, await speak("Yes."), 0.7, await speak("Okay."), 1.5)
+    detector = VoiceActivityDetector(VadConfig(end_silence_ms=1200))
+    pcm = pcm16_bytes(audio)
+    kinds: list[VadEventKind] = []
+    for offset in range(0, len(pcm) - PCM16_FRAME_BYTES + 1, PCM16_FRAME_BYTES):
+        result = detector.process_frame(pcm[offset : offset + PCM16_FRAME_BYTES])
+        kinds += [event.kind for event in result.events]
+        if kinds == [VadEventKind.SPEECH_START]:
+            detector.config = VadConfig(end_silence_ms=300)
+    assert kinds == [VadEventKind.SPEECH_START, VadEventKind.SPEECH_END] * 2
+
+
+async def test_reset_starts_a_new_stream_at_time_zero(speak: Speak, padded: Padded) -> None:
+    audio = padded(0.5, await speak("Yes."), 1.0)
+    detector = VoiceActivityDetector()
+    pcm = pcm16_bytes(audio)
+    frames = [
+        pcm[i : i + PCM16_FRAME_BYTES] for i in range(0, len(pcm) - PCM16_FRAME_BYTES + 1, PCM16_FRAME_BYTES)
+    ]
+    first = [e for f in frames for e in detector.process_frame(f).events]
+    detector.reset()
+    second = [e for f in frames for e in detector.process_frame(f).events]
+    assert [e.kind for e in first] == [e.kind for e in second]
+    assert first[0].at == pytest.approx(second[0].at, abs=0.04)
+
+
+def test_frames_of_the_wrong_size_are_refused() -> None:
+    detector = VoiceActivityDetector()
+    with pytest.raises(ValueError, match="320 bytes"):
+        detector.process_frame(b"\x00" * 318)
+    with pytest.raises(ValueError, match="640 bytes"):
+        VoiceActivityDetector(sample_rate=16000).process_frame(b"\x00" * 320)
+
+
+def test_unsupported_rates_and_bad_thresholds_are_refused() -> None:
+    with pytest.raises(ValueError, match="Hz"):
+        VoiceActivityDetector(sample_rate=22050)
+    with pytest.raises(ValueError, match="threshold"):
+        VadConfig(threshold=1.0)
+    with pytest.raises(ValueError, match="min_speech_ms"):
+        VadConfig(min_speech_ms=-1)
+    with pytest.raises(ValueError, match="end_silence_ms"):
+        VadConfig(end_silence_ms=0)

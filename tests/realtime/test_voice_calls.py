@@ -1,0 +1,189 @@
+"""Whole spoken calls through the real Media Streams path: the signed webhook, the media socket,
+the turn loop with the offline speech twins and the deterministic brain, the demo clinic's
+database. The caller is `frontdesk call`'s client; outcomes are read from the database."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import time
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from frontdesk.api.service_app import create_service_app
+from frontdesk.api.twilio_voice import twilio_voice_router
+from frontdesk.caller.conversation import CallOptions, CallResult, run_call
+from frontdesk.caller.script import BargeIn, Dtmf, Say, Silence, Step
+from frontdesk.config import Settings
+from frontdesk.domain.clinic_settings import OpeningHours, TimeRange, Weekday
+from frontdesk.domain.models import Action, Appointment, Clinic, TurnRole
+from frontdesk.domain.seed import DEMO_NUMBER
+from frontdesk.realtime.call_services import CallServices
+from frontdesk.realtime.call_session import IDLE_GOODBYE, IDLE_PROMPT
+from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
+from frontdesk.realtime.telephony.media_route import media_router
+from tests.realtime.served import serve
+from tests.realtime.stored_calls import stored_call
+
+pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@dataclass
+class Stack:
+    settings: Settings
+
+
+@pytest.fixture
+async def stack(database_url: str, demo_clinic: Clinic) -> AsyncIterator[Stack]:
+    """The webhooks and the media socket with the real turn loop, on one port, services warm."""
+    holder: list[Settings] = []
+
+    def make_app(url: str) -> FastAPI:
+        settings = Settings(database_url=database_url, public_base_url=url, call_idle_seconds=3.0)
+        holder.append(settings)
+        app = create_service_app("voice test stack", settings)
+        app.state.settings = settings
+        app.include_router(twilio_voice_router(settings))
+        app.include_router(media_router(settings))
+        return app
+
+    async with serve(make_app):
+        yield Stack(holder[0])
+
+
+async def call(
+    stack: Stack, tts: PiperTextToSpeech, *steps: Step, caller: str = "+15550199001"
+) -> CallResult:
+    options = CallOptions(
+        base_url=stack.settings.public_base_url, to=DEMO_NUMBER, caller=caller, steps=list(steps)
+    )
+    result, _recording = await run_call(stack.settings, options, tts)
+    return result
+
+
+def open_all_day(engine: Engine, clinic: Clinic) -> None:
+    """The demo clinic open around the clock, so a transfer is possible whenever the test runs."""
+    with Session(engine) as session:
+        row = session.get(Clinic, clinic.id)
+        assert row is not None
+        row.opening_hours = OpeningHours(
+            days={d: [TimeRange(start=time(0), end=time(23, 59))] for d in Weekday}
+        )
+        session.add(row)
+        session.commit()
+
+
+async def test_a_spoken_booking(stack: Stack, tts: PiperTextToSpeech, engine: Engine) -> None:
+    result = await call(
+        stack,
+        tts,
+        Say("Hi, I'd like to book a teeth cleaning."),
+        Say("My name is Ana Lopez, born March 3rd 1988."),
+        Say("Next Tuesday morning if you have anything."),
+        Say("Yes, the first one."),
+        Say("Yeah, that's all, thanks."),
+    )
+    assert result.outcome == "agent_ended"
+    row, turns = await stored_call(engine, result.call_sid)
+    transcript = [(t.role.value, t.text) for t in turns]  # shown when the outcome is wrong
+    assert row.outcome == "booked" and row.status.value == "completed", transcript
+    with Session(engine) as session:
+        [appointment] = session.exec(
+            select(Appointment).where(Appointment.created_by_call_id == row.id)
+        ).all()
+    local = appointment.start_at.astimezone(NEW_YORK)
+    assert (local.strftime("%A"), local.hour < 12) == ("Tuesday", True)
+    agent_turns = [t for t in turns if t.role == TurnRole.agent]
+    assert agent_turns[0].heard_text == agent_turns[0].text  # the greeting, heard in full
+    assert "Tuesday" in agent_turns[3].text and agent_turns[3].heard_text == agent_turns[3].text
+    for turn in agent_turns[1:]:
+        assert (
+            turn.timings["first_frame_sent"] >= turn.timings["tts_first_audio"] >= turn.timings["stt_final"]
+        )
+    assert all(t.latency_ms is not None for t in result.turns)
+
+
+async def test_barge_in_cuts_the_agent_and_answers_the_new_input(
+    stack: Stack, tts: PiperTextToSpeech, engine: Engine
+) -> None:
+    result = await call(
+        stack,
+        tts,
+        Say("Hi, what are your hours?"),
+        BargeIn("Sorry, where are you located?"),
+        Say("No, that's all."),
+    )
+    barge = result.turns[2]
+    assert barge.kind == "barge_in" and barge.cleared
+    _, turns = await stored_call(engine, result.call_sid)
+    agent = [t for t in turns if t.role == TurnRole.agent]
+    hours, location = agent[1], agent[2]
+    assert "Monday through Friday" in hours.text
+    assert hours.heard_text is not None and len(hours.heard_text) < len(hours.text)  # cut at the last mark
+    assert hours.text.startswith(hours.heard_text)
+    assert "Maple Avenue" in location.text
+
+
+async def test_a_backchannel_does_not_interrupt(stack: Stack, tts: PiperTextToSpeech, engine: Engine) -> None:
+    result = await call(stack, tts, Say("What are your hours?"), BargeIn("yeah"), Say("No, that's all."))
+    assert not result.turns[2].cleared
+    _, turns = await stored_call(engine, result.call_sid)
+    hours = [t for t in turns if t.role == TurnRole.agent][1]
+    assert "Monday through Friday" in hours.text and hours.heard_text == hours.text
+
+
+async def test_dtmf_zero_reaches_a_human(
+    stack: Stack, tts: PiperTextToSpeech, engine: Engine, demo_clinic: Clinic
+) -> None:
+    open_all_day(engine, demo_clinic)
+    result = await call(stack, tts, Dtmf("0"), Silence(1.0))
+    row, turns = await stored_call(engine, result.call_sid)
+    assert row.outcome == "transferred"
+    assert [t.text for t in turns if t.role == TurnRole.caller] == ["(pressed 0)"]
+    with Session(engine) as session:
+        transfer = session.exec(select(Action).where(Action.kind == "transfer_to_human")).one()
+    assert transfer.payload == {"reason": "caller_request", "number": "+15550100001"}
+
+
+async def test_silence_gets_a_prompt_then_a_goodbye(
+    stack: Stack, tts: PiperTextToSpeech, engine: Engine
+) -> None:
+    result = await call(stack, tts, Silence(20.0))
+    assert result.outcome == "agent_ended"
+    row, turns = await stored_call(engine, result.call_sid)
+    said = [t.text for t in turns if t.role == TurnRole.agent]
+    assert said[1:] == [IDLE_PROMPT, IDLE_GOODBYE]
+    assert row.outcome == "dropped"
+
+
+async def test_the_call_time_limit_offers_a_callback(
+    stack: Stack, tts: PiperTextToSpeech, engine: Engine, demo_clinic: Clinic
+) -> None:
+    with Session(engine) as session:
+        row = session.get(Clinic, demo_clinic.id)
+        assert row is not None
+        row.max_call_seconds = 30
+        row.escalation = {**row.get_escalation().model_dump(), "transfer_number": None}
+        session.add(row)
+        session.commit()
+    result = await call(stack, tts, *[Say("What are your hours?")] * 6)
+    row, turns = await stored_call(engine, result.call_sid)
+    said = [t.text for t in turns if t.role == TurnRole.agent]
+    assert any("time limit" in text and "call you back" in text for text in said)
+    assert row.outcome == "message_taken"
+    with Session(engine) as session:
+        message = session.exec(select(Action).where(Action.kind == "take_message")).one()
+    assert "time limit" in message.payload["reason"]
+
+
+async def test_services_warm_once_per_process(stack: Stack) -> None:
+    class State:
+        settings = stack.settings
+
+    state = State()
+    first = await CallServices.for_app(state)
+    assert await CallServices.for_app(state) is first

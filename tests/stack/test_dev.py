@@ -1,0 +1,211 @@
+"""`frontdesk dev` as a user runs it: a subprocess on free ports with its data in a temp dir."""
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from frontdesk.devstack.demo_clinic import find_demo_clinic
+from frontdesk.domain.database import create_database_engine
+from frontdesk.domain.models import Clinic
+from frontdesk.domain.seed import DEMO_NUMBER, DEMO_SLUG
+from tests.stack.helpers import descendants, free_port, is_running
+from tests.stack.processes import (
+    frontdesk_env,
+    kill_session,
+    output_of,
+    start_frontdesk,
+    stop,
+    wait_for_http_200,
+)
+
+pytestmark = pytest.mark.slow
+
+# No worker polls this queue, so a workflow started on it stays running: a marker in Temporal's store.
+IDLE_QUEUE = "stack-test-idle"
+MARKER_WORKFLOW_ID = "stack-test-persistence-marker"
+
+
+@dataclass(frozen=True)
+class DevStack:
+    """Where one `frontdesk dev` of a test keeps its data and listens."""
+
+    home: Path
+    api_port: int
+    temporal_port: int
+    ui_port: int
+
+    @property
+    def var_dir(self) -> Path:
+        return self.home / "var"
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.var_dir / 'frontdesk.db'}"
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.temporal_port}"
+
+    def env(self) -> dict[str, str]:
+        # Only the var dir and the ports: the database URL must follow the var dir by default.
+        return frontdesk_env(
+            var_dir=str(self.var_dir),
+            api_port=str(self.api_port),
+            temporal_address=self.temporal_address,
+            temporal_ui_port=str(self.ui_port),
+        )
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> DevStack:
+    return DevStack(tmp_path, api_port=free_port(), temporal_port=free_port(), ui_port=free_port())
+
+
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Processes a test starts; whatever is still running at the end is killed."""
+    processes: list[subprocess.Popen[bytes]] = []
+    yield processes
+    for process in processes:
+        kill_session(process)
+
+
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+
+
+def _demo_clinic_id(stack: DevStack) -> uuid.UUID:
+    """The demo clinic's id, after checking it is there with its phone number."""
+    engine = create_database_engine(stack.database_url)
+    try:
+        demo = find_demo_clinic(engine)
+        with Session(engine) as session:
+            clinic_ids = session.exec(select(Clinic.id).where(Clinic.slug == DEMO_SLUG)).all()
+    finally:
+        engine.dispose()
+    assert demo is not None, "the demo clinic was not seeded"
+    assert demo.numbers == [DEMO_NUMBER]
+    assert len(clinic_ids) == 1
+    return clinic_ids[0]
+
+
+async def _start_marker_workflow(address: str) -> None:
+    client = await Client.connect(address)
+    await client.start_workflow("StackTestMarker", id=MARKER_WORKFLOW_ID, task_queue=IDLE_QUEUE)
+
+
+async def _marker_workflow_status(address: str) -> WorkflowExecutionStatus | None:
+    client = await Client.connect(address)
+    return (await client.get_workflow_handle(MARKER_WORKFLOW_ID).describe()).status
+
+
+def _run_until_ready(
+    stack: DevStack, started: list[subprocess.Popen[bytes]], log: Path
+) -> subprocess.Popen[bytes]:
+    dev = start_frontdesk(["dev"], stack.env(), stack.home, log)
+    started.append(dev)
+    wait_for_http_200(f"http://127.0.0.1:{stack.api_port}/readyz", dev, log)
+    return dev
+
+
+def _children(dev: subprocess.Popen[bytes]) -> dict[str, int]:
+    """The pids of the three children of a running `frontdesk dev`, by role."""
+    roles = {
+        "temporal": "temporal server start-dev",
+        "worker": "frontdesk worker",
+        "web": "frontdesk.devstack.embedded_server",
+    }
+    found = {
+        role: pid for pid in descendants(dev.pid) for role, marker in roles.items() if marker in _cmdline(pid)
+    }
+    assert set(found) == set(roles), f"children of frontdesk dev: {found}"
+    return found
+
+
+def _assert_all_gone(pids: list[int]) -> None:
+    survivors = [pid for pid in pids if is_running(pid)]
+    assert survivors == [], f"still running after frontdesk dev exited: {survivors}"
+    for pid in pids:  # each child led its own process group: the groups are empty too
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pid, 0)
+
+
+def _children_stop_with(dev: subprocess.Popen[bytes], sig: signal.Signals, log: Path) -> None:
+    """Stop `dev` with `sig`; it must exit 0 and take every descendant with it."""
+    children = [*_children(dev).values(), *descendants(dev.pid)]
+
+    assert stop(dev, sig, log) == 0, output_of(log)
+    _assert_all_gone(children)
+
+
+def test_dev_serves_stops_cleanly_and_keeps_its_data(
+    stack: DevStack, started: list[subprocess.Popen[bytes]]
+) -> None:
+    log = stack.home / "dev-1.log"
+    dev = _run_until_ready(stack, started, log)
+
+    ui = httpx.get(f"http://127.0.0.1:{stack.ui_port}/", timeout=10)
+    assert ui.status_code == 200
+    health = httpx.get(f"http://127.0.0.1:{stack.api_port}/healthz", timeout=10).json()
+    assert health == {"status": "ok", "database": "ok", "temporal": "ok"}
+    assert f"http://127.0.0.1:{stack.api_port}/docs" in output_of(log)
+    assert DEMO_NUMBER in output_of(log)
+    demo = _demo_clinic_id(stack)
+    web_env = Path(f"/proc/{_children(dev)['web']}/environ").read_bytes().split(b"\0")
+    assert f"FRONTDESK_PUBLIC_BASE_URL=http://127.0.0.1:{stack.api_port}".encode() in web_env
+
+    asyncio.run(_start_marker_workflow(stack.temporal_address))
+    _children_stop_with(dev, signal.SIGINT, log)
+    assert (stack.var_dir / "temporal.db").is_file()
+
+    log = stack.home / "dev-2.log"
+    dev = _run_until_ready(stack, started, log)
+
+    assert "demo_clinic_seeded" not in output_of(log)
+    assert _demo_clinic_id(stack) == demo
+    assert asyncio.run(_marker_workflow_status(stack.temporal_address)) == WorkflowExecutionStatus.RUNNING
+    _children_stop_with(dev, signal.SIGTERM, log)
+
+
+def test_a_taken_port_is_named_with_the_setting_to_change(
+    stack: DevStack, started: list[subprocess.Popen[bytes]]
+) -> None:
+    log = stack.home / "dev.log"
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", stack.api_port))
+        holder.listen()
+        dev = start_frontdesk(["dev"], stack.env(), stack.home, log)
+        started.append(dev)
+        code = dev.wait(timeout=60)
+
+    output = output_of(log)
+    assert code != 0, output
+    assert f"port {stack.api_port} on 127.0.0.1 is already in use" in output
+    assert "FRONTDESK_API_PORT" in output
+    assert not stack.var_dir.exists(), "nothing may start before the ports are checked"
+
+
+def test_a_dying_child_is_named_and_stops_the_rest(
+    stack: DevStack, started: list[subprocess.Popen[bytes]]
+) -> None:
+    log = stack.home / "dev.log"
+    dev = _run_until_ready(stack, started, log)
+    children = _children(dev)
+
+    os.kill(children["worker"], signal.SIGKILL)
+    code = dev.wait(timeout=90)
+
+    assert code != 0
+    assert "the worker exited unexpectedly" in output_of(log)
+    _assert_all_gone(list(children.values()))

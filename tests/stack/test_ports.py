@@ -1,0 +1,50 @@
+"""The port check `frontdesk dev` runs before starting anything."""
+
+import re
+import socket
+
+import pytest
+
+from frontdesk.devstack.errors import DevStackError
+from frontdesk.devstack.ports import PortNeed, PortUnavailableError, ensure_ports_free, split_address
+from tests.stack.helpers import free_port
+
+
+def test_free_ports_pass() -> None:
+    ensure_ports_free([PortNeed("API", "127.0.0.1", free_port(), "FRONTDESK_API_PORT")])
+
+
+def test_a_taken_port_names_the_port_the_service_and_the_setting() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        needs = [
+            PortNeed("Temporal UI", "127.0.0.1", free_port(), "FRONTDESK_TEMPORAL_UI_PORT"),
+            PortNeed("API and media server", "127.0.0.1", taken, "FRONTDESK_API_PORT"),
+        ]
+
+        with pytest.raises(PortUnavailableError) as raised:
+            ensure_ports_free(needs)
+
+    message = str(raised.value)
+    assert f"port {taken} on 127.0.0.1 is already in use" in message
+    assert "API and media server" in message
+    assert "FRONTDESK_API_PORT" in message
+    assert "Temporal UI" not in message
+
+
+def test_an_unresolvable_host_is_reported() -> None:
+    with pytest.raises(PortUnavailableError, match=re.escape("cannot resolve host 'no-such-host.invalid'")):
+        ensure_ports_free([PortNeed("API", "no-such-host.invalid", free_port(), "FRONTDESK_API_HOST")])
+
+
+def test_split_address() -> None:
+    assert split_address("127.0.0.1:7233", "FRONTDESK_TEMPORAL_ADDRESS") == ("127.0.0.1", 7233)
+    assert split_address("[::1]:7233", "FRONTDESK_TEMPORAL_ADDRESS") == ("::1", 7233)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.1:", ":7233", "host:port", "host:70000"])
+def test_split_address_rejects_malformed_addresses(address: str) -> None:
+    with pytest.raises(DevStackError, match="is not of the form host:port"):
+        split_address(address, "FRONTDESK_TEMPORAL_ADDRESS")

