@@ -7,6 +7,7 @@ cleared (a barge-in the server honoured).
 """
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Final
@@ -23,6 +24,8 @@ REPLY_QUIET_SECONDS: Final = 1.2
 REPLY_START_TIMEOUT_SECONDS: Final = 15.0
 # A reply longer than this is cut short by moving on.
 REPLY_MAX_SECONDS: Final = 120.0
+# After its last line the caller stays on this long for the agent to end the call, as people do.
+HANG_UP_GRACE_SECONDS: Final = 5.0
 # How far into the agent's reply a barge-in starts speaking.
 BARGE_IN_AFTER_SECONDS: Final = 0.6
 
@@ -146,6 +149,10 @@ async def run_call(
                 break
             barge_in_next = index + 1 < len(options.steps) and isinstance(options.steps[index + 1], BargeIn)
             result.turns.append(await _step(turns, step, speech, wait_for_end=not barge_in_next))
+        else:  # out of lines without an explicit hang-up: give the agent its chance to end the call
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(HANG_UP_GRACE_SECONDS):
+                    await client.closed.wait()
     finally:
         ended_by_agent = client.closed.is_set()
         await client.hangup(placed.call_sid)

@@ -125,6 +125,8 @@ def test_admits_checks_dates_weekdays_and_window() -> None:
         ("born on 11-02-1990", date(1990, 11, 2)),
         ("it's the 2nd of november 1990", date(1990, 11, 2)),
         ("december 31 2004", date(2004, 12, 31)),
+        ("born March 3rd in 1988", date(1988, 3, 3)),  # as Whisper has written them
+        ("born March 3rd-1988.", date(1988, 3, 3)),
         ("february 30th 1980", None),  # no such day
         ("march 3rd 2030", None),  # in the future
         ("I don't remember", None),

@@ -82,14 +82,14 @@ async def test_a_spoken_booking(stack: Stack, tts: PiperTextToSpeech, engine: En
         stack,
         tts,
         Say("Hi, I'd like to book a teeth cleaning."),
-        Say("My name is Ana Lopez, born March 3rd 1988."),
+        Say("My name is Ana Lopez. My date of birth is March 3rd, 1988."),
         Say("Next Tuesday morning if you have anything."),
         Say("Yes, the first one."),
         Say("Yeah, that's all, thanks."),
     )
-    assert result.outcome == "agent_ended"
     row, turns = await stored_call(engine, result.call_sid)
-    transcript = [(t.role.value, t.text) for t in turns]  # shown when the outcome is wrong
+    transcript = "\n".join(f"{t.role.value}: {t.text}" for t in turns)  # shown when the outcome is wrong
+    assert result.outcome == "agent_ended", transcript
     assert row.outcome == "booked" and row.status.value == "completed", transcript
     with Session(engine) as session:
         [appointment] = session.exec(

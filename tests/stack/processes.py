@@ -55,6 +55,17 @@ def wait_for_http_200(url: str, process: subprocess.Popen[bytes], log: Path, wit
     raise AssertionError(f"{url} did not answer 200 within {within}s (last: {last}):\n{output_of(log)}")
 
 
+def wait_for_output(text: str, process: subprocess.Popen[bytes], log: Path, within: float = 60) -> None:
+    """Poll `log` until `text` appears; fail with the process's output if it exits or `within` passes."""
+    deadline = time.monotonic() + within
+    while text not in output_of(log):
+        if process.poll() is not None:
+            raise AssertionError(f"exited with {process.returncode} before {text!r}:\n{output_of(log)}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{text!r} not printed within {within}s:\n{output_of(log)}")
+        time.sleep(0.2)
+
+
 def stop(process: subprocess.Popen[bytes], sig: signal.Signals, log: Path, within: float = 90) -> int:
     """Send `sig` to `process` and return its exit code; fail with its output if it hangs."""
     process.send_signal(sig)

@@ -27,6 +27,7 @@ from tests.stack.processes import (
     start_frontdesk,
     stop,
     wait_for_http_200,
+    wait_for_output,
 )
 
 pytestmark = pytest.mark.slow
@@ -116,6 +117,8 @@ def _run_until_ready(
     dev = start_frontdesk(["dev"], stack.env(), stack.home, log)
     started.append(dev)
     wait_for_http_200(f"http://127.0.0.1:{stack.api_port}/readyz", dev, log)
+    # The supervisor polls /readyz itself before printing its table, so ours can answer first.
+    wait_for_output("Press Ctrl-C to stop everything.", dev, log)
     return dev
 
 

@@ -501,7 +501,7 @@ def parse_when(utterance: str, now: datetime) -> TimePreference:
     Returns an empty preference when the utterance names no date or time.
     """
     text = normalize_numbers(utterance)
-    text = re.sub(r"\s+", " ", text.replace(",", " ")).strip()
+    text = re.sub(r"[\s,\-]+", " ", text).strip()  # Whisper writes "March 3rd-1988" and "3-3-88"
     today = now.date()
     dates = _dates(text, today)
     times = _times(text)
@@ -531,7 +531,7 @@ _YEAR = r"(19\d{2}|20\d{2}|19 \d{2}|20 \d{2}|\d{2})"
 def parse_date_of_birth(utterance: str, today: date) -> date | None:
     """A date of birth from "March 3rd 1988", "3/3/88", "the third of March nineteen eighty eight"."""
     text = normalize_numbers(utterance)
-    text = re.sub(r"\s+", " ", text.replace(",", " ")).strip()
+    text = re.sub(r"[\s,\-]+", " ", text).strip()  # Whisper writes "March 3rd-1988" and "3-3-88"
     candidates: list[tuple[int, int, str]] = []  # (month, day, year text)
     for word in re.findall(r"[a-z]+", text):
         month = month_of(word)
@@ -543,7 +543,7 @@ def parse_date_of_birth(utterance: str, today: date) -> date | None:
             y := re.match(_YEAR + r"\b", after)
         ):
             candidates.append((month, int(m.group(1)), y.group(1)))
-        elif m := re.match(_DAY + r"\b\s*(?:of\s+)?" + _YEAR + r"\b", after):
+        elif m := re.match(_DAY + r"\b\s*(?:(?:of|in)\s+)?" + _YEAR + r"\b", after):
             candidates.append((month, int(m.group(1)), m.group(2)))
     if m := re.search(r"\b(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4}|\d{2})\b", text):
         candidates.append((int(m.group(1)), int(m.group(2)), m.group(3)))
