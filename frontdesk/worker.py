@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
 
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from frontdesk.config import Settings
@@ -52,19 +53,23 @@ async def run_worker(settings: Settings) -> None:
             log.info("worker_stopped_before_connecting")
             return
         with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="activity") as executor:
-            worker = Worker(
-                client,
-                task_queue=settings.temporal_task_queue,
-                workflows=WORKFLOWS,
-                activities=ACTIVITIES,
-                activity_executor=executor,
-                max_concurrent_activities=ACTIVITY_THREADS,
-                graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
-            )
-            await _run_until_stopped(worker, stop)
+            await _run_until_stopped(build_worker(client, settings.temporal_task_queue, executor), stop)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+def build_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) -> Worker:
+    """A worker of every registered workflow and activity on `task_queue`, sync activities on `executor`."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=ACTIVITIES,
+        activity_executor=executor,
+        max_concurrent_activities=ACTIVITY_THREADS,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+    )
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> T | None:

@@ -10,7 +10,8 @@ often Twilio retries) and answers TwiML that connects the call to the media sock
 
 A number no clinic owns gets a polite spoken message and a hang-up. The stream's statusCallback
 brings stream events (logged); the call's own status callbacks come from the phone number's
-configuration in Twilio, pointed at the same URL. The workflows issue starts the CallWorkflow here.
+configuration in Twilio, pointed at the same URL. The webhook also starts the call's
+CallWorkflow (workflow id = CallSid), which owns every change the call makes.
 """
 
 import uuid
@@ -48,6 +49,8 @@ from frontdesk.realtime.telephony.signatures import (
     webhook_signature_valid,
     websocket_url,
 )
+from frontdesk.workflows.inputs import CallInput
+from frontdesk.workflows.launch import start_call_workflow
 
 VOICE_PATH: Final = "/twilio/voice"
 STATUS_PATH: Final = "/twilio/status"
@@ -249,6 +252,12 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
             _log.info("twilio.unknown_number", call_sid=form.call_sid, to=form.to_number)
             return _twiml(not_in_service_twiml())
         call = await run_in_threadpool(record_call, engine, clinic_id, form)
+        # The caller is answered regardless: the media server tries again when the stream starts.
+        await start_call_workflow(
+            get_backends(request).temporal,
+            settings.temporal_task_queue,
+            CallInput(call.clinic_id, call.id, call.call_sid),
+        )
         _log.info(
             "twilio.call_answered", call_sid=call.call_sid, clinic_id=str(clinic_id), call_id=str(call.id)
         )

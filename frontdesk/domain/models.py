@@ -20,6 +20,13 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import validates
 from sqlmodel import JSON, Field, SQLModel
 
+from frontdesk.domain.campaign_settings import (
+    CampaignAudience,
+    CampaignKind,
+    CampaignPlan,
+    CampaignStatus,
+    TargetStatus,
+)
 from frontdesk.domain.clinic_settings import (
     BookingRules,
     EndOfTurnProfile,
@@ -603,3 +610,58 @@ class Integration(SQLModel, table=True):
         sa.UniqueConstraint("clinic_id", "kind", "provider"),
         enum_check("kind", IntegrationKind),
     )
+
+
+class Campaign(SQLModel, table=True):
+    """An outbound calling campaign (reminders, recalls, follow-ups) run by its CampaignWorkflow."""
+
+    __tablename__: ClassVar[str] = "campaigns"
+
+    id: uuid.UUID = _uuid_pk()
+    clinic_id: uuid.UUID = _clinic_fk()
+    name: str = Field(max_length=200)
+    kind: CampaignKind = Field(sa_type=StrEnumType(CampaignKind), nullable=False)
+    status: CampaignStatus = Field(
+        default=CampaignStatus.scheduled, sa_type=StrEnumType(CampaignStatus), nullable=False
+    )
+    # Left as voicemail and sent as the SMS fallback; the kind's default wording when empty.
+    message: str = Field(default="", max_length=1000)
+    start_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    plan: dict[str, Any] = _settings_field(CampaignPlan)
+    audience: dict[str, Any] = Field(sa_type=SettingsJSON(CampaignAudience), nullable=False)
+    workflow_id: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _updated_at()
+
+    __table_args__ = (enum_check("kind", CampaignKind), enum_check("status", CampaignStatus))
+
+    def get_plan(self) -> CampaignPlan:
+        """The plan as its typed model."""
+        return CampaignPlan.model_validate(self.plan)
+
+    def get_audience(self) -> CampaignAudience:
+        """The audience as its typed model."""
+        return CampaignAudience.model_validate(self.audience)
+
+
+class CampaignTarget(SQLModel, table=True):
+    """One patient (and appointment, for reminders) a campaign calls, and how that went."""
+
+    __tablename__: ClassVar[str] = "campaign_targets"
+
+    id: uuid.UUID = _uuid_pk()
+    clinic_id: uuid.UUID = _clinic_fk()
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id", index=True, ondelete="CASCADE")
+    patient_id: uuid.UUID = Field(foreign_key="patients.id", ondelete="CASCADE")
+    appointment_id: uuid.UUID | None = Field(default=None, foreign_key="appointments.id", ondelete="SET NULL")
+    position: int  # calling order within the campaign, from 0
+    status: TargetStatus = Field(
+        default=TargetStatus.pending, sa_type=StrEnumType(TargetStatus), nullable=False
+    )
+    attempts: int = Field(default=0)
+    last_call_sid: str | None = Field(default=None, max_length=64)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    detail: str | None = Field(default=None, max_length=500)
+    updated_at: datetime = _updated_at()
+
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "position"), enum_check("status", TargetStatus))

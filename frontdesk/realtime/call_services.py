@@ -16,6 +16,7 @@ from frontdesk.agent.clinic_profile import ClinicProfile
 from frontdesk.agent.database_actions import DatabaseActions, load_clinic_profile
 from frontdesk.agent.tools import TransferReason
 from frontdesk.config import Settings, get_settings
+from frontdesk.domain.calls import TurnRecord, finish_call
 from frontdesk.domain.database import database_is_empty, make_engine, session_scope
 from frontdesk.domain.models import Clinic
 from frontdesk.domain.repository import clinic_by_phone_number
@@ -24,6 +25,7 @@ from frontdesk.realtime.speech.base import SpeechToText, TextToSpeech
 from frontdesk.realtime.speech.factory import make_speech_to_text, make_text_to_speech
 from frontdesk.realtime.turn.clauses import clauses_of
 from frontdesk.realtime.turn.listening import END_OF_TURN_SILENCE_MS
+from frontdesk.temporal_client import TemporalClientCache
 
 log = get_logger(__name__)
 
@@ -45,7 +47,8 @@ class CallActions(DatabaseActions):
     """The database actions of a live call, remembering where a transfer should go.
 
     The transfer itself happens after the agent's last words have played (the call session
-    moves the live call through the transport), so here it is only recorded.
+    moves the live call through the transport), so here it is only recorded. This is how a call
+    runs while Temporal is unreachable; WorkflowCallActions is the durable path.
     """
 
     transfer_number: str | None = None
@@ -55,6 +58,25 @@ class CallActions(DatabaseActions):
         await super().transfer(reason, number)
         self.transfer_number = number
 
+    async def heartbeat(self) -> None:
+        """Nothing watches a call kept on the database alone."""
+
+    async def hang_up(
+        self, turns: list[TurnRecord], outcome: str | None, patient_id: uuid.UUID | None = None
+    ) -> None:
+        """Store the transcript and close the call's row."""
+        if self.call_id is None:
+            raise ValueError("a call without its Call row cannot be closed")
+        await asyncio.to_thread(
+            finish_call,
+            self.engine,
+            self.profile.id,
+            self.call_id,
+            turns=turns,
+            outcome=outcome,
+            patient_id=patient_id,
+        )
+
 
 class UnknownNumber(LookupError):
     """No clinic owns the dialled number."""
@@ -63,19 +85,21 @@ class UnknownNumber(LookupError):
 class CallServices:
     """Process-wide resources for calls."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine, temporal: TemporalClientCache) -> None:
         self.settings = settings
         self.engine = engine
+        self.temporal = temporal
         self._claude = make_claude_brain(settings)
         self._stt: dict[int, SpeechToText] = {}  # by end-of-turn silence (ms)
         self._tts: dict[str, TextToSpeech] = {}  # by voice
         self._phrases: dict[tuple[str, str], list[bytes]] = {}  # by (voice, text)
 
     @classmethod
-    async def create(cls, settings: Settings) -> "CallServices":
+    async def create(cls, settings: Settings, temporal: TemporalClientCache | None = None) -> "CallServices":
         """Build and warm the services: models loaded, connections opened and every clinic's
-        greeting rendered, before the first call."""
-        services = cls(settings, make_engine(settings.database_url))
+        greeting rendered, before the first call. `temporal` is the process's client, if it has one."""
+        temporal = temporal or TemporalClientCache(settings.temporal_address, settings.temporal_namespace)
+        services = cls(settings, make_engine(settings.database_url), temporal)
         for clinic_id in await asyncio.to_thread(_clinic_ids, services.engine):
             await services.prepare(await services.profile(clinic_id))
         return services
@@ -88,8 +112,10 @@ class CallServices:
             lock = app_state.call_services_lock = asyncio.Lock()
         async with lock:
             if getattr(app_state, "call_services", None) is None:
+                backends = getattr(app_state, "backends", None)
                 app_state.call_services = await cls.create(
-                    getattr(app_state, "settings", None) or get_settings()
+                    getattr(app_state, "settings", None) or get_settings(),
+                    backends.temporal if backends is not None else None,
                 )
         services: CallServices = app_state.call_services
         return services

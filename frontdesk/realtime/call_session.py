@@ -7,7 +7,11 @@ to the transport followed by a mark; the marks that come back say what the calle
 
 Barge-in: caller speech while the agent is talking clears the carrier's buffer, cancels the
 reply (its pending tool calls are dropped by the engine) and cuts the agent's message to what
-was heard. A backchannel ("yeah", "mm-hm") does not interrupt. Temporal is never on this path.
+was heard. A backchannel ("yeah", "mm-hm") does not interrupt.
+
+The call's changes (a booking, a transfer) are Updates on its CallWorkflow, a heartbeat signal
+tells the workflow the call is still carried here, and the transcript goes to it at hang-up.
+Temporal is never on the audio path: only tool calls wait for it.
 """
 
 import asyncio
@@ -24,13 +28,13 @@ from frontdesk.agent.call_state import CallState, Outcome
 from frontdesk.agent.engine import Receptionist
 from frontdesk.agent.prompt import build_system_prompt
 from frontdesk.agent.tools import TransferReason
-from frontdesk.domain.calls import TurnRecord, ensure_call, finish_call
+from frontdesk.domain.calls import TurnRecord, ensure_call
 from frontdesk.domain.models import CallDirection, TurnRole
 from frontdesk.logs import get_logger
 from frontdesk.realtime import metrics
 from frontdesk.realtime.audio.codec import FRAME_MS, mulaw_to_pcm16
 from frontdesk.realtime.audio.vad import VadConfig, VoiceActivityDetector
-from frontdesk.realtime.call_services import CallActions, CallServices
+from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.speech.base import STTSession, TranscriptEvent, TranscriptKind
 from frontdesk.realtime.transport import (
     AudioReceived,
@@ -48,6 +52,7 @@ from frontdesk.realtime.turn.listening import (
     is_backchannel,
     sounds_unfinished,
 )
+from frontdesk.realtime.workflow_actions import open_call_actions
 
 log = get_logger(__name__)
 
@@ -58,6 +63,8 @@ BARGE_IN_SPEECH_MS = 500
 BARGE_IN_WINDOW_MS = 800
 DTMF_HUMAN_REQUEST = "I'd like to talk to a person, please."
 ARRIVALS_KEPT = 3000  # a minute of 20 ms frames: longer than any utterance
+# Well inside the workflow's 15 s liveness timeout, so two lost beats do not drop a live call.
+HEARTBEAT_SECONDS = 5.0
 
 
 @dataclass
@@ -117,6 +124,7 @@ class CallSession:
             asyncio.create_task(self._pump_transport(events, stt), name="transport-in"),
             asyncio.create_task(self._pump_transcripts(stt), name="transcripts"),
             asyncio.create_task(self._watch_clock(), name="call-clock"),
+            asyncio.create_task(self._heartbeat(), name="heartbeat"),
         ]
         tasks.append(
             asyncio.create_task(self._say(self.profile.greeting_text(), greeting=True), name="greeting")
@@ -158,7 +166,7 @@ class CallSession:
             to_number=start.called,
         )
         self.state = CallState(caller_number=start.caller, direction=start.direction)
-        self.actions = CallActions(services.engine, self.profile, start.call_sid, call_id=self.call_id)
+        self.actions = await open_call_actions(services, self.profile, start.call_sid, self.call_id)
         self.state.known_caller = await self.actions.patient_by_phone(start.caller)
         prompt = build_system_prompt(self.profile, self.state, _now())
         self.engine = Receptionist(self.profile, self.actions, self.state, services.brains(), prompt)
@@ -171,15 +179,7 @@ class CallSession:
     async def _close(self) -> None:
         outcome = self.state.outcome.value if self.state.outcome else None
         patient = self.state.patient.id if self.state.patient else None
-        await asyncio.to_thread(
-            finish_call,
-            self.services.engine,
-            self.profile.id,
-            self.call_id,
-            turns=self.turns,
-            outcome=outcome,
-            patient_id=patient,
-        )
+        await self.actions.hang_up(self.turns, outcome, patient)
         metrics.CALLS.labels(end=outcome or "hung_up").inc()
         log.info("call ended", call_sid=self.start.call_sid, outcome=outcome, turns=len(self.turns))
 
@@ -469,6 +469,12 @@ class CallSession:
                 await self.transport.hangup()
                 self._stopped.set()
                 return
+
+    async def _heartbeat(self) -> None:
+        """Keep the call's workflow from closing it as dropped while this process carries it."""
+        while True:
+            await self.actions.heartbeat()
+            await asyncio.sleep(HEARTBEAT_SECONDS)
 
     async def _reached_time_limit(self) -> None:
         """Offer a human (open) or a callback (closed), then end the call."""

@@ -19,6 +19,16 @@ BARGE_INS = Counter("frontdesk_barge_ins_total", "Caller speech that interrupted
 BACKCHANNELS = Counter("frontdesk_backchannels_total", "Caller acknowledgements that did not interrupt.")
 REPROMPTS = Counter("frontdesk_reprompts_total", "Low-confidence transcripts the agent asked to repeat.")
 CALLS = Counter("frontdesk_media_calls_total", "Media streams handled, by how they ended.", ["end"])
+CALLS_WITHOUT_WORKFLOW = Counter(
+    "frontdesk_calls_without_workflow_total",
+    "Calls served on the database alone because Temporal did not answer at their start.",
+)
+CALL_UPDATE_SECONDS = Histogram(
+    "frontdesk_call_update_seconds",
+    "Round trip of a CallWorkflow Update from the media server (a booking, a transfer...).",
+    ["update"],
+    buckets=_BUCKETS,
+)
 
 STAGES = ("stt_final", "llm_first_token", "first_sentence", "tts_first_audio", "first_frame_sent")
 

@@ -9,6 +9,7 @@ retry reuses the id, and the workflow keys its write by workflow id + Update id,
 written twice. A refused or failed Update becomes ActionRefused with the workflow's speakable message.
 """
 
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -26,10 +27,12 @@ from frontdesk.agent.clinic_profile import ClinicProfile
 from frontdesk.agent.tools import PatientDetails, TransferReason
 from frontdesk.domain.calls import TurnRecord
 from frontdesk.logs import get_logger
-from frontdesk.realtime.call_services import CallActions
+from frontdesk.realtime import metrics
+from frontdesk.realtime.call_services import CallActions, CallServices
 from frontdesk.workflows.call import CallWorkflow
 from frontdesk.workflows.inputs import (
     BookRequest,
+    CallInput,
     CancelRequest,
     HangUpRequest,
     MessageRequest,
@@ -38,6 +41,7 @@ from frontdesk.workflows.inputs import (
     RescheduleRequest,
     TransferRequest,
 )
+from frontdesk.workflows.launch import start_call_workflow
 
 log = get_logger(__name__)
 
@@ -86,8 +90,11 @@ class WorkflowCallActions(CallActions):
         name = getattr(update, "__name__", "update")
         self._updates[name] += 1
         update_id = f"{name}-{self._updates[name]}"
+        started = time.perf_counter()
         try:
-            return await self.workflow.execute_update(update, request, id=update_id)
+            result = await self.workflow.execute_update(update, request, id=update_id)
+            metrics.CALL_UPDATE_SECONDS.labels(update=name).observe(time.perf_counter() - started)
+            return result
         except WorkflowUpdateFailedError as failure:
             cause = failure.cause
             if isinstance(cause, ApplicationError):
@@ -155,8 +162,35 @@ class WorkflowCallActions(CallActions):
 
     async def heartbeat(self) -> None:
         """Tell the workflow the call is still carried by this process (send every few seconds)."""
-        await self.workflow.signal(CallWorkflow.heartbeat)
+        try:
+            await self.workflow.signal(CallWorkflow.heartbeat)
+        except RPCError as error:  # the next beat may get through; 15 s of misses drop the call
+            log.warning("call_heartbeat_failed", status=str(error.status))
 
-    async def hang_up(self, turns: list[TurnRecord], outcome: str | None) -> None:
-        """Hand the workflow the transcript and outcome; it stores them and runs the post-call work."""
-        await self.workflow.signal(CallWorkflow.hang_up, HangUpRequest(turns, outcome))
+    async def hang_up(
+        self, turns: list[TurnRecord], outcome: str | None, patient_id: uuid.UUID | None = None
+    ) -> None:
+        """Hand the workflow the transcript and outcome; it stores them and runs the post-call work.
+
+        If Temporal cannot take them, the transcript is stored directly, so it is never lost (the
+        workflow, should it come back, then finds the row closed and changes nothing in it).
+        """
+        try:
+            await self.workflow.signal(CallWorkflow.hang_up, HangUpRequest(turns, outcome, patient_id))
+        except RPCError as error:
+            log.error("call_hang_up_unsent", status=str(error.status))
+            await super().hang_up(turns, outcome, patient_id)
+
+
+async def open_call_actions(
+    services: CallServices, profile: ClinicProfile, call_sid: str, call_id: uuid.UUID
+) -> CallActions:
+    """A live call's actions: through its CallWorkflow (started here if the webhook could not), or
+    directly on the database when Temporal does not answer in time, because a caller on the line
+    must be served either way."""
+    call = CallInput(profile.id, call_id, call_sid)
+    client = await start_call_workflow(services.temporal, services.settings.temporal_task_queue, call)
+    if client is None:
+        metrics.CALLS_WITHOUT_WORKFLOW.inc()
+        return CallActions(services.engine, profile, call_sid, call_id=call_id)
+    return WorkflowCallActions(services.engine, profile, call_sid, client, call_id=call_id)

@@ -97,6 +97,7 @@ class HangUpRequest:
 
     turns: list[TurnRecord] = field(default_factory=list)
     outcome: str | None = None
+    patient_id: UUID | None = None  # the caller, when identified (a booking names its own)
 
 
 @dataclass(frozen=True)

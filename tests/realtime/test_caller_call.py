@@ -25,6 +25,7 @@ from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.telephony.media_route import media_router
 from tests.realtime.answering_agent import AnsweringAgent
+from tests.realtime.call_worker import UNREACHABLE_TEMPORAL
 from tests.realtime.served import serve
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -49,7 +50,10 @@ async def serve_stack(database_url: str, agent: AnsweringAgent) -> AsyncIterator
     holder: list[Settings] = []
 
     def make_app(url: str) -> FastAPI:
-        settings = Settings(database_url=database_url, public_base_url=url)
+        # No CallWorkflow: the answering agent stands in for the whole call side.
+        settings = Settings(
+            database_url=database_url, public_base_url=url, temporal_address=UNREACHABLE_TEMPORAL
+        )
         holder.append(settings)
         app = create_service_app("test stack", settings)
         app.include_router(twilio_voice_router(settings))

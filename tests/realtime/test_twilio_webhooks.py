@@ -1,12 +1,15 @@
 """The voice and status webhooks through the real API app: signatures, TwiML, Call rows, bad input."""
 
+import json
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from uuid import uuid4
 
 import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from temporalio.testing import WorkflowEnvironment
 
 from frontdesk.api.app import create_app
 from frontdesk.api.twilio_voice import NOT_IN_SERVICE
@@ -14,6 +17,10 @@ from frontdesk.config import Settings
 from frontdesk.domain.models import Call, CallDirection, CallStatus, Clinic
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.telephony.signatures import SIGNATURE_HEADER, sign
+from tests.realtime.call_worker import UNREACHABLE_TEMPORAL
+from tests.temporal_fixtures import temporal_address, temporal_env
+
+__all__ = ["temporal_env"]
 
 PUBLIC = "https://frontdesk.example.com"
 CALLER = "+15550142222"
@@ -21,9 +28,15 @@ CALL_SID = "CA" + "1f" * 16
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    """Offline settings (no Twilio token: the dev token signs), served at a public https address."""
-    return Settings(database_url=database_url, public_base_url=PUBLIC)
+def settings(database_url: str, temporal_env: WorkflowEnvironment) -> Settings:
+    """Offline settings (no Twilio token: the dev token signs), served at a public https address,
+    starting call workflows on the dev server on a task queue no worker polls (they stay running)."""
+    return Settings(
+        database_url=database_url,
+        public_base_url=PUBLIC,
+        temporal_address=temporal_address(temporal_env),
+        temporal_task_queue=f"webhook-test-{uuid4().hex}",
+    )
 
 
 @pytest.fixture
@@ -62,6 +75,48 @@ def calls(engine: Engine) -> list[Call]:
     """Every Call row."""
     with Session(engine) as session:
         return list(session.exec(select(Call)))
+
+
+async def test_the_call_workflow_starts_once_per_call_sid(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    engine: Engine,
+    demo_clinic: Clinic,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    call_sid = "CA" + uuid4().hex
+    for _ in range(2):  # Twilio retries the webhook: the same call, the same workflow run
+        assert (
+            await post_signed(client, settings, "/twilio/voice", voice_form(call_sid=call_sid))
+        ).is_success
+    [call] = [c for c in calls(engine) if c.call_sid == call_sid]
+    handle = temporal_env.client.get_workflow_handle(call_sid)
+    description = await handle.describe()
+    assert (
+        description.workflow_type == "CallWorkflow" and description.task_queue == settings.temporal_task_queue
+    )
+    history = [event async for event in handle.fetch_history_events()]
+    [started] = [e for e in history if e.HasField("workflow_execution_started_event_attributes")]
+    [payload] = started.workflow_execution_started_event_attributes.input.payloads
+    assert json.loads(payload.data) == {
+        "clinic_id": str(call.clinic_id),
+        "call_id": str(call.id),
+        "call_sid": call_sid,
+    }
+    await handle.terminate("test over")
+
+
+async def test_a_call_is_answered_while_temporal_is_down(
+    database_url: str, engine: Engine, demo_clinic: Clinic
+) -> None:
+    settings = Settings(
+        database_url=database_url, public_base_url=PUBLIC, temporal_address=UNREACHABLE_TEMPORAL
+    )
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://10.0.0.7:8000") as http:
+        response = await post_signed(http, settings, "/twilio/voice", voice_form())
+    assert response.status_code == 200 and "<Stream" in response.text  # the media server tries again
+    assert [call.call_sid for call in calls(engine)] == [CALL_SID]
 
 
 async def test_valid_call_gets_stream_twiml_and_a_call_row(

@@ -14,18 +14,25 @@ from sqlmodel import Session, select
 
 from frontdesk.api.service_app import create_service_app
 from frontdesk.api.twilio_voice import twilio_voice_router
-from frontdesk.caller.conversation import CallOptions, CallResult, run_call
+from frontdesk.caller.conversation import CallOptions, run_call
+from frontdesk.caller.conversation import CallResult as CallerResult
 from frontdesk.caller.script import BargeIn, Dtmf, Say, Silence, Step
 from frontdesk.config import Settings
 from frontdesk.domain.clinic_settings import OpeningHours, TimeRange, Weekday
-from frontdesk.domain.models import Action, Appointment, Clinic, TurnRole
+from frontdesk.domain.models import Action, Appointment, Call, Clinic, Message, MessageChannel, TurnRole
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.call_session import IDLE_GOODBYE, IDLE_PROMPT
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.telephony.media_route import media_router
+from frontdesk.workflows.call import post_call_workflow_id
+from frontdesk.workflows.inputs import CallResult
+from frontdesk.workflows.post_call import PostCallResult
+from tests.realtime.call_worker import CallWorker, call_worker, temporal_env
 from tests.realtime.served import serve
 from tests.realtime.stored_calls import stored_call
+
+__all__ = ["call_worker", "temporal_env"]
 
 pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
 
@@ -35,15 +42,23 @@ NEW_YORK = ZoneInfo("America/New_York")
 @dataclass
 class Stack:
     settings: Settings
+    worker: CallWorker
 
 
 @pytest.fixture
-async def stack(database_url: str, demo_clinic: Clinic) -> AsyncIterator[Stack]:
-    """The webhooks and the media socket with the real turn loop, on one port, services warm."""
+async def stack(database_url: str, demo_clinic: Clinic, call_worker: CallWorker) -> AsyncIterator[Stack]:
+    """The webhooks and the media socket with the real turn loop, on one port, services warm,
+    and a worker running each call's workflows on the Temporal dev server."""
     holder: list[Settings] = []
 
     def make_app(url: str) -> FastAPI:
-        settings = Settings(database_url=database_url, public_base_url=url, call_idle_seconds=3.0)
+        settings = Settings(
+            database_url=database_url,
+            public_base_url=url,
+            call_idle_seconds=3.0,
+            temporal_address=call_worker.address,
+            temporal_task_queue=call_worker.task_queue,
+        )
         holder.append(settings)
         app = create_service_app("voice test stack", settings)
         app.state.settings = settings
@@ -52,12 +67,12 @@ async def stack(database_url: str, demo_clinic: Clinic) -> AsyncIterator[Stack]:
         return app
 
     async with serve(make_app):
-        yield Stack(holder[0])
+        yield Stack(holder[0], call_worker)
 
 
 async def call(
     stack: Stack, tts: PiperTextToSpeech, *steps: Step, caller: str = "+15550199001"
-) -> CallResult:
+) -> CallerResult:
     options = CallOptions(
         base_url=stack.settings.public_base_url, to=DEMO_NUMBER, caller=caller, steps=list(steps)
     )
@@ -95,6 +110,20 @@ async def test_a_spoken_booking(stack: Stack, tts: PiperTextToSpeech, engine: En
         [appointment] = session.exec(
             select(Appointment).where(Appointment.created_by_call_id == row.id)
         ).all()
+    # The booking went through the call's workflow, which then ran the post-call work.
+    handle = stack.worker.client.get_workflow_handle(result.call_sid, result_type=CallResult)
+    workflow_result = await handle.result()
+    assert (workflow_result.outcome, workflow_result.appointment_ids) == ("booked", [appointment.id])
+    assert "book" in workflow_result.actions and not workflow_result.dropped
+    post_call = stack.worker.client.get_workflow_handle(
+        post_call_workflow_id(result.call_sid), result_type=PostCallResult
+    )
+    assert (await post_call.result()).messages_sent >= 1
+    with Session(engine) as session:
+        stored = session.get(Call, row.id)
+        assert stored is not None and stored.summary
+        messages = session.exec(select(Message).where(Message.call_id == row.id)).all()
+    assert [m.to for m in messages if m.channel is MessageChannel.sms] == ["+15550199001"]
     local = appointment.start_at.astimezone(NEW_YORK)
     assert (local.strftime("%A"), local.hour < 12) == ("Tuesday", True)
     agent_turns = [t for t in turns if t.role == TurnRole.agent]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi import FastAPI
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from sqlalchemy import Engine
 
@@ -22,6 +23,7 @@ from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.telephony.media_route import media_router
 from frontdesk.realtime.turn.listening import REPROMPT
 from tests.realtime import fake_deepgram, fake_elevenlabs
+from tests.realtime.call_worker import UNREACHABLE_TEMPORAL
 from tests.realtime.fake_deepgram import Drop, FakeDeepgram, Send, results, speech_started
 from tests.realtime.fake_elevenlabs import FakeElevenLabs, server_error
 from tests.realtime.served import serve
@@ -49,6 +51,8 @@ async def vendors(database_url: str, demo_clinic: Clinic) -> AsyncIterator[Vendo
             settings = Settings(
                 database_url=database_url,
                 public_base_url=url,
+                # Temporal is down through these calls: they are served and stored on the database alone.
+                temporal_address=UNREACHABLE_TEMPORAL,
                 deepgram_api_key=SecretStr(fake_deepgram.API_KEY),
                 deepgram_base_url=deepgram.url,
                 elevenlabs_api_key=SecretStr(fake_elevenlabs.API_KEY),
@@ -82,8 +86,12 @@ async def test_a_low_confidence_transcript_gets_a_reprompt(
         "mumble tumble", start=5.5, duration=1.0, is_final=True, speech_final=True, confidence=0.2
     )
     vendors.deepgram.script(Send(after, (speech_started(5.5), unsure)))
+    without_workflow = REGISTRY.get_sample_value("frontdesk_calls_without_workflow_total")
     result = await call(vendors.settings, tts, Say("Mumble tumble."), Silence(0.5))
     _, turns = await stored_call(engine, result.call_sid)
+    assert (
+        REGISTRY.get_sample_value("frontdesk_calls_without_workflow_total") == without_workflow + 1
+    )  # Temporal is down
     said = [t.text for t in turns if t.role == TurnRole.agent]
     assert said[1] == REPROMPT
     assert vendors.elevenlabs.syntheses  # the agent spoke with the vendor voice

@@ -316,7 +316,7 @@ async def test_hang_up_stores_the_transcript_and_starts_the_post_call_child(
         await actions.heartbeat()
         await actions.take_message("wants a call about a bill", CALLER_NUMBER)
         await actions.end_call("message_taken")
-        await actions.hang_up(TURNS, "message_taken")
+        await actions.hang_up(TURNS, "message_taken", live_call.clinic.patient_id)  # identified caller
         with pytest.raises(ActionRefused, match="already ended"):
             await actions.take_message("too late", CALLER_NUMBER)
         result = await handle.result()
@@ -327,7 +327,8 @@ async def test_hang_up_stores_the_transcript_and_starts_the_post_call_child(
     assert sorted((t.index, t.role, t.text, t.heard_text) for t in turns) == [
         (i, t.role, t.text, t.heard_text) for i, t in enumerate(TURNS)
     ]
-    assert _call(engine, live_call.call.call_id).outcome == "message_taken"
+    row = _call(engine, live_call.call.call_id)
+    assert (row.outcome, row.patient_id) == ("message_taken", live_call.clinic.patient_id)
     kinds = sorted(a.kind for a in _actions(engine, live_call.call.call_id))
     assert kinds == ["end_call", "take_message"]
     assert result.actions == ["take_message", "end"] and not result.dropped

@@ -23,6 +23,12 @@ CALL_PARAMETER: Final = "call_id"
 DIRECTION_PARAMETER: Final = "direction"
 CALLER_PARAMETER: Final = "caller"
 CALLED_PARAMETER: Final = "called"
+# Outbound calls only: why the clinic calls (speakable, e.g. "a reminder of your cleaning on
+# Tuesday at 10:00 with Dr. Patel"), the appointment it is about, and the campaign's kind
+# (reminder | recall | follow_up).
+PURPOSE_PARAMETER: Final = "purpose"
+APPOINTMENT_PARAMETER: Final = "appointment_id"
+CAMPAIGN_KIND_PARAMETER: Final = "campaign_kind"
 
 
 def _decode_base64(value: object) -> bytes:
