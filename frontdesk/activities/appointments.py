@@ -1,4 +1,4 @@
-"""Temporal activities that book, reschedule and cancel appointments (thin wrappers of booking.py).
+"""Temporal activities that book, reschedule, confirm and cancel appointments (wrappers of booking.py).
 
 The idempotency key is the input's, or else derived from the activity's identity (workflow id +
 activity id), which stays the same across retries of one activity: a retry after a crash
@@ -60,6 +60,17 @@ class CancelAppointmentInput:
     clinic_id: UUID
     appointment_id: UUID
     reason: str = ""
+    call_id: UUID | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmAppointmentInput:
+    """Confirm an appointment; with `patient_id`, only if it is that patient's."""
+
+    clinic_id: UUID
+    appointment_id: UUID
+    patient_id: UUID | None = None
     call_id: UUID | None = None
     idempotency_key: str | None = None
 
@@ -157,8 +168,24 @@ def cancel_appointment(request: CancelAppointmentInput) -> AppointmentResult:
     return AppointmentResult.of(appointment)
 
 
+@activity.defn(name="confirm_appointment")
+def confirm_appointment(request: ConfirmAppointmentInput) -> AppointmentResult:
+    """Confirm an appointment (see frontdesk.domain.booking.confirm_appointment)."""
+    with _domain_errors_are_final():
+        appointment = booking.confirm_appointment(
+            make_engine(get_settings().database_url),
+            request.clinic_id,
+            appointment_id=request.appointment_id,
+            patient_id=request.patient_id,
+            call_id=request.call_id,
+            idempotency_key=_idempotency_key(request.idempotency_key),
+        )
+    return AppointmentResult.of(appointment)
+
+
 APPOINTMENT_ACTIVITIES: list[Callable[..., Any]] = [
     book_appointment,
     reschedule_appointment,
     cancel_appointment,
+    confirm_appointment,
 ]

@@ -1,5 +1,5 @@
-"""Temporal activities for a live call's records: a new patient, messages, transfers and the end
-of the call (transcript, or a dropped call with its callback message).
+"""Temporal activities for a live call's records: a new patient, messages, transfers, opt-outs
+and the end of the call (transcript, or a dropped call with its callback message).
 
 Each write is idempotent: actions carry the key the workflow derives from its id and the
 Update's id, the transcript is stored once per call (frontdesk.domain.calls.finish_call), and a
@@ -24,6 +24,7 @@ from frontdesk.domain.call_actions import record_action
 from frontdesk.domain.calls import TurnRecord, finish_call
 from frontdesk.domain.database import make_engine, session_scope, write_scope
 from frontdesk.domain.models import Call, Patient
+from frontdesk.domain.opt_outs import OptOutChannel, set_opt_out
 from frontdesk.domain.repository import ClinicRepository
 
 DROPPED_OUTCOME: Final = "dropped"
@@ -53,6 +54,17 @@ class CallActionInput:
     kind: str
     idempotency_key: str
     payload: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OptOutInput:
+    """A caller's request to stop calls, texts or both ("calls", "sms", "all") to their number."""
+
+    clinic_id: UUID
+    call_id: UUID
+    phone: str
+    channel: str
+    idempotency_key: str
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,21 @@ def record_call_action(request: CallActionInput) -> UUID:
     return action.id
 
 
+@activity.defn(name="record_opt_out")
+def record_opt_out(request: OptOutInput) -> int:
+    """Opt the call's number out of the channel once per key; returns how many patients have it."""
+    with domain_errors_are_final():
+        return set_opt_out(
+            _engine(),
+            request.clinic_id,
+            phone=request.phone,
+            channel=OptOutChannel(request.channel),
+            opted_out=True,
+            idempotency_key=request.idempotency_key,
+            call_id=request.call_id,
+        )
+
+
 @activity.defn(name="store_call_transcript")
 def store_call_transcript(request: FinishCallInput) -> None:
     """Store the transcript and close the call's row (see frontdesk.domain.calls.finish_call)."""
@@ -173,6 +200,7 @@ def close_dropped_call(request: DroppedCallInput) -> DroppedCallResult:
 CALL_ACTIVITIES: list[Callable[..., Any]] = [
     register_patient,
     record_call_action,
+    record_opt_out,
     store_call_transcript,
     close_dropped_call,
 ]

@@ -1,8 +1,8 @@
 """The one interface through which the agent reads the clinic's data and acts on it.
 
-Reads (availability, patient lookup) query the database; changes (book, reschedule, cancel,
-transfer, end) are carried out by the call's workflow in production. The engine never talks to
-the database or Temporal itself: it calls an `Actions` implementation.
+Reads (availability, patient lookup) query the database; changes (book, reschedule, confirm,
+cancel, opt out, transfer, end) are carried out by the call's workflow in production. The engine
+never talks to the database or Temporal itself: it calls an `Actions` implementation.
 """
 
 from datetime import date, datetime, time
@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from frontdesk.agent.tools import ConfirmationChannel, PatientDetails, TransferReason
+from frontdesk.domain.opt_outs import OptOutChannel
 
 
 class ActionRefused(Exception):
@@ -44,7 +45,9 @@ class PatientRecord(BaseModel):
     id: UUID
     first_name: str
     last_name: str
-    date_of_birth: date
+    # None only for a patient an outbound call was placed to whose record lacks it: such a
+    # patient can be called, never identified on the phone.
+    date_of_birth: date | None = None
     phone: str
     email: str | None = None
     insurance_carrier: str | None = None
@@ -83,6 +86,10 @@ class Actions(Protocol):
         """The patient whose number is calling (unverified: for context only)."""
         ...
 
+    async def patient_of_appointment(self, appointment_id: UUID) -> PatientRecord | None:
+        """The patient an appointment is for (an outbound call's patient), or None."""
+        ...
+
     async def identify_patient(
         self, first_name: str, last_name: str, date_of_birth: date
     ) -> PatientRecord | None:
@@ -109,6 +116,14 @@ class Actions(Protocol):
 
     async def cancel(self, appointment_id: UUID) -> AppointmentRecord:
         """Cancel an appointment; raises ActionRefused when it cannot."""
+        ...
+
+    async def confirm(self, appointment_id: UUID) -> AppointmentRecord:
+        """Mark an appointment confirmed; raises ActionRefused when it cannot."""
+        ...
+
+    async def opt_out(self, channel: OptOutChannel, phone: str) -> None:
+        """Stop calls, text messages or both to the call's number (`phone`, the patient's side)."""
         ...
 
     async def send_confirmation(self, appointment_id: UUID, channel: ConfirmationChannel) -> str:

@@ -7,6 +7,7 @@ The model never sees database ids: slots and appointments get short per-call han
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
+from uuid import UUID
 
 from frontdesk.agent.actions import AppointmentRecord, PatientRecord, SlotOption
 from frontdesk.agent.tools import TransferReason
@@ -43,8 +44,14 @@ class CallState:
 
     caller_number: str
     direction: Literal["inbound", "outbound"] = "inbound"
-    purpose: str | None = None  # an outbound call's reason, e.g. a reminder
-    known_caller: PatientRecord | None = None  # found by caller id: context only, not verified
+    # An outbound call's reason (speakable, e.g. a reminder), the appointment it is about (its
+    # database id) and the campaign's kind (reminder, recall or follow_up).
+    purpose: str | None = None
+    appointment_id: UUID | None = None
+    campaign_kind: str | None = None
+    # Inbound: found by caller id. Outbound: the patient the call was placed to. Either way only
+    # context: whoever answers may be someone else.
+    known_caller: PatientRecord | None = None
     patient: PatientRecord | None = None  # verified by name and date of birth
     offered: dict[str, SlotOption] = field(default_factory=dict)
     appointments: dict[str, AppointmentRecord] = field(default_factory=dict)
@@ -72,6 +79,12 @@ class CallState:
         handle = f"A{len(self.appointments) + 1}"
         self.appointments[handle] = appointment
         return handle
+
+    def call_appointment(self) -> str | None:
+        """The handle of the appointment an outbound call is about, once it is remembered."""
+        return next(
+            (handle for handle, known in self.appointments.items() if known.id == self.appointment_id), None
+        )
 
     def record_outcome(self, outcome: Outcome) -> None:
         """Set the call's outcome unless it already has a weightier one (a booking outranks a

@@ -24,12 +24,13 @@ from frontdesk.agent.actions import (
 )
 from frontdesk.agent.clinic_profile import ClinicProfile, ProviderInfo, ServiceInfo
 from frontdesk.agent.tools import ConfirmationChannel, PatientDetails, TransferReason
-from frontdesk.domain import booking
+from frontdesk.domain import booking, opt_outs
 from frontdesk.domain.call_actions import record_action
 from frontdesk.domain.database import session_scope, write_scope
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.insurance import EligibilityChecker, OfflineEligibility
 from frontdesk.domain.models import Appointment, Patient
+from frontdesk.domain.opt_outs import OptOutChannel
 from frontdesk.domain.repository import ClinicRepository
 
 T = TypeVar("T")
@@ -77,8 +78,6 @@ def load_clinic_profile(engine: Engine, clinic_id: uuid.UUID) -> ClinicProfile:
 
 
 def _patient_record(patient: Patient, last_visit: datetime | None = None) -> PatientRecord:
-    if patient.date_of_birth is None:
-        raise ValueError("a patient without a date of birth cannot be identified on the phone")
     return PatientRecord(
         id=patient.id,
         first_name=patient.first_name,
@@ -163,11 +162,21 @@ class DatabaseActions:
         return options
 
     async def patient_by_phone(self, phone: str) -> PatientRecord | None:
-        """The first patient registered with the calling number."""
+        """The first patient registered with the calling number who could be identified on the phone."""
 
         def work(repo: ClinicRepository) -> PatientRecord | None:
             patients = [p for p in repo.patients_by_phone(phone) if p.date_of_birth is not None]
             return _patient_record(patients[0]) if patients else None
+
+        return await self._run(self._repo_call(work))
+
+    async def patient_of_appointment(self, appointment_id: uuid.UUID) -> PatientRecord | None:
+        """The patient the appointment is for, or None when the clinic has no such appointment."""
+
+        def work(repo: ClinicRepository) -> PatientRecord | None:
+            appointment = repo.get(Appointment, appointment_id)
+            patient = repo.get(Patient, appointment.patient_id) if appointment else None
+            return _patient_record(patient) if patient else None
 
         return await self._run(self._repo_call(work))
 
@@ -271,6 +280,36 @@ class DatabaseActions:
                     call_id=self.call_id,
                     reason="cancelled by the patient on the phone",
                 )
+            )
+        )
+
+    async def confirm(self, appointment_id: uuid.UUID) -> AppointmentRecord:
+        """Mark the appointment confirmed."""
+        key = self._key("confirm")
+        return await self._run(
+            lambda: _appointment_record(
+                booking.confirm_appointment(
+                    self.engine,
+                    self.profile.id,
+                    appointment_id=appointment_id,
+                    idempotency_key=key,
+                    call_id=self.call_id,
+                )
+            )
+        )
+
+    async def opt_out(self, channel: OptOutChannel, phone: str) -> None:
+        """Opt the number's patients out of the channel."""
+        key = self._key("opt_out")
+        await self._run(
+            lambda: opt_outs.set_opt_out(
+                self.engine,
+                self.profile.id,
+                phone=phone,
+                channel=channel,
+                opted_out=True,
+                idempotency_key=key,
+                call_id=self.call_id,
             )
         )
 

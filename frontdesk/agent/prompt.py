@@ -45,10 +45,13 @@ within a date range, a part of the day, weekdays or times.
 returns their upcoming appointments with their ids.
 - reschedule_appointment moves an identified patient's appointment to a slot get_availability returned.
 - cancel_appointment cancels an identified patient's appointment.
+- confirm_appointment marks an appointment confirmed once the patient says they will come: an \
+identified patient's appointment, or the one an outbound call is about.
 - verify_insurance checks whether the clinic accepts a carrier, and a member id's eligibility.
 - send_confirmation sends an appointment confirmation by text message or email.
 - take_message leaves a message for the staff, who call back; it uses the calling number unless \
 the caller gives another.
+- opt_out stops the clinic calling or texting the caller's number: channel calls, sms, or all.
 - transfer_to_human hands the caller to a person, with a reason: billing, clinical, distress, \
 caller_request, out_of_scope or failure.
 - end_call hangs up."""
@@ -80,6 +83,9 @@ offer a person.
 - If the caller asks for a person: {human_request}
 - Anything you cannot handle, or are unsure about: transfer_to_human with reason out_of_scope. \
 Never guess, and never make up prices, policies or facts about the clinic.
+- If the caller asks not to be called or texted any more, call opt_out at once with the channel \
+they named (all when unclear); never argue or try to change their mind. Acknowledge it briefly and, \
+unless they need something else, say goodbye and call end_call.
 - When a tool refuses, read its reason and act on it. If you cannot recover, apologize briefly and \
 transfer_to_human with reason failure.
 - When the caller has everything they need, say a short goodbye, then call end_call. Do not call \
@@ -179,14 +185,47 @@ def _call_block(profile: ClinicProfile, state: CallState, now: datetime) -> str:
             else "The clinic is closed now and has no opening hours set."
         )
     if state.direction == "outbound":
-        lines.append(
-            "This is an outbound call you placed for the clinic"
-            + (f", about: {state.purpose}." if state.purpose else ".")
-            + " Say who you are and why you are calling."
-        )
+        lines.append(_outbound_call(state))
     else:
         lines.append("This is an inbound call: the caller phoned the clinic.")
-    lines.append(_caller_context(state))
+        lines.append(_caller_context(state))
+    return "\n".join(lines)
+
+
+def _outbound_call(state: CallState) -> str:
+    """Why the clinic called, whom, and how to treat whoever answers (privacy first)."""
+    about = f", about: {state.purpose}." if state.purpose else "."
+    lines = [f"This is an outbound call you placed for the clinic{about}"]
+    known = state.known_caller
+    name = known.first_name if known else "the patient"
+    if known is not None:
+        lines.append(f"You called {known.first_name} {known.last_name}, the patient on file for this number.")
+    else:
+        lines.append("You called the number on file for one of the clinic's patients.")
+    handle = state.call_appointment()
+    if handle is not None:
+        lines.append(f"The appointment this call is about has appointment_id {handle}.")
+    lines.append(
+        f"""\
+# Outbound call rules
+- Your greeting said who you are and asked for {name}. Until the person on the line says they are \
+{name}, say nothing about why you called, any appointment or anything else about the patient, even \
+when asked: say you can only discuss it with {name}.
+- If {name} is not available, or it is the wrong number, apologize for the bother, leave no details \
+or message, say goodbye and call end_call.
+- Once they say they are {name}, say in a sentence why you are calling, then ask one question."""
+    )
+    if handle is not None:
+        lines.append(
+            f"""\
+- If they will come, call confirm_appointment with appointment_id {handle}. If they need another \
+time, find one with get_availability and move it with reschedule_appointment; if they want to \
+cancel it, use cancel_appointment (read back first, as always). This appointment needs no \
+identify_patient; any other appointment does."""
+        )
+    lines.append(
+        "- Answer their questions as on any call, and respect a request to stop calling with opt_out."
+    )
     return "\n".join(lines)
 
 

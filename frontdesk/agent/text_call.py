@@ -8,6 +8,7 @@ the deterministic brain.
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Literal
 
 from sqlalchemy.engine import Engine
 
@@ -17,6 +18,7 @@ from frontdesk.agent.call_state import CallState
 from frontdesk.agent.clinic_profile import ClinicProfile
 from frontdesk.agent.database_actions import DatabaseActions, load_clinic_profile
 from frontdesk.agent.engine import Receptionist
+from frontdesk.agent.opening import open_call
 from frontdesk.agent.prompt import build_system_prompt
 
 
@@ -32,10 +34,22 @@ class TextCall:
         brains: Sequence[Brain] = (),
         now: Callable[[], datetime] | None = None,
         call_key: str | None = None,
+        direction: Literal["inbound", "outbound"] = "inbound",
+        purpose: str | None = None,
+        appointment_id: uuid.UUID | None = None,
+        campaign_kind: str | None = None,
     ) -> None:
+        """`caller_number` is the patient's side; an outbound call (the clinic calling them) may
+        carry its purpose, the appointment it is about and its campaign's kind."""
         self.now = now or (lambda: datetime.now(UTC))
         self.profile: ClinicProfile = load_clinic_profile(engine, clinic_id)
-        self.state = CallState(caller_number=caller_number)
+        self.state = CallState(
+            caller_number=caller_number,
+            direction=direction,
+            purpose=purpose,
+            appointment_id=appointment_id,
+            campaign_kind=campaign_kind,
+        )
         self.actions = DatabaseActions(
             engine, self.profile, call_key or f"text-{uuid.uuid4().hex}", now=self.now
         )
@@ -50,13 +64,12 @@ class TextCall:
         return self._receptionist
 
     async def start(self) -> str:
-        """Pick up: look the caller up (context only for the prompt) and return the greeting."""
-        self.state.known_caller = await self.actions.patient_by_phone(self.state.caller_number)
+        """Pick up: look up who the call is with (context for the prompt) and return the greeting."""
+        greeting = await open_call(self.profile, self.actions, self.state)
         prompt = build_system_prompt(self.profile, self.state, self.now())
         self._receptionist = Receptionist(
             self.profile, self.actions, self.state, self._brains, prompt, now=self.now
         )
-        greeting = self.profile.greeting_text()
         self._receptionist.greet(greeting)
         return greeting
 

@@ -2,8 +2,9 @@
 
 The rules that must hold whatever the model writes live here, in code: a booking names a slot
 this call's availability search returned, the caller said yes to it in their last turn, existing
-appointments are only touched after the patient was identified, and a transfer goes to the
-number the clinic configured for its reason.
+appointments are only touched after the patient was identified (or, on an outbound call, when it
+is the appointment the call is about), a confirmation follows the patient's yes, an opt-out is
+for the call's own number, and a transfer goes to the number the clinic configured for its reason.
 """
 
 import json
@@ -19,9 +20,11 @@ from frontdesk.agent.conversation import Conversation, ToolResultBlock, ToolUseB
 from frontdesk.agent.tools import (
     BookAppointment,
     CancelAppointment,
+    ConfirmAppointment,
     EndCall,
     GetAvailability,
     IdentifyPatient,
+    OptOut,
     RescheduleAppointment,
     SendConfirmation,
     TakeMessage,
@@ -31,7 +34,7 @@ from frontdesk.agent.tools import (
     VerifyInsurance,
     parse_tool_call,
 )
-from frontdesk.agent.understanding.intents import match_provider, match_service, understand
+from frontdesk.agent.understanding.intents import Intent, match_provider, match_service, understand
 from frontdesk.agent.understanding.numbers import normalize_numbers
 from frontdesk.agent.understanding.when import PARTS_OF_DAY, WEEKDAYS
 from frontdesk.logs import get_logger
@@ -49,6 +52,14 @@ def describe_slot(slot: SlotOption | AppointmentRecord, profile: ClinicProfile) 
     provider = profile.provider_by_id(slot.provider_id)
     who = f" with {provider.short_name}" if provider else ""
     return f"{speak_date(local)} at {speak_time(local.time())}{who}"
+
+
+def appointment_summary(
+    handle: str, appointment: AppointmentRecord, profile: ClinicProfile
+) -> dict[str, str]:
+    """An appointment as tool results name it: its handle, when and with whom, and its service."""
+    service = next((s.name for s in profile.services if s.id == appointment.service_id), "appointment")
+    return {"appointment_id": handle, "when": describe_slot(appointment, profile), "service": service}
 
 
 def _mentions_slot(agent_text: str, slot: SlotOption | AppointmentRecord, profile: ClinicProfile) -> bool:
@@ -113,6 +124,16 @@ class ToolRunner:
                 return await self._reschedule(args)
             case CancelAppointment():
                 return await self._cancel(args)
+            case ConfirmAppointment():
+                return await self._confirm(args)
+            case OptOut():
+                await self.actions.opt_out(args.channel, self.state.caller_number)
+                self.state.record_outcome(Outcome.opted_out)
+                return {
+                    "opted_out": True,
+                    "channel": args.channel.value,
+                    "note": "Acknowledge it; unless they need something else, say goodbye and end_call.",
+                }
             case VerifyInsurance():
                 check = await self.actions.verify_insurance(args.carrier, args.member_id)
                 return check.model_dump()
@@ -196,14 +217,7 @@ class ToolRunner:
         }
 
     def _appointment_summary(self, appointment: AppointmentRecord) -> dict[str, str]:
-        service = next(
-            (s.name for s in self.profile.services if s.id == appointment.service_id), "appointment"
-        )
-        return {
-            "appointment_id": self.state.remember_appointment(appointment),
-            "when": describe_slot(appointment, self.profile),
-            "service": service,
-        }
+        return appointment_summary(self.state.remember_appointment(appointment), appointment, self.profile)
 
     def _offered(self, slot_id: str) -> SlotOption:
         slot = self.state.offered.get(slot_id)
@@ -259,6 +273,18 @@ class ToolRunner:
         cancelled = await self.actions.cancel(current.id)
         self.state.record_outcome(Outcome.cancelled)
         return {"cancelled": True, **self._appointment_summary(cancelled)}
+
+    async def _confirm(self, args: ConfirmAppointment) -> dict[str, Any]:
+        current = self._appointment(args.appointment_id)
+        caller_said = understand(self.conversation.last_exchange()[1], self.now())
+        if not (caller_said.affirm or caller_said.has(Intent.confirm_appointment)) or caller_said.deny:
+            raise ActionRefused(
+                "Not confirmed yet: ask whether they will come to the appointment "
+                f"({describe_slot(current, self.profile)}) and confirm only after a clear yes."
+            )
+        confirmed = await self.actions.confirm(current.id)
+        self.state.record_outcome(Outcome.confirmed)
+        return {"confirmed": True, **self._appointment_summary(confirmed)}
 
     async def _transfer(self, reason: TransferReason) -> dict[str, Any]:
         rules = self.profile.escalation

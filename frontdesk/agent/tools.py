@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from frontdesk.domain.opt_outs import OptOutChannel
+
 
 class TransferReason(StrEnum):
     """Why a caller is handed to a human; each maps to a number in the clinic's escalation rules."""
@@ -79,6 +81,18 @@ class CancelAppointment(_Args):
     appointment_id: str = Field(min_length=1, max_length=16)
 
 
+class ConfirmAppointment(_Args):
+    """Mark an appointment confirmed after the patient said they will come to it."""
+
+    appointment_id: str = Field(min_length=1, max_length=16)
+
+
+class OptOut(_Args):
+    """Stop contacting the caller's number: no more calls, text messages, or both (all)."""
+
+    channel: OptOutChannel = Field(description="calls, sms or all; all when the caller did not say which")
+
+
 class IdentifyPatient(_Args):
     """Verify an existing patient by name and date of birth before discussing their appointments."""
 
@@ -123,10 +137,12 @@ TOOL_MODELS: dict[str, type[_Args]] = {
     "book_appointment": BookAppointment,
     "reschedule_appointment": RescheduleAppointment,
     "cancel_appointment": CancelAppointment,
+    "confirm_appointment": ConfirmAppointment,
     "identify_patient": IdentifyPatient,
     "verify_insurance": VerifyInsurance,
     "send_confirmation": SendConfirmation,
     "take_message": TakeMessage,
+    "opt_out": OptOut,
     "transfer_to_human": TransferToHuman,
     "end_call": EndCall,
 }

@@ -1,4 +1,4 @@
-"""Booking, rescheduling and cancelling appointments, safely under concurrency and retries.
+"""Booking, rescheduling, confirming and cancelling appointments, safely under concurrency and retries.
 
 Each write runs in one transaction that (1) checks the idempotency key, (2) re-checks the slot
 with the availability engine against the database as it is now, (3) writes the appointment and
@@ -23,7 +23,13 @@ from sqlalchemy.engine import Engine
 
 from frontdesk.domain import availability
 from frontdesk.domain.database import session_scope, write_scope
-from frontdesk.domain.errors import AppointmentNotActive, IdempotencyKeyReused, SlotTaken, SlotUnavailable
+from frontdesk.domain.errors import (
+    AppointmentNotActive,
+    IdempotencyKeyReused,
+    NotFound,
+    SlotTaken,
+    SlotUnavailable,
+)
 from frontdesk.domain.models import (
     Action,
     ActionStatus,
@@ -157,6 +163,35 @@ def cancel_appointment(
         return appointment
 
     return _run_once(engine, clinic_id, "cancel_appointment", idempotency_key, payload, call_id, cancel)
+
+
+def confirm_appointment(
+    engine: Engine,
+    clinic_id: uuid.UUID,
+    *,
+    appointment_id: uuid.UUID,
+    idempotency_key: str,
+    patient_id: uuid.UUID | None = None,
+    call_id: uuid.UUID | None = None,
+) -> Appointment:
+    """Mark an active appointment confirmed (the patient said they will come); an appointment
+    already confirmed stays as it is.
+
+    With `patient_id`, the appointment must be that patient's: another patient's is NotFound, as
+    one of another clinic is. Raises NotFound, AppointmentNotActive, IdempotencyKeyReused.
+    """
+    payload = {"appointment_id": str(appointment_id)}
+
+    def confirm(repo: ClinicRepository) -> Appointment:
+        appointment = _require_active(repo, appointment_id)
+        if patient_id is not None and appointment.patient_id != patient_id:
+            raise NotFound("appointment", appointment_id)
+        _require_call(repo, call_id)
+        appointment.status = AppointmentStatus.confirmed
+        repo.session.flush()
+        return appointment
+
+    return _run_once(engine, clinic_id, "confirm_appointment", idempotency_key, payload, call_id, confirm)
 
 
 # --- the transaction around every write ----------------------------------------------------

@@ -26,6 +26,7 @@ from typing import Any
 
 from frontdesk.agent.call_state import CallState, Outcome
 from frontdesk.agent.engine import Receptionist
+from frontdesk.agent.opening import open_call
 from frontdesk.agent.prompt import build_system_prompt
 from frontdesk.agent.tools import TransferReason
 from frontdesk.domain.calls import TurnRecord, ensure_call
@@ -36,6 +37,11 @@ from frontdesk.realtime.audio.codec import FRAME_MS, mulaw_to_pcm16
 from frontdesk.realtime.audio.vad import VadConfig, VoiceActivityDetector
 from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.speech.base import STTSession, TranscriptEvent, TranscriptKind
+from frontdesk.realtime.telephony.protocol import (
+    APPOINTMENT_PARAMETER,
+    CAMPAIGN_KIND_PARAMETER,
+    PURPOSE_PARAMETER,
+)
 from frontdesk.realtime.transport import (
     AudioReceived,
     CallStarted,
@@ -126,8 +132,10 @@ class CallSession:
             asyncio.create_task(self._watch_clock(), name="call-clock"),
             asyncio.create_task(self._heartbeat(), name="heartbeat"),
         ]
+        # An outbound greeting names the patient: streamed, never kept in the process's phrase cache.
+        cached = self.state.direction == "inbound"
         tasks.append(
-            asyncio.create_task(self._say(self.profile.greeting_text(), greeting=True), name="greeting")
+            asyncio.create_task(self._say(self.greeting, greeting=True, cached=cached), name="greeting")
         )
         stopped = asyncio.create_task(self._stopped.wait())
         try:
@@ -165,11 +173,12 @@ class CallSession:
             from_number=start.caller,
             to_number=start.called,
         )
-        self.state = CallState(caller_number=start.caller, direction=start.direction)
+        self.state = _call_state(start, direction)
         self.actions = await open_call_actions(services, self.profile, start.call_sid, self.call_id)
-        self.state.known_caller = await self.actions.patient_by_phone(start.caller)
+        self.greeting = await open_call(self.profile, self.actions, self.state)
         prompt = build_system_prompt(self.profile, self.state, _now())
         self.engine = Receptionist(self.profile, self.actions, self.state, services.brains(), prompt)
+        self.engine.greet(self.greeting)  # both brains know what the greeting asked
         # A stricter detector than the STT's: only clear speech over the agent's audio interrupts.
         barge_config = VadConfig(threshold=0.6, min_speech_ms=100, end_silence_ms=300)
         self._barge_vad = await asyncio.to_thread(VoiceActivityDetector, barge_config)
@@ -334,9 +343,11 @@ class CallSession:
         fixed: str | None,
         speech_end: float | None = None,
         timings: dict[str, float] | None = None,
+        cached: bool = True,
     ) -> None:
         self._reply = asyncio.get_running_loop().create_task(
-            self._reply_to(caller_text, fixed, speech_end or time.monotonic(), timings or {}), name="reply"
+            self._reply_to(caller_text, fixed, speech_end or time.monotonic(), timings or {}, cached),
+            name="reply",
         )
 
     async def _cancel_reply(self) -> None:
@@ -345,9 +356,10 @@ class CallSession:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reply
 
-    async def _say(self, text: str, greeting: bool = False) -> None:
-        """Speak fixed words (greeting, prompts) and wait until they were played."""
-        self._start_reply(None, text, time.monotonic(), {"greeting": 1.0} if greeting else {})
+    async def _say(self, text: str, greeting: bool = False, cached: bool = True) -> None:
+        """Speak fixed words (greeting, prompts) and wait until they were played; `cached` words
+        come from the process's phrase cache, others stream from text-to-speech."""
+        self._start_reply(None, text, time.monotonic(), {"greeting": 1.0} if greeting else {}, cached)
         await self._reply_done()
 
     async def _reply_done(self) -> None:
@@ -357,7 +369,12 @@ class CallSession:
         await self._all_played.wait()
 
     async def _reply_to(
-        self, caller_text: str | None, fixed: str | None, speech_end: float, timings: dict[str, float]
+        self,
+        caller_text: str | None,
+        fixed: str | None,
+        speech_end: float,
+        timings: dict[str, float],
+        cached: bool,
     ) -> None:
         if self._interrupting is not None:
             await self._interrupting  # the interrupted message is cut before the engine hears more
@@ -390,7 +407,7 @@ class CallSession:
                 speech.clauses.append(clause)
                 turn.text = " ".join(speech.clauses)
                 mark = None
-                async for chunk in self._audio_of(clause, prerendered=fixed is not None):
+                async for chunk in self._audio_of(clause, prerendered=fixed is not None and cached):
                     timings.setdefault("tts_first_audio", _ms(time.monotonic() - speech_end))
                     mark = self._next_mark()
                     speech.marks_out.add(mark)
@@ -499,6 +516,26 @@ class CallSession:
             self.state.record_outcome(Outcome.message_taken)
         self.state.ended = True
         await self._leave()
+
+
+def _call_state(start: CallStarted, direction: CallDirection) -> CallState:
+    """The call's state from the stream's start: an outbound call carries why it was placed (a
+    malformed appointment id is dropped: the call goes on without one)."""
+    if direction is CallDirection.inbound:
+        return CallState(caller_number=start.caller)
+    appointment = start.parameters.get(APPOINTMENT_PARAMETER)
+    try:
+        appointment_id = uuid.UUID(appointment) if appointment else None
+    except ValueError:
+        log.warning("outbound call with a malformed appointment id", call_sid=start.call_sid)
+        appointment_id = None
+    return CallState(
+        caller_number=start.caller,
+        direction="outbound",
+        purpose=start.parameters.get(PURPOSE_PARAMETER) or None,
+        appointment_id=appointment_id,
+        campaign_kind=start.parameters.get(CAMPAIGN_KIND_PARAMETER) or None,
+    )
 
 
 async def _first_start(events: AsyncIterator[Any]) -> CallStarted | None:

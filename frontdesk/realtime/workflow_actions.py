@@ -3,10 +3,12 @@
 Reads (availability, patients, appointments, insurance) stay direct on the database, as in
 CallActions. Every slot an availability search returns is registered with the workflow
 (`offer_slots`) before the tool runner can offer it, so the workflow's validator refuses a
-booking of anything this call never returned. Book, reschedule, cancel, take_message, transfer
-and end are Updates with ids of their own (kind + sequence per kind: book-1, book-2...): a client
-retry reuses the id, and the workflow keys its write by workflow id + Update id, so nothing is
-written twice. A refused or failed Update becomes ActionRefused with the workflow's speakable message.
+booking of anything this call never returned; likewise a patient's upcoming appointments are
+registered (`register_appointments`) when the call looks them up, so only those can be confirmed.
+Book, reschedule, confirm, cancel, opt_out, take_message, transfer and end are Updates with ids
+of their own (kind + sequence per kind: book-1, book-2...): a client retry reuses the id, and the
+workflow keys its write by workflow id + Update id, so nothing is written twice. A refused or
+failed Update becomes ActionRefused with the workflow's speakable message.
 """
 
 import time
@@ -26,6 +28,7 @@ from frontdesk.agent.actions import ActionRefused, AppointmentRecord, SlotOption
 from frontdesk.agent.clinic_profile import ClinicProfile
 from frontdesk.agent.tools import PatientDetails, TransferReason
 from frontdesk.domain.calls import TurnRecord
+from frontdesk.domain.opt_outs import OptOutChannel
 from frontdesk.logs import get_logger
 from frontdesk.realtime import metrics
 from frontdesk.realtime.call_services import CallActions, CallServices
@@ -34,10 +37,13 @@ from frontdesk.workflows.inputs import (
     BookRequest,
     CallInput,
     CancelRequest,
+    ConfirmRequest,
     HangUpRequest,
     MessageRequest,
     NewPatient,
     OfferedSlot,
+    OptOutRequest,
+    PatientAppointments,
     RescheduleRequest,
     TransferRequest,
 )
@@ -116,6 +122,17 @@ class WorkflowCallActions(CallActions):
             )
         return options
 
+    async def upcoming_appointments(self, patient_id: uuid.UUID) -> list[AppointmentRecord]:
+        """A patient's upcoming appointments (read directly), registered with the workflow as this
+        call's patient's."""
+        appointments = await super().upcoming_appointments(patient_id)
+        if appointments:
+            await self._update(
+                CallWorkflow.register_appointments,
+                PatientAppointments(patient_id, [a.id for a in appointments]),
+            )
+        return appointments
+
     async def book(
         self, slot: SlotOption, patient: PatientDetails, patient_id: uuid.UUID | None
     ) -> AppointmentRecord:
@@ -146,6 +163,14 @@ class WorkflowCallActions(CallActions):
     async def cancel(self, appointment_id: uuid.UUID) -> AppointmentRecord:
         """Cancel the appointment through the workflow."""
         return _record(await self._update(CallWorkflow.cancel, CancelRequest(appointment_id)))
+
+    async def confirm(self, appointment_id: uuid.UUID) -> AppointmentRecord:
+        """Confirm the appointment through the workflow."""
+        return _record(await self._update(CallWorkflow.confirm, ConfirmRequest(appointment_id)))
+
+    async def opt_out(self, channel: OptOutChannel, phone: str) -> None:
+        """Opt the call's number out of the channel through the workflow."""
+        await self._update(CallWorkflow.opt_out, OptOutRequest(channel.value, phone))
 
     async def take_message(self, reason: str, callback_number: str) -> None:
         """Record a message for the staff through the workflow."""

@@ -2,11 +2,13 @@
 call's changes.
 
 The realtime process reads the database directly but changes it only through this workflow's
-Updates: offer_slots registers the slots an availability search returned; book, reschedule,
-cancel, take_message, transfer and end each run one local activity (a database write through the
-domain layer) keyed by workflow id + Update id, so a retried Update never writes twice. Validators
-refuse what the call never offered (a slot handle, an appointment of another call) and anything
-after the call ended, with a speakable reason.
+Updates: offer_slots registers the slots an availability search returned, register_appointments
+the appointments of a patient the call identified (or was placed to); book, reschedule, confirm,
+cancel, opt_out, take_message, transfer and end each run one local activity (a database write
+through the domain layer) keyed by workflow id + Update id, so a retried Update never writes
+twice. Validators refuse what the call never offered (a slot handle; for confirm, an appointment
+that is not one of this call's patient's) and anything after the call ended, with a speakable
+reason.
 
 Liveness: the realtime process signals `heartbeat` every few seconds; 15 s without one (and
 without a hang-up) means it died: the call is closed as dropped and, per the clinic's
@@ -27,9 +29,11 @@ with workflow.unsafe.imports_passed_through():
         AppointmentResult,
         BookAppointmentInput,
         CancelAppointmentInput,
+        ConfirmAppointmentInput,
         RescheduleAppointmentInput,
         book_appointment,
         cancel_appointment,
+        confirm_appointment,
         reschedule_appointment,
     )
     from frontdesk.activities.calls import (
@@ -37,19 +41,25 @@ with workflow.unsafe.imports_passed_through():
         DroppedCallInput,
         FinishCallInput,
         NewPatientInput,
+        OptOutInput,
         close_dropped_call,
         record_call_action,
+        record_opt_out,
         register_patient,
         store_call_transcript,
     )
+    from frontdesk.domain.opt_outs import OptOutChannel
     from frontdesk.workflows.inputs import (
         BookRequest,
         CallInput,
         CallResult,
         CancelRequest,
+        ConfirmRequest,
         HangUpRequest,
         MessageRequest,
         OfferedSlot,
+        OptOutRequest,
+        PatientAppointments,
         PostCallInput,
         RescheduleRequest,
         TransferRequest,
@@ -71,8 +81,8 @@ AFTER_CALL_RETRY: Final = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
 )
 AFTER_CALL_TIMEOUT: Final = timedelta(minutes=1)
-# As CallState weighs outcomes (agent/call_state.py): unlisted ones (booked, transferred...) weigh 2,
-# so a caller who books and then leaves a message still booked.
+# As CallState weighs outcomes (agent/call_state.py): unlisted ones (booked, confirmed, opted_out,
+# transferred...) weigh 2, so a caller who books and then leaves a message still booked.
 _WEIGHT: Final = {"answered": 0, "message_taken": 1}
 
 
@@ -93,6 +103,7 @@ class CallWorkflow:
     def __init__(self, call: CallInput) -> None:
         self._input = call
         self._offered: dict[str, OfferedSlot] = {}
+        self._patients_of: dict[UUID, UUID] = {}  # appointment id -> patient id, as registered
         self._appointment_ids: list[UUID] = []
         self._patient_id: UUID | None = None
         self._actions: list[str] = []
@@ -194,6 +205,19 @@ class CallWorkflow:
                 raise _refused(f"Slot {slot.handle!r} has no time zone.", "InvalidSlot")
 
     @workflow.update
+    def register_appointments(self, request: PatientAppointments) -> int:
+        """Register the upcoming appointments of a patient this call identified or was placed to;
+        returns how many appointments this call knows."""
+        self._alive = True
+        for appointment_id in request.appointment_ids:
+            self._patients_of[appointment_id] = request.patient_id
+        return len(self._patients_of)
+
+    @register_appointments.validator
+    def _validate_register_appointments(self, request: PatientAppointments) -> None:
+        self._require_live()
+
+    @workflow.update
     async def book(self, request: BookRequest) -> AppointmentResult:
         """Book an offered slot, registering a new patient first."""
         self._alive = True
@@ -226,6 +250,7 @@ class CallWorkflow:
             ),
         )
         self._patient_id = self._patient_id or patient_id
+        self._patients_of[appointment.appointment_id] = patient_id  # the caller may confirm it too
         self._done("book", "booked", appointment.appointment_id)
         return appointment
 
@@ -280,6 +305,55 @@ class CallWorkflow:
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
         self._require_live()
+
+    @workflow.update
+    async def confirm(self, request: ConfirmRequest) -> AppointmentResult:
+        """Mark an appointment of this call's patient confirmed."""
+        self._alive = True
+        appointment: AppointmentResult = await self._write(
+            confirm_appointment,
+            ConfirmAppointmentInput(
+                clinic_id=self._input.clinic_id,
+                appointment_id=request.appointment_id,
+                patient_id=self._patients_of[request.appointment_id],
+                call_id=self._input.call_id,
+                idempotency_key=self._update_key(),
+            ),
+        )
+        self._done("confirm", "confirmed", appointment.appointment_id)
+        return appointment
+
+    @confirm.validator
+    def _validate_confirm(self, request: ConfirmRequest) -> None:
+        self._require_live()
+        if request.appointment_id not in self._patients_of:
+            raise _refused(
+                "That appointment is not one of this caller's appointments. Identify the patient with "
+                "identify_patient first and use the appointment ids it returns.",
+                "AppointmentNotKnown",
+            )
+
+    @workflow.update
+    async def opt_out(self, request: OptOutRequest) -> int:
+        """Stop calls, texts or both to the call's number; returns how many patients have it."""
+        self._alive = True
+        patients: int = await self._write(
+            record_opt_out,
+            OptOutInput(
+                self._input.clinic_id, self._input.call_id, request.phone, request.channel, self._update_key()
+            ),
+        )
+        self._done("opt_out", "opted_out")
+        return patients
+
+    @opt_out.validator
+    def _validate_opt_out(self, request: OptOutRequest) -> None:
+        self._require_live()
+        if request.channel not in set(OptOutChannel):
+            raise _refused(
+                f"Opt out of calls, sms or all, not {request.channel!r}.",
+                "InvalidChannel",
+            )
 
     @workflow.update
     async def take_message(self, request: MessageRequest) -> None:

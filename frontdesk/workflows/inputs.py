@@ -76,6 +76,29 @@ class CancelRequest:
 
 
 @dataclass(frozen=True)
+class PatientAppointments:
+    """A patient's upcoming appointments as this call learned of them (identified, or called)."""
+
+    patient_id: UUID
+    appointment_ids: list[UUID] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    """Mark an appointment of this call's patient confirmed."""
+
+    appointment_id: UUID
+
+
+@dataclass(frozen=True)
+class OptOutRequest:
+    """Stop calls, text messages or both ("calls", "sms", "all") to the call's number."""
+
+    channel: str
+    phone: str
+
+
+@dataclass(frozen=True)
 class MessageRequest:
     """A message for the clinic's staff."""
 

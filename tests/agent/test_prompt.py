@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from frontdesk.agent.actions import PatientRecord, SlotOption
+from frontdesk.agent.actions import AppointmentRecord, PatientRecord, SlotOption
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.prompt import build_system_prompt, system_prompt_text
 from frontdesk.agent.tools import TOOL_MODELS, TransferReason
@@ -184,6 +184,39 @@ def test_an_outbound_call_carries_its_purpose() -> None:
         in call_block
     )
     assert "inbound" not in call_block
+
+
+def test_an_outbound_call_to_a_patient_guards_their_privacy_and_names_its_appointment() -> None:
+    state = CallState(
+        caller_number="+15550199001",
+        direction="outbound",
+        purpose="a reminder of your exam on Tuesday",
+        appointment_id=uuid.uuid4(),
+        campaign_kind="reminder",
+        known_caller=patient(),
+    )
+    state.remember_appointment(
+        AppointmentRecord(
+            id=state.appointment_id,
+            patient_id=state.known_caller.id,
+            provider_id=PATEL.id,
+            service_id=EXAM.id,
+            start=datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
+            end=datetime(2026, 11, 24, 15, 30, tzinfo=UTC),
+            status="booked",
+        )
+    )
+    call_block = build_system_prompt(bright_smile(), state, MONDAY_10AM)[1]["text"]
+    assert "You called Maria Gonzalez, the patient on file for this number." in call_block
+    assert "Until the person on the line says they are Maria, say nothing about why you called" in call_block
+    assert "call confirm_appointment with appointment_id A1" in call_block
+    assert "This appointment needs no identify_patient" in call_block
+    assert "inbound" not in call_block and "Guardian" not in call_block
+
+
+def test_the_rules_cover_opting_out() -> None:
+    static = build_system_prompt(bright_smile(), caller(), MONDAY_10AM)[0]["text"]
+    assert "asks not to be called or texted any more, call opt_out at once" in static
 
 
 def test_a_known_caller_is_named_but_unverified_and_their_record_is_withheld() -> None:

@@ -20,14 +20,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from temporalio import workflow
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from frontdesk.activities.appointments import APPOINTMENT_ACTIVITIES
 from frontdesk.activities.calls import CALL_ACTIVITIES, DROPPED_CALL_REASON
 from frontdesk.agent.actions import ActionRefused, SlotOption, SlotQuery
-from frontdesk.agent.database_actions import load_clinic_profile
+from frontdesk.agent.database_actions import DatabaseActions, load_clinic_profile
 from frontdesk.agent.tools import PatientDetails
 from frontdesk.config import get_settings
 from frontdesk.domain.calls import TurnRecord, ensure_call
@@ -35,6 +35,7 @@ from frontdesk.domain.database import session_scope
 from frontdesk.domain.models import (
     Action,
     Appointment,
+    AppointmentStatus,
     Call,
     CallDirection,
     CallTurn,
@@ -42,14 +43,17 @@ from frontdesk.domain.models import (
     Patient,
     TurnRole,
 )
+from frontdesk.domain.opt_outs import OptOutChannel
 from frontdesk.realtime.workflow_actions import WorkflowCallActions, slot_handle
 from frontdesk.workflows.call import CallWorkflow, post_call_workflow_id
 from frontdesk.workflows.inputs import (
     BookRequest,
     CallInput,
     CallResult,
+    ConfirmRequest,
     HangUpRequest,
     MessageRequest,
+    OptOutRequest,
     PostCallInput,
 )
 from tests.domain.factories import SmallClinic, make_small_clinic
@@ -304,6 +308,78 @@ async def test_a_slot_not_offered_is_refused_and_nothing_is_written(
     assert _appointments(engine, live_call.clinic.clinic_id) == []
     assert _actions(engine, live_call.call.call_id) == []
     assert result.appointment_ids == [] and result.actions == []
+
+
+async def _booked_before_the_call(engine: Engine, live_call: LiveCall, patient_id: UUID, index: int) -> UUID:
+    """An appointment of `patient_id` made before the call (directly on the database)."""
+    setup = DatabaseActions(
+        engine, load_clinic_profile(engine, live_call.clinic.clinic_id), f"setup-{uuid4()}"
+    )
+    day = date.today() + timedelta(days=3)
+    slots = await setup.find_slots(
+        SlotQuery(service_id=live_call.clinic.exam_id, date_from=day, date_to=day + timedelta(days=1))
+    )
+    return (await setup.book(slots[index], PATIENT, patient_id)).id
+
+
+def _other_patient(engine: Engine, live_call: LiveCall) -> UUID:
+    with session_scope(engine) as session:
+        other = Patient(
+            clinic_id=live_call.clinic.clinic_id, phone="+15550111999", first_name="Kim", last_name="Roe"
+        )
+        session.add(other)
+        session.flush()
+        return other.id
+
+
+def _patient(engine: Engine, patient_id: UUID) -> Patient:
+    with session_scope(engine) as session:
+        patient = session.get(Patient, patient_id)
+        assert patient is not None
+        return patient
+
+
+async def test_confirm_and_opt_out_write_once_and_only_for_this_calls_patient(
+    temporal_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
+) -> None:
+    client = temporal_env.client
+    pat = live_call.clinic.patient_id
+    pats_exam = await _booked_before_the_call(engine, live_call, pat, 0)
+    others_exam = await _booked_before_the_call(engine, live_call, _other_patient(engine, live_call), 4)
+    async with call_worker(client) as task_queue:
+        handle = await start_call(client, live_call.call, task_queue)
+        actions = _call_actions(engine, live_call, client)
+        # Not yet looked up in this call: not confirmable.
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(CallWorkflow.confirm, ConfirmRequest(pats_exam), id="too-early")
+        [upcoming] = await actions.upcoming_appointments(pat)  # the call learns of Pat's appointments
+        confirmed = await actions.confirm(upcoming.id)  # Update id confirm-1
+        again = await handle.execute_update(CallWorkflow.confirm, ConfirmRequest(pats_exam), id="confirm-1")
+        with pytest.raises(ActionRefused, match="not one of this caller's appointments"):
+            await actions.confirm(others_exam)
+
+        await actions.opt_out(OptOutChannel.calls, CALLER_NUMBER)
+        assert _patient(engine, pat).call_opt_out
+        with session_scope(engine) as session:  # the patient opts back in by other means...
+            row = session.get(Patient, pat)
+            assert row is not None
+            row.call_opt_out = False
+        # ...and a retried Update (same id) writes nothing again.
+        patients = await handle.execute_update(
+            CallWorkflow.opt_out, OptOutRequest("calls", CALLER_NUMBER), id="opt_out-1"
+        )
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(CallWorkflow.opt_out, OptOutRequest("fax", CALLER_NUMBER), id="bad")
+        await actions.hang_up(TURNS, "opted_out")
+        result = await handle.result()
+
+    assert confirmed.status == "confirmed" and again.appointment_id == pats_exam and patients == 1
+    statuses = {a.id: a.status for a in _appointments(engine, live_call.clinic.clinic_id)}
+    assert statuses == {pats_exam: AppointmentStatus.confirmed, others_exam: AppointmentStatus.booked}
+    assert not _patient(engine, pat).call_opt_out
+    kinds = sorted(a.kind for a in _actions(engine, live_call.call.call_id))
+    assert kinds == ["confirm_appointment", "opt_out"]
+    assert result.actions == ["confirm", "opt_out"] and result.outcome == "opted_out"
 
 
 async def test_hang_up_stores_the_transcript_and_starts_the_post_call_child(

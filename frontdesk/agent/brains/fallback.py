@@ -4,6 +4,10 @@ It is the embedded default when no Anthropic key is set, and it takes over mid-c
 fails, so a call never dies with the LLM. It keeps a small dialogue state (the task at hand,
 what it is waiting for), rebuilt from the shared `CallState` when it takes over mid-call, and
 acts only through tool calls, so every rule the tool runner enforces holds for it too.
+
+On an outbound call the greeting asked for the patient by first name: the brain first works out
+who answered and says why it calls only to the patient (anyone else gets a polite goodbye and no
+details), then confirms, moves or cancels the appointment the call is about.
 """
 
 import json
@@ -19,12 +23,16 @@ from uuid import UUID
 from frontdesk.agent.brains.base import BrainContext, BrainEvent, TextDelta
 from frontdesk.agent.clinic_profile import ClinicProfile, speak_date, speak_time
 from frontdesk.agent.conversation import ToolResultBlock, ToolUseBlock
+from frontdesk.agent.opening import purpose_statement
+from frontdesk.agent.tool_runner import appointment_summary
 from frontdesk.agent.tools import TransferReason
+from frontdesk.agent.understanding.answering import Answerer, who_answered
 from frontdesk.agent.understanding.intents import (
     Intent,
     Understanding,
     match_provider,
     match_service,
+    opt_out_channel,
     understand,
 )
 from frontdesk.agent.understanding.when import WEEKDAYS, TimePreference
@@ -42,6 +50,7 @@ class Task(StrEnum):
     book = "book"
     reschedule = "reschedule"
     cancel = "cancel"
+    confirm = "confirm_appointment"
     insurance = "insurance"
     message = "message"
 
@@ -59,6 +68,9 @@ class Awaiting(StrEnum):
     carrier = "carrier"
     message = "message"
     anything_else = "anything_else"
+    patient = "patient"  # outbound: asked for the patient by name
+    appointment_answer = "appointment_answer"  # outbound: stated why, asked "will you make it?"
+    change_choice = "change_choice"  # outbound: they can't make it; reschedule or cancel?
 
 
 @dataclass
@@ -86,6 +98,8 @@ class Dialogue:
     misunderstood: int = 0
     goodbye_after_action: bool = False
     pending_tool: str | None = None
+    outbound_begun: bool = False
+    patient_on_line: bool = False  # outbound: the person said they are the patient
 
 
 class FallbackBrain:
@@ -138,11 +152,14 @@ class FallbackBrain:
 
     def _adopt_call_state(self) -> None:
         """Take over what another brain already established (identity) when starting mid-call."""
+        d = self.dialogue
         patient = self._ctx.state.patient
-        if patient is not None and not self.dialogue.identified:
-            self.dialogue.identified = True
-            self.dialogue.first_name, self.dialogue.last_name = patient.first_name, patient.last_name
-            self.dialogue.date_of_birth = patient.date_of_birth.isoformat()
+        if patient is not None and not d.identified:
+            d.identified = True
+            d.first_name, d.last_name = patient.first_name, patient.last_name
+            d.date_of_birth = patient.date_of_birth.isoformat() if patient.date_of_birth else None
+        if self._ctx.state.direction == "outbound" and not d.outbound_begun:
+            self._begin_outbound()
 
     # -- a new caller utterance ----------------------------------------------------------------
 
@@ -159,10 +176,17 @@ class FallbackBrain:
             self._escalate(intent, heard)
             return
         if intent == Intent.opt_out:
-            d.task = Task.message
-            self._speak("I'm sorry for the bother. I'll pass that on so the team stops calling you.")
-            self._use("take_message", reason="The patient asked not to be called again.")
+            d.task = None
+            self._speak("I'm sorry for the bother.")
+            self._use("opt_out", channel=opt_out_channel(heard.text))
             return
+        if d.awaiting == Awaiting.patient:
+            self._on_answered(heard)
+            return
+        outbound_answer = d.awaiting in (Awaiting.appointment_answer, Awaiting.change_choice)
+        if outbound_answer and self._on_appointment_answer(heard):
+            return
+        self._preset_call_appointment(intent)
         self._remember_details(heard)
         if intent in (Intent.book, Intent.reschedule, Intent.cancel) and _starts_task(d, intent):
             self._start_task(Task(intent.value))
@@ -171,16 +195,17 @@ class FallbackBrain:
         if d.awaiting != Awaiting.nothing and self._answer_pending(heard):
             return
         if intent == Intent.hours:
-            self._ask(Awaiting.anything_else, f"We're open {self._profile.hours_sentence()}", _ANYTHING_ELSE)
+            self._answer(f"We're open {self._profile.hours_sentence()}")
         elif intent == Intent.location:
-            self._ask(Awaiting.anything_else, f"We're at {self._profile.address}.", _ANYTHING_ELSE)
+            self._answer(f"We're at {self._profile.address}.")
         elif intent == Intent.insurance:
             d.task = Task.insurance
             self._check_insurance(heard)
         elif intent == Intent.goodbye:
             self._goodbye()
         elif intent == Intent.confirm_appointment:
-            self._ask(Awaiting.anything_else, "Thank you, we'll see you then.", _ANYTHING_ELSE)
+            self._start_task(Task.confirm)
+            self._continue_task(heard)
         else:
             self._not_understood()
 
@@ -192,9 +217,10 @@ class FallbackBrain:
         if provider := match_provider(heard.text, {str(p.id): p.name for p in self._profile.providers}):
             d.provider_id = provider
         if not heard.when.is_empty and heard.date_of_birth is None:  # a birth date is not a wish
-            changing = d.task in (Task.reschedule, Task.cancel) or heard.primary in (
+            changing = d.task in (Task.reschedule, Task.cancel, Task.confirm) or heard.primary in (
                 Intent.reschedule,
                 Intent.cancel,
+                Intent.confirm_appointment,
             )
             if changing and d.appointment_id is None and not _NEW_TIME.search(heard.text):
                 d.existing_when = heard.when  # "my Tuesday cleaning": which appointment, not when to move it
@@ -242,10 +268,136 @@ class FallbackBrain:
             case Awaiting.carrier:
                 self._check_insurance(heard)
                 return True
-            case _ if d.task in (Task.book, Task.reschedule, Task.cancel):
+            case _ if d.task in (Task.book, *_CHANGES):
                 self._continue_task(heard)
                 return True
         return False
+
+    # -- outbound: who answered, why we call -------------------------------------------------
+
+    def _begin_outbound(self) -> None:
+        """Set up an outbound call: the appointment it is about, and (right after the greeting)
+        waiting to hear who answered. A brain taking over later finds that question settled."""
+        d, state = self.dialogue, self._ctx.state
+        d.outbound_begun = True
+        if (handle := state.call_appointment()) is not None:
+            d.upcoming = [appointment_summary(handle, state.appointments[handle], self._profile)]
+        agent_messages = [m for m in self._ctx.conversation.messages if m.role == "assistant"]
+        if len(agent_messages) <= 1:  # only the greeting so far
+            d.awaiting = Awaiting.patient
+        else:
+            d.patient_on_line = True
+
+    def _called_name(self) -> str | None:
+        known = self._ctx.state.known_caller
+        return known.first_name if known else None
+
+    def _on_answered(self, heard: Understanding) -> None:
+        """The answer to "May I speak with Maria?": the purpose for the patient, nothing for others."""
+        d = self.dialogue
+        name = self._called_name()
+        who = name or "the patient"
+        match who_answered(heard.text, name):
+            case Answerer.patient:
+                self._state_purpose()
+            case Answerer.fetching:
+                self._ask(Awaiting.patient, "Sure, I'll hold.")
+            case Answerer.asks_why:
+                self._ask(
+                    Awaiting.patient,
+                    f"This is {self._profile.agent_name} from {self._profile.name}. I'm sorry, I can only "
+                    f"discuss it with {who}. Is {who} available?",
+                )
+            case Answerer.someone_else:
+                self._leave("No problem, we'll try again another time. Thank you, and have a good day!")
+            case Answerer.wrong_number:
+                self._leave("I'm sorry for the mix-up. Have a good day!")
+            case Answerer.unclear if heard.has(Intent.goodbye):
+                self._leave("Goodbye!")
+            case Answerer.unclear:
+                d.misunderstood += 1
+                if d.misunderstood > MAX_MISUNDERSTOOD:
+                    self._leave("I'll try again another time. Goodbye!")
+                else:
+                    self._ask(Awaiting.patient, f"Sorry, am I speaking with {who}?")
+
+    def _state_purpose(self) -> None:
+        """The patient is on the line: say why we call and ask the one question that follows."""
+        d, state = self.dialogue, self._ctx.state
+        d.patient_on_line, d.misunderstood = True, 0
+        name = self._called_name()
+        if state.known_caller is not None and not d.first_name:
+            # Only to spare the patient repeating it when a booking needs their details.
+            d.first_name, d.last_name = state.known_caller.first_name, state.known_caller.last_name
+        thanks = f"Thanks, {name}." if name else "Thank you."
+        purpose = purpose_statement(self._profile, state)
+        if state.call_appointment() is not None:
+            self._ask(Awaiting.appointment_answer, thanks, purpose, _WILL_YOU_COME)
+        elif state.campaign_kind == "recall":
+            d.service = match_service(purpose, {s.slug: s.name for s in self._profile.services})
+            self._ask(Awaiting.appointment_answer, thanks, purpose, _BOOK_A_VISIT)
+        else:
+            self._ask(Awaiting.anything_else, thanks, purpose, "Is there anything I can help you with?")
+
+    def _on_appointment_answer(self, heard: Understanding) -> bool:
+        """The answer to "will you make it?" (or "would you like to book?"); False when it is none."""
+        d, handle = self.dialogue, self._ctx.state.call_appointment()
+        if heard.primary in (Intent.book, Intent.reschedule, Intent.cancel):
+            return False  # the usual flows take it, on the call's appointment
+        yes = (heard.affirm or heard.has(Intent.confirm_appointment)) and not heard.deny
+        if d.awaiting == Awaiting.change_choice:
+            if heard.deny:
+                self._ask(Awaiting.anything_else, "Okay, I'll leave it as it is.", _ANYTHING_ELSE)
+            elif yes:
+                self._ask(Awaiting.change_choice, _RESCHEDULE_OR_CANCEL)
+            return heard.deny or yes
+        if handle is None:  # a recall: "would you like to book a visit?"
+            if yes:
+                self._start_task(Task.book)
+                self._continue_task(heard)
+            elif heard.deny:
+                self._ask(
+                    Awaiting.anything_else, "No problem, call us whenever you're ready.", _ANYTHING_ELSE
+                )
+            return yes or heard.deny
+        if yes:
+            d.goodbye_after_action = heard.has(Intent.goodbye)
+            self._use("confirm_appointment", appointment_id=handle)
+        elif heard.deny:
+            self._ask(Awaiting.change_choice, "No problem.", _RESCHEDULE_OR_CANCEL)
+        return yes or heard.deny
+
+    def _answer(self, answer: str) -> None:
+        """Answer a question, then go back to the outbound call's open question, or offer more help."""
+        d = self.dialogue
+        if d.awaiting == Awaiting.change_choice:
+            self._ask(Awaiting.change_choice, answer, _RESCHEDULE_OR_CANCEL)
+        elif d.awaiting == Awaiting.appointment_answer:
+            pending = _WILL_YOU_COME if self._ctx.state.call_appointment() else _BOOK_A_VISIT
+            self._ask(Awaiting.appointment_answer, answer, pending)
+        else:
+            self._ask(Awaiting.anything_else, answer, _ANYTHING_ELSE)
+
+    def _preset_call_appointment(self, intent: Intent | None) -> None:
+        """On an outbound call, "move it" or "cancel it" is about the appointment the call is about
+        (the patient said who they are; no other appointment is discussed without identification)."""
+        d, state = self.dialogue, self._ctx.state
+        handle = state.call_appointment()
+        if (
+            intent in (Intent.reschedule, Intent.cancel, Intent.confirm_appointment)
+            and d.patient_on_line
+            and handle is not None
+            and state.appointments[handle].status in ("booked", "confirmed")
+            and d.appointment_id is None
+            and not d.identified
+        ):
+            d.appointment_id = handle
+
+    def _leave(self, words: str) -> None:
+        """End a call with someone who is not the patient: polite words, no details."""
+        self.dialogue.awaiting = Awaiting.nothing
+        self._speak(words)
+        self._use("end_call")
 
     # -- booking, rescheduling, cancelling -----------------------------------------------------
 
@@ -256,14 +408,21 @@ class FallbackBrain:
             return
         if d.awaiting == Awaiting.which_appointment and self._pick_appointment(heard):
             return
-        if d.task in (Task.reschedule, Task.cancel) and not d.identified:
+        if d.task in _CHANGES and not d.identified and d.appointment_id is None:
             self._identify_or_ask()
             return
-        if d.task in (Task.reschedule, Task.cancel) and d.appointment_id is None:
+        if d.task in _CHANGES and d.appointment_id is None:
             self._ask_which_appointment()
             return
         if d.task == Task.cancel:
             self._read_back_cancellation()
+            return
+        if d.task == Task.confirm:
+            appointment = self._appointment(d.appointment_id)
+            self._ask(
+                Awaiting.confirm,
+                f"I have your {appointment['service'].lower()} on {appointment['when']}. Shall I confirm it?",
+            )
             return
         if d.task == Task.book and d.service is None:
             names = _spoken_list([s.name.lower() for s in self._profile.services])
@@ -423,6 +582,8 @@ class FallbackBrain:
         d = self.dialogue
         if d.task == Task.cancel:
             self._use("cancel_appointment", appointment_id=d.appointment_id)
+        elif d.task == Task.confirm:
+            self._use("confirm_appointment", appointment_id=d.appointment_id)
         elif d.task == Task.reschedule and d.chosen:
             self._use("reschedule_appointment", appointment_id=d.appointment_id, slot_id=d.chosen["slot_id"])
         elif d.task == Task.book and d.chosen:
@@ -433,7 +594,7 @@ class FallbackBrain:
 
     def _reconsider(self, heard: Understanding) -> None:
         d = self.dialogue
-        if d.task == Task.cancel:
+        if d.task in (Task.cancel, Task.confirm):
             d.task = None
             self._ask(Awaiting.anything_else, "No problem, I'll leave it as it is.", _ANYTHING_ELSE)
             return
@@ -457,17 +618,21 @@ class FallbackBrain:
                 self._after_identify(data)
             case "get_availability":
                 self._after_availability(data)
-            case "book_appointment" | "reschedule_appointment" | "cancel_appointment":
+            case "book_appointment" | "reschedule_appointment" | "cancel_appointment" | "confirm_appointment":
                 done = {
                     "book_appointment": "You're all set",
                     "reschedule_appointment": "Done, I've moved it",
                     "cancel_appointment": "Your appointment is cancelled",
+                    "confirm_appointment": "Thank you, you're confirmed",
                 }[tool]
                 d.task, d.offered, d.chosen, d.appointment_id = None, [], None, None
                 d.when = TimePreference()
+                self._refresh_upcoming(data, cancelled=tool == "cancel_appointment")
                 detail = f"for {data['when']}" if tool != "cancel_appointment" else ""
                 confirmation = (
-                    "You'll get a text confirmation shortly." if tool != "cancel_appointment" else ""
+                    "You'll get a text confirmation shortly."
+                    if tool in ("book_appointment", "reschedule_appointment")
+                    else ""
                 )
                 if d.goodbye_after_action:
                     d.goodbye_after_action = False
@@ -482,6 +647,12 @@ class FallbackBrain:
                 )
             case "verify_insurance":
                 self._after_insurance(data)
+            case "opt_out":
+                self._speak(_OPTED_OUT[data["channel"]], "Have a good day!")
+                self._use("end_call")
+            case "take_message" if d.goodbye_after_action:
+                d.task, d.goodbye_after_action = None, False
+                self._goodbye()
             case "take_message":
                 d.task = None
                 when = "today" if self._profile.is_open(self._now()) else "when we open"
@@ -495,6 +666,13 @@ class FallbackBrain:
 
     def _after_refusal(self, tool: str, reason: str) -> None:
         d = self.dialogue
+        d.goodbye_after_action = False
+        if tool == "opt_out":
+            # No number to change (withheld), or no database: the staff do it by hand.
+            d.task, d.goodbye_after_action = Task.message, True
+            self._speak("I'll make sure our team takes you off the list.")
+            self._use("take_message", reason="The caller asked not to be called or texted again.")
+            return
         if tool == "transfer_to_human":
             # After hours or no number: a message and a callback instead.
             self._ask(
@@ -510,6 +688,19 @@ class FallbackBrain:
             return
         self._speak("I'm sorry, I wasn't able to do that.")
         self._offer_human()
+
+    def _refresh_upcoming(self, data: dict[str, Any], cancelled: bool) -> None:
+        """Keep the appointments we know as the tool left them (moved, confirmed, or gone)."""
+        d = self.dialogue
+        handle = data["appointment_id"]
+        known = [a["appointment_id"] for a in d.upcoming]
+        summary = {key: data[key] for key in ("appointment_id", "when", "service")}
+        if cancelled:
+            d.upcoming = [a for a in d.upcoming if a["appointment_id"] != handle]
+        elif handle in known:
+            d.upcoming[known.index(handle)] = summary
+        else:
+            d.upcoming.append(summary)
 
     def _after_identify(self, data: dict[str, Any]) -> None:
         d = self.dialogue
@@ -570,7 +761,7 @@ class FallbackBrain:
         else:
             accepted = _spoken_list(self._profile.accepted_insurance) or "no insurance plans directly"
             answer = f"I'm sorry, we don't accept {data['carrier']}. We accept {accepted}."
-        self._ask(Awaiting.anything_else, answer, _ANYTHING_ELSE)
+        self._answer(answer)
 
     def _escalate(self, intent: Intent, heard: Understanding) -> None:
         d = self.dialogue
@@ -630,11 +821,25 @@ class FallbackBrain:
         )
 
     def _goodbye(self) -> None:
-        self._speak(f"Thank you for calling {self._profile.name}. Have a great day!")
+        if self._ctx.state.direction == "outbound":
+            self._speak("Thanks for your time. Have a great day!")
+        else:
+            self._speak(f"Thank you for calling {self._profile.name}. Have a great day!")
         self._use("end_call")
 
 
 _ANYTHING_ELSE = "Is there anything else I can help you with?"
+# The outbound call's questions once the patient is on the line.
+_WILL_YOU_COME = "Will you be able to make it?"
+_BOOK_A_VISIT = "Would you like to book a visit?"
+_RESCHEDULE_OR_CANCEL = "Would you like to reschedule it, or cancel it?"
+# The tasks that change an existing appointment (and so need to know which one).
+_CHANGES = (Task.reschedule, Task.cancel, Task.confirm)
+_OPTED_OUT = {
+    "calls": "I've taken your number off our call list.",
+    "sms": "I've stopped our text messages to this number.",
+    "all": "I've taken your number off our call and text lists.",
+}
 # "move it to Friday", "for next week": a date that is the new time, not the appointment's.
 _NEW_TIME = re.compile(
     r"\b(to|for|into|until|instead)\s+(the\s+)?(next|this|following|\d|tomorrow|monday|tuesday|"

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from frontdesk.agent.understanding.numbers import normalize_numbers
 from frontdesk.agent.understanding.when import (
@@ -127,6 +128,7 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
     ],
     Intent.opt_out: [
         (r"\b(stop calling|don't call|do not call|quit calling|no more calls|take me off|remove me)\b", 5),
+        (r"\b(stop (texting|sending|messaging)|don't text|do not text|no more (texts|text messages))\b", 5),
         (r"\b(unsubscribe|opt out|opt-out)\b", 5),
         (r"^stop$", 5),
     ],
@@ -336,6 +338,23 @@ def extract_name(utterance: str) -> tuple[str, str] | None:
         ):
             return first.title(), last.title()
     return None
+
+
+_MENTIONS_TEXTS = re.compile(r"\b(text|texts|texting|sms|messages?)\b")
+_MENTIONS_CALLS = re.compile(r"\b(call|calls|calling|phone|phoning|ringing)\b")
+_MENTIONS_EVERYTHING = re.compile(
+    r"\b(unsubscribe|everything|all (of it|contact|communication)|any more contact)\b"
+)
+
+
+def opt_out_channel(utterance: str) -> Literal["calls", "sms", "all"]:
+    """What an opt-out stops: "sms" when only texts are named, "all" for texts and calls (or
+    everything), else "calls" (said on a phone call, "stop" means the calls)."""
+    text = normalize(utterance)
+    texts = bool(_MENTIONS_TEXTS.search(text))
+    if _MENTIONS_EVERYTHING.search(text) or (texts and _MENTIONS_CALLS.search(text)):
+        return "all"
+    return "sms" if texts else "calls"
 
 
 def _option_index(text: str) -> int | None:
