@@ -10,10 +10,12 @@ from pathlib import Path
 
 import typer
 
+from frontdesk.campaign_command import campaign_app
 from frontdesk.config import get_settings
 from frontdesk.logs import configure_logging
 
 app = typer.Typer(help="Frontdesk: the AI phone receptionist.", no_args_is_help=True)
+app.add_typer(campaign_app, name="campaign")
 
 
 @app.callback()

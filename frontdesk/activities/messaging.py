@@ -70,18 +70,23 @@ _SUBJECTS: Final = {
     "rescheduled": "Your appointment has been moved",
     "unconfirmed": "We will call you to confirm your appointment",
 }
-TEMPLATES: Final = frozenset(_NEWS)
+# An outbound campaign's own words (its SMS fallback), to a patient rather than about an appointment.
+CAMPAIGN_TEMPLATE: Final = "campaign"
+TEMPLATES: Final = frozenset({*_NEWS, CAMPAIGN_TEMPLATE})
 
 
 @dataclass(frozen=True)
 class PatientMessageInput:
-    """One message about one appointment: `channel` sms or email, `template` one of TEMPLATES."""
+    """One message: `channel` sms or email, `template` one of TEMPLATES. An appointment template
+    names the appointment; the campaign template names the patient and carries its `text`."""
 
     clinic_id: UUID
-    call_id: UUID
-    appointment_id: UUID
+    call_id: UUID | None
+    appointment_id: UUID | None
     channel: str
     template: str
+    patient_id: UUID | None = None
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,10 +141,18 @@ def _sms_sender(settings: Settings, repo: ClinicRepository) -> str | None:
 
 def _draft(settings: Settings, repo: ClinicRepository, request: PatientMessageInput) -> _Draft | str:
     """The message to send, or why none is sent (opted out, no address)."""
-    appointment = repo.require(Appointment, request.appointment_id)
-    patient = repo.require(Patient, appointment.patient_id)
     channel = MessageChannel(request.channel)
-    body = _text(request.template, repo.clinic().name, describe_appointment(repo, appointment), channel)
+    if request.template == CAMPAIGN_TEMPLATE:
+        if request.patient_id is None or channel is not MessageChannel.sms or not request.text.strip():
+            raise ValueError("a campaign message is an SMS to a patient_id with a text")
+        patient = repo.require(Patient, request.patient_id)
+        body = f"{repo.clinic().name}: {request.text.strip()} Reply STOP to opt out of texts."
+    else:
+        if request.appointment_id is None:
+            raise ValueError(f"a {request.template} message needs its appointment_id")
+        appointment = repo.require(Appointment, request.appointment_id)
+        patient = repo.require(Patient, appointment.patient_id)
+        body = _text(request.template, repo.clinic().name, describe_appointment(repo, appointment), channel)
     if channel is MessageChannel.sms:
         if patient.sms_opt_out:
             return "the patient opted out of SMS"
@@ -263,6 +276,8 @@ def send_patient_message(request: PatientMessageInput) -> PatientMessageResult:
         claimed = _claim(engine, request, key)
     except SendFailed as exc:
         raise ApplicationError(str(exc), type="SendFailed", non_retryable=exc.final) from exc
+    except ValueError as exc:  # a malformed request: retrying cannot fix it
+        raise ApplicationError(str(exc), type="ValueError", non_retryable=True) from exc
     except sa.exc.IntegrityError as exc:
         raise ApplicationError("a concurrent attempt claimed this message", type="MessageRace") from exc
     if isinstance(claimed, PatientMessageResult):

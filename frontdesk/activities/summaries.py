@@ -21,8 +21,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from frontdesk.config import Settings, get_settings
+from frontdesk.domain.appointment_details import AppointmentDetails, describe_appointment
 from frontdesk.domain.database import make_engine, session_scope, write_scope
-from frontdesk.domain.models import Action, Appointment, Call, Patient, Provider, Service, TurnRole
+from frontdesk.domain.models import Action, Appointment, Call, Patient, TurnRole
 from frontdesk.domain.repository import ClinicRepository
 from frontdesk.logs import get_logger
 from frontdesk.workflows.inputs import PostCallInput
@@ -97,21 +98,6 @@ class SummaryResult:
 
 
 @dataclass(frozen=True)
-class AppointmentDetails:
-    """An appointment in words, in the clinic's time zone."""
-
-    appointment_id: UUID
-    service: str
-    provider: str
-    when: str  # "Tuesday, November 24 at 10:00 AM"
-    status: str
-
-    def line(self) -> str:
-        """One line for a summary or CRM record."""
-        return f"{self.service} with {self.provider}, {self.when} ({self.status})"
-
-
-@dataclass(frozen=True)
 class CallDescription:
     """A call in words: the facts a summary, a CRM record and patient messages are built from."""
 
@@ -127,16 +113,6 @@ class CallDescription:
     appointments: list[AppointmentDetails]
     follow_ups: list[str]
     summary: str | None
-
-
-def describe_appointment(repo: ClinicRepository, appointment: Appointment) -> AppointmentDetails:
-    """An appointment's service, provider and local time in words."""
-    service = repo.require(Service, appointment.service_id)
-    provider = repo.require(Provider, appointment.provider_id)
-    local = appointment.start_at.astimezone(repo.clinic().tz)
-    when = f"{local:%A, %B} {local.day} at {local:%I:%M %p}".replace(" at 0", " at ")
-    status = appointment.status.value
-    return AppointmentDetails(appointment.id, service.name, provider.short_name, when, status)
 
 
 def _changed_appointments(actions: list[Action]) -> dict[UUID, str]:

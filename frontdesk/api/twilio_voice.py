@@ -27,21 +27,35 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from temporalio.service import RPCError
 from twilio.twiml.voice_response import VoiceResponse
 
-from frontdesk.api.backends import get_backends
+from frontdesk.api.backends import Backends, get_backends
 from frontdesk.config import Settings
+from frontdesk.domain.campaigns import (
+    CALL_ENDED_SIGNAL,
+    OutboundContext,
+    outbound_call_workflow_id,
+    outbound_context,
+)
 from frontdesk.domain.database import session_scope, write_scope
+from frontdesk.domain.errors import NotFound
 from frontdesk.domain.models import Call, CallDirection, CallStatus, check_e164, utcnow
 from frontdesk.domain.repository import ClinicRepository, clinic_by_phone_number
 from frontdesk.logs import get_logger
 from frontdesk.realtime.telephony.protocol import (
+    APPOINTMENT_PARAMETER,
     CALL_PARAMETER,
     CALLED_PARAMETER,
     CALLER_PARAMETER,
+    CAMPAIGN_KIND_PARAMETER,
     CLINIC_PARAMETER,
     DIRECTION_PARAMETER,
     MEDIA_PATH,
+    PURPOSE_PARAMETER,
+    STATUS_PATH,
+    TARGET_QUERY,
+    VOICE_PATH,
 )
 from frontdesk.realtime.telephony.signatures import (
     parse_form,
@@ -49,11 +63,10 @@ from frontdesk.realtime.telephony.signatures import (
     webhook_signature_valid,
     websocket_url,
 )
+from frontdesk.temporal_client import TemporalUnavailableError
 from frontdesk.workflows.inputs import CallInput
-from frontdesk.workflows.launch import start_call_workflow
+from frontdesk.workflows.launch import START_WITHIN_S, start_call_workflow
 
-VOICE_PATH: Final = "/twilio/voice"
-STATUS_PATH: Final = "/twilio/status"
 NOT_IN_SERVICE: Final = (
     "We're sorry, the number you have dialed is not in service. "
     "Please check the number and try again. Goodbye."
@@ -62,6 +75,7 @@ FINAL_STATUSES: Final = frozenset(
     {CallStatus.completed, CallStatus.busy, CallStatus.failed, CallStatus.no_answer, CallStatus.canceled}
 )
 TWIML_MEDIA_TYPE: Final = "application/xml"
+VOICEMAIL_OUTCOME: Final = "voicemail"
 
 _log = get_logger(__name__)
 
@@ -101,6 +115,16 @@ class VoiceForm(_TwilioForm):
     to_number: E164Number = Field(alias="To")
     direction: Direction = CallDirection.inbound
     call_status: CallStatus = CallStatus.ringing
+    # Answering-machine detection's verdict on an outbound call: human, machine_end_beep, fax...
+    answered_by: str | None = Field(default=None, max_length=64)
+
+    def clinic_number(self) -> str:
+        """The clinic's side of the call: the dialled number inbound, the caller id outbound."""
+        return self.to_number if self.direction is CallDirection.inbound else self.from_number
+
+    def reached_a_machine(self) -> bool:
+        """Whether answering-machine detection heard a machine (or a fax) rather than a person."""
+        return self.answered_by is not None and self.answered_by.startswith(("machine", "fax"))
 
 
 class CallStatusForm(_TwilioForm):
@@ -165,21 +189,38 @@ def not_in_service_twiml() -> VoiceResponse:
     return response
 
 
-def stream_twiml(settings: Settings, call: Call) -> VoiceResponse:
-    """<Connect><Stream> to the media socket, with the call's parameters and the status callback."""
+def voicemail_twiml(context: OutboundContext) -> VoiceResponse:
+    """The campaign's message for an answering machine, then hang up."""
+    response = VoiceResponse()
+    response.say(context.voicemail)
+    response.hangup()
+    return response
+
+
+def stream_twiml(settings: Settings, call: Call, outbound: OutboundContext | None = None) -> VoiceResponse:
+    """<Connect><Stream> to the media socket, with the call's parameters and the status callback.
+
+    The caller parameter is always the patient's number, the called one the clinic's; a campaign
+    call also carries its purpose, appointment and campaign kind."""
     response = VoiceResponse()
     stream = response.connect().stream(
         url=websocket_url(settings, MEDIA_PATH),
         status_callback=public_url(settings, STATUS_PATH),
         status_callback_method="POST",
     )
+    inbound = call.direction is CallDirection.inbound
     parameters = {
         CLINIC_PARAMETER: str(call.clinic_id),
         CALL_PARAMETER: str(call.id),
         DIRECTION_PARAMETER: call.direction.value,
-        CALLER_PARAMETER: call.from_number,
-        CALLED_PARAMETER: call.to_number,
+        CALLER_PARAMETER: call.from_number if inbound else call.to_number,
+        CALLED_PARAMETER: call.to_number if inbound else call.from_number,
     }
+    if outbound is not None:
+        parameters[PURPOSE_PARAMETER] = outbound.purpose
+        parameters[CAMPAIGN_KIND_PARAMETER] = outbound.kind.value
+        if outbound.appointment_id is not None:
+            parameters[APPOINTMENT_PARAMETER] = str(outbound.appointment_id)
     for name, value in parameters.items():
         stream.parameter(name=name, value=value)
     return response
@@ -214,6 +255,33 @@ def record_call(engine: Engine, clinic_id: uuid.UUID, form: VoiceForm) -> Call:
         return existing
 
 
+def _target_id(request: Request) -> uuid.UUID:
+    """The campaign target an outbound call's voice URL names (the dialler put it there)."""
+    try:
+        return uuid.UUID(request.query_params[TARGET_QUERY])
+    except (KeyError, ValueError):
+        raise HTTPException(
+            400, f"an outbound call's voice URL needs ?{TARGET_QUERY}=<campaign target id>"
+        ) from None
+
+
+def _outbound_answer(
+    engine: Engine, clinic_id: uuid.UUID, target_id: uuid.UUID, call: Call, form: VoiceForm
+) -> OutboundContext:
+    """The campaign call's context; a machine's call is recorded as a voicemail left."""
+    with write_scope(engine) as session:
+        repo = ClinicRepository(session, clinic_id)
+        try:
+            context = outbound_context(repo, target_id)
+        except NotFound:
+            raise HTTPException(404, "no such campaign target for this clinic") from None
+        row = repo.require(Call, call.id)
+        row.patient_id = row.patient_id or context.patient_id
+        if form.reached_a_machine():
+            row.outcome = VOICEMAIL_OUTCOME
+        return context
+
+
 def _find_clinic_id(engine: Engine, number: str) -> uuid.UUID | None:
     with Session(engine) as session:
         clinic = clinic_by_phone_number(session, number)
@@ -223,13 +291,32 @@ def _find_clinic_id(engine: Engine, number: str) -> uuid.UUID | None:
 def update_call_status(engine: Engine, form: CallStatusForm) -> Call | None:
     """Apply a status callback to the call's row; None when no clinic has this call.
 
-    A final status (completed, busy...) is never replaced by an earlier one arriving late.
+    A final status (completed, busy...) is never replaced by an earlier one arriving late. An
+    outbound call's row is created here when its status arrives before the dialler recorded it.
     """
+    try:
+        return _apply_status(engine, form)
+    except IntegrityError:  # the dialler wrote the row meanwhile: apply the status to it
+        return _apply_status(engine, form)
+
+
+def _apply_status(engine: Engine, form: CallStatusForm) -> Call | None:
     with write_scope(engine) as session:
         clinic = clinic_by_phone_number(session, form.clinic_number())
         if clinic is None:
             return None
-        call = ClinicRepository(session, clinic.id).call_by_sid(form.call_sid)
+        repo = ClinicRepository(session, clinic.id)
+        call = repo.call_by_sid(form.call_sid)
+        if call is None and form.direction is CallDirection.outbound:
+            call = repo.add(
+                Call(
+                    clinic_id=clinic.id,
+                    call_sid=form.call_sid,
+                    direction=CallDirection.outbound,
+                    from_number=form.from_number,
+                    to_number=form.to_number,
+                )
+            )
         if call is None:
             return None
         if call.status not in FINAL_STATUSES:
@@ -237,6 +324,26 @@ def update_call_status(engine: Engine, form: CallStatusForm) -> Call | None:
             if form.call_status in FINAL_STATUSES:
                 call.ended_at = form.timestamp or utcnow()
         return call
+
+
+def _campaign_target_of(engine: Engine, call: Call) -> uuid.UUID | None:
+    with session_scope(engine) as session:
+        target = ClinicRepository(session, call.clinic_id).campaign_target_by_call_sid(call.call_sid)
+        return target.id if target else None
+
+
+async def _tell_campaign(backends: Backends, call: Call) -> None:
+    """Signal the OutboundCallWorkflow of a campaign call that the call is over. If the signal is
+    lost, the workflow finds out by reading the call's row (it checks it on a timer)."""
+    target_id = await run_in_threadpool(_campaign_target_of, backends.engine, call)
+    if target_id is None:
+        return  # not a campaign call (or its dialler has not recorded the sid yet)
+    try:
+        client = await backends.temporal.get(within=START_WITHIN_S)
+        handle = client.get_workflow_handle(outbound_call_workflow_id(target_id))
+        await handle.signal(CALL_ENDED_SIGNAL, call.call_sid)
+    except (TemporalUnavailableError, RPCError) as error:
+        _log.warning("twilio.campaign_not_told", call_sid=call.call_sid, error=type(error).__name__)
 
 
 def twilio_voice_router(settings: Settings) -> APIRouter:
@@ -247,11 +354,18 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
     async def voice(request: Request) -> Response:
         form = _parse(VoiceForm, await _signed_form(request, settings))
         engine = get_backends(request).engine
-        clinic_id = await run_in_threadpool(_find_clinic_id, engine, form.to_number)
+        clinic_id = await run_in_threadpool(_find_clinic_id, engine, form.clinic_number())
         if clinic_id is None:
-            _log.info("twilio.unknown_number", call_sid=form.call_sid, to=form.to_number)
+            _log.info("twilio.unknown_number", call_sid=form.call_sid, to=form.clinic_number())
             return _twiml(not_in_service_twiml())
         call = await run_in_threadpool(record_call, engine, clinic_id, form)
+        outbound = None
+        if form.direction is CallDirection.outbound:
+            target = _target_id(request)
+            outbound = await run_in_threadpool(_outbound_answer, engine, clinic_id, target, call, form)
+            if form.reached_a_machine():
+                _log.info("twilio.voicemail_left", call_sid=call.call_sid, answered_by=form.answered_by)
+                return _twiml(voicemail_twiml(outbound))
         # The caller is answered regardless: the media server tries again when the stream starts.
         await start_call_workflow(
             get_backends(request).temporal,
@@ -261,7 +375,7 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
         _log.info(
             "twilio.call_answered", call_sid=call.call_sid, clinic_id=str(clinic_id), call_id=str(call.id)
         )
-        return _twiml(stream_twiml(settings, call))
+        return _twiml(stream_twiml(settings, call, outbound))
 
     @router.post(STATUS_PATH, response_class=Response)
     async def status(request: Request) -> Response:
@@ -277,10 +391,13 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
             )
             return Response(status_code=204)
         update = _parse(CallStatusForm, form)
-        call = await run_in_threadpool(update_call_status, get_backends(request).engine, update)
+        backends = get_backends(request)
+        call = await run_in_threadpool(update_call_status, backends.engine, update)
         if call is None:
             raise HTTPException(404, "no call with this CallSid")
         _log.info("twilio.call_status", call_sid=update.call_sid, status=call.status.value)
+        if call.direction is CallDirection.outbound and call.status in FINAL_STATUSES:
+            await _tell_campaign(backends, call)
         return Response(status_code=204)
 
     return router

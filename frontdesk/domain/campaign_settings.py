@@ -6,6 +6,7 @@ Stored as JSON on the campaign row; the workflows read these same typed shapes.
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
@@ -64,6 +65,11 @@ class CallingHours(BaseModel):
         if self.end <= self.start:
             raise ValueError(f"calling hours end {self.end} must be after their start {self.start}")
         return self
+
+    def wait_from(self, now: datetime, timezone: str) -> timedelta:
+        """How long from the aware moment `now` until calls may be placed in `timezone` (zero when open)."""
+        local = now.astimezone(ZoneInfo(timezone))
+        return self.next_opening(local) - local
 
     def next_opening(self, local: datetime) -> datetime:
         """`local` itself when calls may be placed then, else the next moment they may (same zone)."""

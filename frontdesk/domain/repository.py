@@ -13,10 +13,12 @@ from collections.abc import Collection, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from frontdesk.domain import availability
+from frontdesk.domain.campaign_settings import TargetStatus
 from frontdesk.domain.clinic_settings import OpeningHours
 from frontdesk.domain.errors import NotFound, ProviderDoesNotOfferService
 from frontdesk.domain.models import (
@@ -26,6 +28,7 @@ from frontdesk.domain.models import (
     AppointmentStatus,
     Call,
     CallTurn,
+    CampaignTarget,
     Clinic,
     Message,
     Patient,
@@ -272,6 +275,64 @@ class ClinicRepository:
         if statuses is not None:
             statement = statement.where(col(Appointment.status).in_([AppointmentStatus(s) for s in statuses]))
         return list(self.session.exec(statement.order_by(col(Appointment.start_at))))
+
+    def appointments_between(
+        self, start: datetime, end: datetime, statuses: Iterable[AppointmentStatus]
+    ) -> list[Appointment]:
+        """Appointments starting in [start, end) with one of `statuses`, by start."""
+        statement = (
+            self._scoped(Appointment)
+            .where(col(Appointment.start_at) >= start, col(Appointment.start_at) < end)
+            .where(col(Appointment.status).in_([AppointmentStatus(s) for s in statuses]))
+            .order_by(col(Appointment.start_at), col(Appointment.id))
+        )
+        return list(self.session.exec(statement))
+
+    def existing_patient_ids(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of `ids` that are patients of this clinic."""
+        wanted = list(set(ids))
+        found: set[uuid.UUID] = set()
+        for start in range(0, len(wanted), 500):  # bounded IN lists
+            chunk = wanted[start : start + 500]
+            found.update(
+                self.session.exec(
+                    select(Patient.id).where(Patient.clinic_id == self.clinic_id, col(Patient.id).in_(chunk))
+                )
+            )
+        return found
+
+    def campaign_targets(
+        self,
+        campaign_id: uuid.UUID,
+        *,
+        statuses: Iterable[TargetStatus] | None = None,
+        after: int = -1,
+        limit: int | None = None,
+    ) -> list[CampaignTarget]:
+        """A campaign's targets after calling position `after`, in calling order."""
+        statement = (
+            self._scoped(CampaignTarget)
+            .where(CampaignTarget.campaign_id == campaign_id)
+            .where(col(CampaignTarget.position) > after)
+        )
+        if statuses is not None:
+            statement = statement.where(col(CampaignTarget.status).in_(list(statuses)))
+        return list(self.session.exec(statement.order_by(col(CampaignTarget.position)).limit(limit)))
+
+    def campaign_target_by_call_sid(self, call_sid: str) -> CampaignTarget | None:
+        """The campaign target whose latest call this is."""
+        return self.session.exec(
+            self._scoped(CampaignTarget).where(CampaignTarget.last_call_sid == call_sid)
+        ).first()
+
+    def count_campaign_targets(self, campaign_id: uuid.UUID) -> int:
+        """How many targets the campaign has."""
+        statement = (
+            select(func.count())
+            .select_from(CampaignTarget)
+            .where(CampaignTarget.clinic_id == self.clinic_id, CampaignTarget.campaign_id == campaign_id)
+        )
+        return int(self.session.exec(statement).one())
 
     def local_day_bounds(self, day: date) -> tuple[datetime, datetime]:
         """The instants a clinic-local date starts and ends (23 or 25 hours apart on DST days)."""

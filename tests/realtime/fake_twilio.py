@@ -8,9 +8,15 @@ refused or not, is recorded with its form fields and the credentials it carried.
 `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` (To, From, Body) records an SMS and
 answers with a message resource (sid SM...); `fail_messages` answers that many requests with
 a 500 first (nothing is recorded as sent for them).
+
+`POST /2010-04-01/Accounts/{AccountSid}/Calls.json` (To, From, Url, StatusCallback...) records an
+outbound call and answers with a call resource (sid CA...); `carrier`, when set, then plays the
+phone network for it in the background (posting Twilio's voice and status webhooks back).
 """
 
+import asyncio
 import base64
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -34,6 +40,14 @@ class CallUpdate:
     password: str
 
 
+@dataclass(frozen=True)
+class CreatedCall:
+    """One outbound call the fake was asked to place."""
+
+    sid: str
+    form: dict[str, str]
+
+
 @dataclass
 class FakeTwilio:
     """The fake's state: the calls it considers live and the update requests it received."""
@@ -42,6 +56,10 @@ class FakeTwilio:
     updates: list[CallUpdate] = field(default_factory=list)
     messages: list[dict[str, str]] = field(default_factory=list)
     fail_messages: int = 0
+    created_calls: list[CreatedCall] = field(default_factory=list)
+    carrier: Callable[[CreatedCall], Awaitable[None]] | None = None
+    carrier_errors: list[BaseException] = field(default_factory=list)
+    _carrying: set[asyncio.Task[None]] = field(default_factory=set)
 
     def app(self, _url: str = "") -> Starlette:
         """The ASGI app (the argument, the served URL, is not needed)."""
@@ -49,7 +67,31 @@ class FakeTwilio:
             "/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json", self._update, methods=["POST"]
         )
         messages = Route("/2010-04-01/Accounts/{account_sid}/Messages.json", self._message, methods=["POST"])
-        return Starlette(routes=[route, messages])
+        calls = Route("/2010-04-01/Accounts/{account_sid}/Calls.json", self._create_call, methods=["POST"])
+        return Starlette(routes=[route, messages, calls])
+
+    async def _create_call(self, request: Request) -> JSONResponse:
+        account_sid = request.path_params["account_sid"]
+        username, password = _basic_auth(request.headers.get("authorization", ""))
+        if (username, password) != (ACCOUNT_SID, AUTH_TOKEN) or account_sid != ACCOUNT_SID:
+            return _error(401, 20003, "Authenticate")
+        form = dict(parse_qsl((await request.body()).decode()))
+        if not {"To", "From", "Url"} <= set(form):
+            return _error(400, 21201, "A 'To', 'From' and 'Url' parameter is required.")
+        created = CreatedCall(f"CA{len(self.created_calls) + 1:032x}", form)
+        self.created_calls.append(created)
+        self.live_calls.add(created.sid)
+        if self.carrier is not None:
+            task = asyncio.create_task(self.carrier(created))
+            self._carrying.add(task)
+            task.add_done_callback(self._carried)
+        resource = {"sid": created.sid, "account_sid": account_sid, "to": form["To"], "from": form["From"]}
+        return JSONResponse(resource | {"status": "queued"}, status_code=201)
+
+    def _carried(self, task: asyncio.Task[None]) -> None:
+        self._carrying.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.carrier_errors.append(task.exception())  # type: ignore[arg-type]
 
     async def _message(self, request: Request) -> JSONResponse:
         account_sid = request.path_params["account_sid"]

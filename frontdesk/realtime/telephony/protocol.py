@@ -18,6 +18,10 @@ MAX_PAYLOAD_BYTES: Final = 1600
 MAX_NAME_CHARS: Final = 256
 # The media socket's path, and the <Parameter>s our TwiML (api/twilio_voice.py) gives every stream.
 MEDIA_PATH: Final = "/media"
+# Twilio's webhooks (api/twilio_voice.py); an outbound campaign call's voice URL names its target.
+VOICE_PATH: Final = "/twilio/voice"
+STATUS_PATH: Final = "/twilio/status"
+TARGET_QUERY: Final = "target"
 CLINIC_PARAMETER: Final = "clinic_id"
 CALL_PARAMETER: Final = "call_id"
 DIRECTION_PARAMETER: Final = "direction"

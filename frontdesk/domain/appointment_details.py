@@ -1,0 +1,32 @@
+"""An appointment in words (service, provider, local time), for messages, summaries and calls."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from frontdesk.domain.models import Appointment, Provider, Service
+from frontdesk.domain.repository import ClinicRepository
+
+
+@dataclass(frozen=True)
+class AppointmentDetails:
+    """An appointment in words, in the clinic's time zone."""
+
+    appointment_id: UUID
+    service: str
+    provider: str
+    when: str  # "Tuesday, November 24 at 10:00 AM"
+    status: str
+
+    def line(self) -> str:
+        """One line for a summary or CRM record."""
+        return f"{self.service} with {self.provider}, {self.when} ({self.status})"
+
+
+def describe_appointment(repo: ClinicRepository, appointment: Appointment) -> AppointmentDetails:
+    """An appointment's service, provider and local time in words."""
+    service = repo.require(Service, appointment.service_id)
+    provider = repo.require(Provider, appointment.provider_id)
+    local = appointment.start_at.astimezone(repo.clinic().tz)
+    when = f"{local:%A, %B} {local.day} at {local:%I:%M %p}".replace(" at 0", " at ")
+    status = appointment.status.value
+    return AppointmentDetails(appointment.id, service.name, provider.short_name, when, status)

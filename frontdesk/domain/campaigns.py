@@ -1,0 +1,101 @@
+"""What an outbound campaign call says: its purpose (after the patient is on the line) and the
+voicemail it leaves, which names no appointment details (anyone may hear a voicemail)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy.engine import Engine
+
+from frontdesk.domain.appointment_details import describe_appointment
+from frontdesk.domain.campaign_settings import CampaignAudience, CampaignKind, CampaignPlan
+from frontdesk.domain.database import write_scope
+from frontdesk.domain.models import Appointment, Campaign, CampaignTarget, Patient, utcnow
+from frontdesk.domain.repository import ClinicRepository
+
+# The words a campaign says and texts when its message is left empty.
+DEFAULT_MESSAGES: Final = {
+    CampaignKind.reminder: "This is a reminder of your upcoming appointment. "
+    "Please call us if you need to change it.",
+    CampaignKind.recall: "It's time for your regular visit. Please call us to book an appointment.",
+    CampaignKind.follow_up: "We're checking in after your recent visit. Please call us with any questions.",
+}
+
+
+# The OutboundCallWorkflow's signal that its current call is over (sent by the status webhook).
+CALL_ENDED_SIGNAL: Final = "call_ended"
+
+
+def outbound_call_workflow_id(target_id: uuid.UUID) -> str:
+    """The id of the OutboundCallWorkflow calling one campaign target (one per target)."""
+    return f"outbound-call-{target_id}"
+
+
+def campaign_message(campaign: Campaign) -> str:
+    """The campaign's own words, or its kind's default."""
+    return campaign.message or DEFAULT_MESSAGES[campaign.kind]
+
+
+@dataclass(frozen=True)
+class OutboundContext:
+    """What the voice webhook needs for a campaign call."""
+
+    kind: CampaignKind
+    purpose: str  # said once the patient is confirmed on the line
+    voicemail: str
+    appointment_id: uuid.UUID | None
+    patient_id: uuid.UUID
+
+
+def outbound_context(repo: ClinicRepository, target_id: uuid.UUID) -> OutboundContext:
+    """The purpose and voicemail of a campaign target's call (NotFound for another clinic's)."""
+    target = repo.require(CampaignTarget, target_id)
+    campaign = repo.require(Campaign, target.campaign_id)
+    patient = repo.require(Patient, target.patient_id)
+    clinic = repo.clinic()
+    purpose = campaign_message(campaign)
+    appointment = repo.get(Appointment, target.appointment_id) if target.appointment_id else None
+    if appointment is not None:
+        details = describe_appointment(repo, appointment)
+        purpose = f"a reminder of your {details.service.lower()} on {details.when} with {details.provider}"
+    numbers = repo.phone_numbers()
+    callback = f" Please call us back at {numbers[0].e164}." if numbers else ""
+    voicemail = (
+        f"Hello, this is {clinic.agent_name} from {clinic.name} with a message for {patient.first_name}. "
+        f"{campaign_message(campaign)}{callback} Thank you, goodbye."
+    )
+    return OutboundContext(campaign.kind, purpose, voicemail, target.appointment_id, patient.id)
+
+
+def create_campaign(
+    engine: Engine,
+    clinic_id: uuid.UUID,
+    *,
+    name: str,
+    kind: CampaignKind,
+    audience: CampaignAudience,
+    plan: CampaignPlan | None = None,
+    message: str = "",
+    start_at: datetime | None = None,
+) -> Campaign:
+    """A new scheduled campaign of the clinic (its workflow is started separately)."""
+    with write_scope(engine) as session:
+        repo = ClinicRepository(session, clinic_id)
+        repo.clinic()  # NotFound for an unknown clinic
+        unknown = set(audience.patient_ids) - repo.existing_patient_ids(audience.patient_ids)
+        if unknown:
+            raise ValueError(f"{len(unknown)} of the patient_ids are not patients of this clinic")
+        campaign = repo.add(
+            Campaign(
+                clinic_id=clinic_id,
+                name=name,
+                kind=kind,
+                message=message,
+                plan=plan or CampaignPlan(),
+                audience=audience,
+                start_at=start_at or utcnow(),
+            )
+        )
+        session.flush()
+        return campaign
