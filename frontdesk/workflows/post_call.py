@@ -149,8 +149,9 @@ class PostCallWorkflow:
     async def _message_patient(
         self, request: PostCallInput, change: AppointmentChange, template: str, step: str
     ) -> int:
-        """Send the message on every channel; how many went out. A failed channel is logged,
-        not fatal: the other channel and the write-back still run."""
+        """Send the message on every channel; how many went out. A channel that failed for good
+        (or whose outcome a crash left unknown) becomes a staff task, so the patient is never left
+        unconfirmed without anyone knowing; the other channel and the write-back still run."""
         sent = 0
         for channel in CHANNELS:
             message = PatientMessageInput(
@@ -163,6 +164,13 @@ class PostCallWorkflow:
                 )
             except ActivityError as error:
                 workflow.logger.warning("patient %s failed: %s", channel, _failure(error))
+                reason = f"the {channel} to the patient may not have been sent: {_failure(error)}"
+                await self._step(
+                    record_staff_task,
+                    StaffTaskInput(request.clinic_id, request.call_id, change.appointment_id, reason),
+                    f"staff-task/{activity_id}",
+                    DATABASE_RETRY,
+                )
                 continue
             sent += int(result.delivered)
         return sent
