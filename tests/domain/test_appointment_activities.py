@@ -57,7 +57,12 @@ def _tomorrow_at(hour: int) -> datetime:
 
 def test_registered_activities() -> None:
     names = {fn.__temporal_activity_definition.name for fn in APPOINTMENT_ACTIVITIES}  # type: ignore[attr-defined]
-    assert names == {"book_appointment", "reschedule_appointment", "cancel_appointment"}
+    assert names == {
+        "book_appointment",
+        "reschedule_appointment",
+        "cancel_appointment",
+        "confirm_appointment",
+    }
 
 
 def test_a_retried_activity_books_once(engine: Engine, clinic: SmallClinic) -> None:
