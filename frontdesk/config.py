@@ -5,6 +5,7 @@ A vendor key that is absent means that vendor's offline twin is used (DESIGN.md 
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +53,10 @@ class Settings(BaseSettings):
     smtp_host: str | None = Field(default=None, description="SMTP server for emails (none: the outbox)")
     smtp_port: int = 25
     smtp_from: str = "Frontdesk <no-reply@frontdesk.invalid>"
+    outbound_carrier: Literal["twilio", "local"] = Field(
+        default="twilio",
+        description="who places campaign calls: Twilio, or (offline stack) a local simulated patient",
+    )
     twilio_dev_auth_token: SecretStr = Field(
         default=SecretStr("frontdesk-dev-twilio-token"),
         description="signs and checks Twilio webhooks when no twilio_auth_token is set (offline stack)",

@@ -11,6 +11,9 @@ action before Twilio is asked, and completed with the call sid after. A retry fi
 pending record means an earlier try stopped after asking Twilio, so the call may exist and it is
 not placed again (a missed call is better than ringing a patient twice). A definite refusal
 (Twilio answered with an error, or could not be connected to) clears the record for the retry.
+
+Offline (`outbound_carrier` local, which `frontdesk dev` picks without Twilio credentials) the
+local carrier places the call instead: a simulated patient answers through the same webhooks.
 """
 
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ from urllib3.exceptions import NewConnectionError
 
 from frontdesk.activities.appointments import _domain_errors_are_final as domain_errors_are_final
 from frontdesk.activities.summaries import activity_key, database_engine
+from frontdesk.caller.local_carrier import place_local_call
 from frontdesk.config import Settings, get_settings
 from frontdesk.domain.campaign_settings import TargetStatus
 from frontdesk.domain.database import write_scope
@@ -138,15 +142,19 @@ def _claim(request: PlaceCallInput, key: str) -> PlacedCall | _Dial:
         return _Dial(to=patient.phone, from_=numbers[0].e164, target_id=target.id)
 
 
-def _create(client: Client, settings: Settings, dial: _Dial) -> str:
-    """Ask Twilio to place the call; its sid."""
+def _create(client: Client | None, settings: Settings, dial: _Dial) -> str:
+    """Ask Twilio (or, offline, the local carrier) to place the call; its sid."""
+    voice_url = public_url(settings, VOICE_PATH, urlencode({TARGET_QUERY: str(dial.target_id)}))
+    status_url = public_url(settings, STATUS_PATH)
+    if client is None:
+        return place_local_call(settings, voice_url, status_url, dial.from_, dial.to)
     try:
         call = client.calls.create(
             to=dial.to,
             from_=dial.from_,
-            url=public_url(settings, VOICE_PATH, urlencode({TARGET_QUERY: str(dial.target_id)})),
+            url=voice_url,
             method="POST",
-            status_callback=public_url(settings, STATUS_PATH),
+            status_callback=status_url,
             status_callback_event=STATUS_EVENTS,
             status_callback_method="POST",
             machine_detection="DetectMessageEnd",
@@ -215,7 +223,7 @@ def place_outbound_call(request: PlaceCallInput) -> PlacedCall:
     """Place one attempt's call through Twilio, at most once (see the module docstring)."""
     key = activity_key()
     settings = get_settings()
-    client = _twilio(settings)
+    client = _twilio(settings) if settings.outbound_carrier == "twilio" else None
     claimed = _claim(request, key)
     if isinstance(claimed, PlacedCall):
         return claimed

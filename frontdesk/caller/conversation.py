@@ -8,13 +8,15 @@ cleared (a barge-in the server honoured).
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
 
+import numpy as np
+
 from frontdesk.caller.media_client import TICK_SECONDS, MediaStreamClient, Recording, noise_frames
 from frontdesk.caller.script import BargeIn, Dtmf, Hangup, Say, Silence, Step
-from frontdesk.caller.webhook import place_call, report_status
+from frontdesk.caller.webhook import CallPlaced, place_call, report_status
 from frontdesk.config import Settings
 from frontdesk.realtime.speech.base import TextToSpeech
 
@@ -127,8 +129,7 @@ async def run_call(
     settings: Settings, options: CallOptions, tts: TextToSpeech
 ) -> tuple[CallResult, Recording]:
     """Place the call, play the script, hang up; the result and both sides' audio."""
-    lines = {step.text for step in options.steps if isinstance(step, Say | BargeIn)}
-    speech = {text: await _render(tts, text) for text in lines}  # rendered up front: not caller latency
+    speech = await render_lines(tts, options.steps)
     placed = await place_call(settings, options.base_url, options.to, options.caller)
     result = CallResult(placed.call_sid, options.to, said_by_carrier=placed.said)
     if placed.stream_url is None:
@@ -136,6 +137,27 @@ async def run_call(
         return result, Recording()
     await report_status(settings, options.base_url, placed.call_sid, options.to, "in-progress")
     noise = noise_frames(options.noise_db) if options.noise_db is not None else None
+    recording = await converse(settings, placed, options.steps, speech, result, noise)
+    await report_status(settings, options.base_url, placed.call_sid, options.to, "completed")
+    return result, recording
+
+
+async def render_lines(tts: TextToSpeech, steps: list[Step]) -> dict[str, bytes]:
+    """Each spoken line's audio, rendered up front so rendering is not counted as caller latency."""
+    lines = {step.text for step in steps if isinstance(step, Say | BargeIn)}
+    return {text: await _render(tts, text) for text in lines}
+
+
+async def converse(
+    settings: Settings,
+    placed: CallPlaced,
+    steps: list[Step],
+    speech: dict[str, bytes],
+    result: CallResult,
+    noise: Callable[[], np.ndarray] | None = None,
+) -> Recording:
+    """Open the call's media stream, play `steps` against the agent, hang up; fills `result`."""
+    assert placed.stream_url is not None
     client = await MediaStreamClient.open(
         settings, placed.stream_url, placed.call_sid, placed.parameters, noise
     )
@@ -144,10 +166,10 @@ async def run_call(
         result.turns.append(
             await turns.measure(TurnResult("greeting"), _at(client.started_at), wait_for_end=True)
         )
-        for index, step in enumerate(options.steps):
+        for index, step in enumerate(steps):
             if client.closed.is_set() or isinstance(step, Hangup):
                 break
-            barge_in_next = index + 1 < len(options.steps) and isinstance(options.steps[index + 1], BargeIn)
+            barge_in_next = index + 1 < len(steps) and isinstance(steps[index + 1], BargeIn)
             result.turns.append(await _step(turns, step, speech, wait_for_end=not barge_in_next))
         else:  # out of lines without an explicit hang-up: give the agent its chance to end the call
             with contextlib.suppress(TimeoutError):
@@ -159,8 +181,7 @@ async def run_call(
     result.outcome = "protocol_error" if client.error else ("agent_ended" if ended_by_agent else "completed")
     result.marks_echoed, result.clears = len(client.marks_echoed), client.clears
     result.seconds = round(client.ticks * TICK_SECONDS, 2)
-    await report_status(settings, options.base_url, placed.call_sid, options.to, "completed")
-    return result, client.recording
+    return client.recording
 
 
 async def _step(turns: _Turns, step: Step, speech: dict[str, bytes], wait_for_end: bool) -> TurnResult:

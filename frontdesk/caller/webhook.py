@@ -36,14 +36,13 @@ def new_call_sid() -> str:
     return "CA" + secrets.token_hex(16)
 
 
-async def _post_signed(settings: Settings, base_url: str, path: str, form: dict[str, str]) -> httpx.Response:
-    url = base_url.rstrip("/") + path
+async def _post_signed(settings: Settings, url: str, form: dict[str, str]) -> httpx.Response:
     headers = {SIGNATURE_HEADER: sign(settings, url, form)}
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
             return await client.post(url, data=form, headers=headers)
     except httpx.HTTPError as exc:
-        raise WebhookError(f"cannot reach the stack at {base_url}: {exc}") from exc
+        raise WebhookError(f"cannot reach the stack at {url}: {exc}") from exc
 
 
 def parse_twiml(call_sid: str, twiml: str) -> CallPlaced:
@@ -74,10 +73,44 @@ async def place_call(settings: Settings, base_url: str, to: str, caller: str) ->
         "Direction": "inbound",
         "CallStatus": "ringing",
     }
-    response = await _post_signed(settings, base_url, VOICE_PATH, form)
+    return await _voice(settings, base_url.rstrip("/") + VOICE_PATH, form)
+
+
+async def _voice(settings: Settings, url: str, form: dict[str, str]) -> CallPlaced:
+    response = await _post_signed(settings, url, form)
     if response.status_code != 200:
         raise WebhookError(f"the voice webhook answered {response.status_code}: {response.text[:200]}")
-    return parse_twiml(call_sid, response.text)
+    return parse_twiml(form["CallSid"], response.text)
+
+
+def outbound_form(call_sid: str, clinic: str, patient: str, status: str) -> dict[str, str]:
+    """The fields Twilio posts about a call the clinic placed to a patient."""
+    return {
+        "CallSid": call_sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": clinic,
+        "To": patient,
+        "Direction": "outbound-api",
+        "CallStatus": status,
+    }
+
+
+async def answer_outbound(
+    settings: Settings, voice_url: str, call_sid: str, clinic: str, patient: str
+) -> CallPlaced:
+    """POST the voice webhook of an outbound call a person answered (as Twilio does after its
+    answering-machine detection); parse its TwiML."""
+    form = outbound_form(call_sid, clinic, patient, "in-progress") | {"AnsweredBy": "human"}
+    return await _voice(settings, voice_url, form)
+
+
+async def report_outbound_status(
+    settings: Settings, status_url: str, call_sid: str, clinic: str, patient: str, status: str
+) -> None:
+    """POST a status callback of an outbound call."""
+    response = await _post_signed(settings, status_url, outbound_form(call_sid, clinic, patient, status))
+    if response.status_code >= 300:
+        raise WebhookError(f"the status callback answered {response.status_code}: {response.text[:200]}")
 
 
 async def report_status(settings: Settings, base_url: str, call_sid: str, to: str, status: str) -> None:
@@ -89,6 +122,6 @@ async def report_status(settings: Settings, base_url: str, call_sid: str, to: st
         "Direction": "inbound",
         "CallStatus": status,
     }
-    response = await _post_signed(settings, base_url, STATUS_PATH, form)
+    response = await _post_signed(settings, base_url.rstrip("/") + STATUS_PATH, form)
     if response.status_code >= 300:
         raise WebhookError(f"the status callback answered {response.status_code}: {response.text[:200]}")

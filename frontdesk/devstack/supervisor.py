@@ -92,6 +92,9 @@ async def _run_dev(settings: Settings, console: Console) -> int:
     api_url = f"http://{_local_host(settings.api_host)}:{settings.api_port}"
     if "public_base_url" not in settings.model_fields_set:  # Twilio's callbacks reach this stack's API
         settings = settings.model_copy(update={"public_base_url": api_url})
+    if not settings.twilio_account_sid and "outbound_carrier" not in settings.model_fields_set:
+        # Offline, campaign calls go to a simulated patient through this stack's own webhooks.
+        settings = settings.model_copy(update={"outbound_carrier": "local"})
     needs = _port_needs(settings)
     ensure_ports_free(needs)
     settings.var_dir.mkdir(parents=True, exist_ok=True)

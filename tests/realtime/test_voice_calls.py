@@ -4,22 +4,35 @@ database. The caller is `frontdesk call`'s client; outcomes are read from the da
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from frontdesk.api.service_app import create_service_app
 from frontdesk.api.twilio_voice import twilio_voice_router
 from frontdesk.caller.conversation import CallOptions, run_call
 from frontdesk.caller.conversation import CallResult as CallerResult
 from frontdesk.caller.script import BargeIn, Dtmf, Say, Silence, Step
-from frontdesk.config import Settings
+from frontdesk.config import Settings, get_settings
+from frontdesk.domain.campaign_settings import CallingHours, CampaignAudience, CampaignKind, CampaignPlan
+from frontdesk.domain.campaigns import create_campaign
 from frontdesk.domain.clinic_settings import OpeningHours, TimeRange, Weekday
-from frontdesk.domain.models import Action, Appointment, Call, Clinic, Message, MessageChannel, TurnRole
+from frontdesk.domain.models import (
+    Action,
+    Appointment,
+    AppointmentStatus,
+    Call,
+    CallDirection,
+    CallTurn,
+    Clinic,
+    Message,
+    MessageChannel,
+    TurnRole,
+)
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.call_session import IDLE_GOODBYE, IDLE_PROMPT
@@ -27,6 +40,7 @@ from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.telephony.media_route import media_router
 from frontdesk.workflows.call import post_call_workflow_id
 from frontdesk.workflows.inputs import CallResult
+from frontdesk.workflows.launch import start_campaign_workflow
 from frontdesk.workflows.post_call import PostCallResult
 from tests.realtime.call_worker import CallWorker, call_worker, temporal_env
 from tests.realtime.served import serve
@@ -216,3 +230,51 @@ async def test_services_warm_once_per_process(stack: Stack) -> None:
     state = State()
     first = await CallServices.for_app(state)
     assert await CallServices.for_app(state) is first
+
+
+async def test_an_offline_reminder_campaign_confirms_by_voice(
+    stack: Stack, engine: Engine, demo_clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker's dialler uses the local carrier: a simulated patient answers through the
+    # stack's own webhooks and media socket, as `frontdesk dev` does without Twilio.
+    monkeypatch.setenv("FRONTDESK_OUTBOUND_CARRIER", "local")
+    monkeypatch.setenv("FRONTDESK_PUBLIC_BASE_URL", stack.settings.public_base_url)
+    get_settings.cache_clear()
+    with Session(engine) as session:
+        first = session.exec(
+            select(Appointment)
+            .where(Appointment.clinic_id == demo_clinic.id, Appointment.status == AppointmentStatus.booked)
+            .order_by(col(Appointment.start_at))
+        ).first()
+    assert first is not None
+    window = CampaignAudience(
+        appointments_from=first.start_at, appointments_to=first.start_at + timedelta(minutes=1)
+    )
+    every_day = CallingHours(start=time(0, 0), end=time(23, 59), weekdays=list(Weekday))
+    campaign = create_campaign(
+        engine,
+        demo_clinic.id,
+        name="reminders",
+        kind=CampaignKind.reminder,
+        audience=window,
+        plan=CampaignPlan(calling_hours=every_day, attempts_per_target=1, sms_fallback=False),
+    )
+    client = stack.worker.client
+    workflow_id = await start_campaign_workflow(client, stack.worker.task_queue, demo_clinic.id, campaign.id)
+
+    progress = await client.get_workflow_handle(workflow_id).result()
+
+    with Session(engine) as session:
+        appointment = session.get(Appointment, first.id)
+        [call_row] = session.exec(select(Call).where(Call.direction == CallDirection.outbound)).all()
+        turns = session.exec(
+            select(CallTurn).where(CallTurn.call_id == call_row.id).order_by(col(CallTurn.index))
+        )
+        transcript = "\n".join(f"{t.role.value}: {t.text}" for t in turns)
+    assert progress["confirmed"] == 1, transcript
+    assert appointment is not None and appointment.status is AppointmentStatus.confirmed
+    assert (call_row.outcome, call_row.patient_id, call_row.status.value) == (
+        "confirmed",
+        first.patient_id,
+        "completed",
+    )
