@@ -1,10 +1,11 @@
-"""The API process's FastAPI app: health probes and Twilio's voice webhooks; the admin API joins later."""
+"""The API process's FastAPI app: health probes, Twilio's webhooks, the admin API (/v1) and /metrics."""
 
 from fastapi import FastAPI
 
 from frontdesk.api.service_app import create_service_app
 from frontdesk.api.twilio_sms import twilio_sms_router
 from frontdesk.api.twilio_voice import twilio_voice_router
+from frontdesk.api.v1.router import install_admin_api
 from frontdesk.config import Settings
 
 
@@ -13,4 +14,5 @@ def create_app(settings: Settings) -> FastAPI:
     app = create_service_app("Frontdesk API", settings)
     app.include_router(twilio_voice_router(settings))
     app.include_router(twilio_sms_router(settings))
+    install_admin_api(app, settings)
     return app

@@ -665,3 +665,23 @@ class CampaignTarget(SQLModel, table=True):
     updated_at: datetime = _updated_at()
 
     __table_args__ = (sa.UniqueConstraint("campaign_id", "position"), enum_check("status", TargetStatus))
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change made through the admin API: who (the key), what (method, route, resource), when.
+
+    Never holds request bodies, so no patient data. `clinic_id` and `api_key_id` are plain ids,
+    not foreign keys: the log outlives the clinic or key it names.
+    """
+
+    __tablename__: ClassVar[str] = "audit_log"
+
+    id: uuid.UUID = _uuid_pk()
+    clinic_id: uuid.UUID | None = Field(default=None, index=True)  # None: an operator-wide change
+    api_key_id: uuid.UUID
+    api_key_name: str = Field(max_length=200)
+    method: str = Field(max_length=8)
+    route: str = Field(max_length=300)  # the route template, e.g. /v1/clinics/{clinic_id}/providers
+    resource_id: str | None = Field(default=None, max_length=64)
+    status_code: int
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)

@@ -466,3 +466,21 @@ class ClinicRepository:
         """The message recorded under an idempotency key, or None."""
         statement = self._scoped(Message).where(Message.idempotency_key == idempotency_key)
         return self.session.exec(statement).first()
+
+    # --- admin API listings ---------------------------------------------------------------
+
+    def page(
+        self, model: type[Row], *conditions: Any, order_by: Collection[Any], limit: int, offset: int
+    ) -> tuple[list[Row], int]:
+        """One page of this clinic's rows of `model` matching `conditions`, and how many match.
+
+        Rows are sorted by `order_by`, then by id, so pages never overlap or skip a row."""
+        statement = self._scoped(model).where(*conditions)
+        total = self.session.exec(select(func.count()).select_from(statement.subquery())).one()
+        ordered = statement.order_by(*order_by, model.id)
+        rows = self.session.exec(ordered.offset(offset).limit(limit))
+        return list(rows), int(total)
+
+    def rows(self, model: type[Row], *conditions: Any) -> list[Row]:
+        """Every row of this clinic's `model` matching `conditions` (for aggregates over a period)."""
+        return list(self.session.exec(self._scoped(model).where(*conditions)))

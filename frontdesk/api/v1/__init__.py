@@ -1,0 +1,1 @@
+"""The admin REST API under /v1: clinic configuration, staff, patients, calls, campaigns, metrics."""
