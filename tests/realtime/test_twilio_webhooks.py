@@ -190,7 +190,12 @@ async def test_signature_over_other_fields_is_refused(
 
 
 async def test_configured_auth_token_replaces_the_dev_token(database_url: str, demo_clinic: Clinic) -> None:
-    settings = Settings(database_url=database_url, public_base_url=PUBLIC, twilio_auth_token="account-token")
+    settings = Settings(
+        database_url=database_url,
+        public_base_url=PUBLIC,
+        twilio_auth_token="account-token",
+        temporal_address=UNREACHABLE_TEMPORAL,
+    )
     dev_signed = sign(Settings(public_base_url=PUBLIC), PUBLIC + "/twilio/voice", voice_form())
     transport = httpx.ASGITransport(app=create_app(settings))
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
