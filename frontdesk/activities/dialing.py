@@ -27,9 +27,7 @@ import sqlalchemy as sa
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
-from urllib3.exceptions import NewConnectionError
 
 from frontdesk.activities.appointments import _domain_errors_are_final as domain_errors_are_final
 from frontdesk.activities.summaries import activity_key, database_engine
@@ -51,6 +49,7 @@ from frontdesk.domain.repository import ClinicRepository
 from frontdesk.logs import get_logger
 from frontdesk.realtime.telephony.protocol import STATUS_PATH, TARGET_QUERY, VOICE_PATH
 from frontdesk.realtime.telephony.signatures import public_url
+from frontdesk.realtime.telephony.twilio_rest import never_reached_twilio, twilio_rest_client
 
 log = get_logger(__name__)
 
@@ -99,14 +98,7 @@ def _twilio(settings: Settings) -> Client:
             type="NoTelephony",
             non_retryable=True,
         )
-    client = Client(
-        settings.twilio_account_sid,
-        settings.twilio_auth_token.get_secret_value(),
-        http_client=TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS),
-    )
-    if settings.twilio_base_url:
-        client.api.base_url = settings.twilio_base_url.rstrip("/")
-    return client
+    return twilio_rest_client(settings, REQUEST_TIMEOUT_SECONDS)
 
 
 def _claim(request: PlaceCallInput, key: str) -> PlacedCall | _Dial:
@@ -164,8 +156,7 @@ def _create(client: Client | None, settings: Settings, dial: _Dial) -> str:
         final = exc.status != 429 and exc.status < 500
         raise _Refused(f"Twilio refused the call (HTTP {exc.status}, code {exc.code})", final=final) from exc
     except requests.exceptions.ConnectionError as exc:
-        reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        if isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(reason, NewConnectionError):
+        if never_reached_twilio(exc):
             raise _Refused("Twilio cannot be reached", final=False) from exc
         raise  # the request may have reached Twilio: the record stays pending
     return str(call.sid)

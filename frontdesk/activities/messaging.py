@@ -29,9 +29,6 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
-from urllib3.exceptions import NewConnectionError
 
 from frontdesk.activities.summaries import (
     AppointmentDetails,
@@ -51,6 +48,7 @@ from frontdesk.domain.models import (
 )
 from frontdesk.domain.repository import ClinicRepository
 from frontdesk.logs import get_logger
+from frontdesk.realtime.telephony.twilio_rest import never_reached_twilio, twilio_rest_client
 
 log = get_logger(__name__)
 
@@ -166,22 +164,15 @@ def _draft(settings: Settings, repo: ClinicRepository, request: PatientMessageIn
 
 def _send_sms(settings: Settings, draft: _Draft) -> str:
     """Send through Twilio Messaging; the message sid."""
-    assert settings.twilio_account_sid and settings.twilio_auth_token and draft.sender
-    client = Client(
-        settings.twilio_account_sid,
-        settings.twilio_auth_token.get_secret_value(),
-        http_client=TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS),
-    )
-    if settings.twilio_base_url:
-        client.api.base_url = settings.twilio_base_url.rstrip("/")
+    assert draft.sender
+    client = twilio_rest_client(settings, REQUEST_TIMEOUT_SECONDS)
     try:
         message = client.messages.create(to=draft.to, from_=draft.sender, body=draft.body)
     except TwilioRestException as exc:
         final = exc.status not in (429,) and exc.status < 500
         raise SendFailed(f"Twilio refused the SMS (HTTP {exc.status}, code {exc.code})", final=final) from exc
     except requests.exceptions.ConnectionError as exc:
-        reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        if isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(reason, NewConnectionError):
+        if never_reached_twilio(exc):
             raise SendFailed("Twilio cannot be reached", final=False) from exc
         raise  # the request may have reached Twilio: the row stays queued
     return str(message.sid)

