@@ -13,6 +13,7 @@ Children are one per target id and never reused, so a target is never called twi
 """
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -121,7 +122,8 @@ class CampaignWorkflow:
         self._progress.total = outline.total
         plan = CampaignPlan.model_validate(outline.plan)
         if (wait := outline.start_at - workflow.now()) > timedelta():
-            await workflow.sleep(wait)
+            with contextlib.suppress(TimeoutError):  # a cancel before the start time ends the wait
+                await workflow.wait_condition(lambda: self._cancelled, timeout=wait)
         recorder = asyncio.create_task(self._record_status_changes(ref))
         after = request.after_position
         started_in_run = 0
