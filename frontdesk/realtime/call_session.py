@@ -35,11 +35,12 @@ from frontdesk.logs import get_logger
 from frontdesk.realtime import metrics
 from frontdesk.realtime.audio.codec import FRAME_MS, mulaw_to_pcm16
 from frontdesk.realtime.audio.vad import VadConfig, VoiceActivityDetector
-from frontdesk.realtime.call_services import CallServices
+from frontdesk.realtime.call_services import CallServices, UnknownNumber
 from frontdesk.realtime.speech.base import STTSession, TranscriptEvent, TranscriptKind
 from frontdesk.realtime.telephony.protocol import (
     APPOINTMENT_PARAMETER,
     CAMPAIGN_KIND_PARAMETER,
+    CLINIC_PARAMETER,
     PURPOSE_PARAMETER,
 )
 from frontdesk.realtime.transport import (
@@ -158,9 +159,11 @@ class CallSession:
 
     async def _open(self, start: CallStarted) -> None:
         services = self.services
-        self.clinic_id = uuid.UUID(start.parameters["clinic_id"]) if "clinic_id" in start.parameters else None
-        if self.clinic_id is None:
-            self.clinic_id = await services.clinic_for_number(start.called)
+        # The clinic is the one that owns the dialled number; a stream naming another is refused.
+        self.clinic_id = await services.clinic_for_number(start.called)
+        named = start.parameters.get(CLINIC_PARAMETER)
+        if named is not None and named != str(self.clinic_id):
+            raise UnknownNumber("the stream names a clinic that does not own the dialled number")
         self.profile = await services.profile(self.clinic_id)
         await services.prepare(self.profile)  # at once when start-up prepared this clinic already
         direction = CallDirection(start.direction)

@@ -2,6 +2,8 @@
 the turn loop with the offline speech twins and the deterministic brain, the demo clinic's
 database. The caller is `frontdesk call`'s client; outcomes are read from the database."""
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import time, timedelta
@@ -16,7 +18,9 @@ from frontdesk.api.service_app import create_service_app
 from frontdesk.api.twilio_voice import twilio_voice_router
 from frontdesk.caller.conversation import CallOptions, run_call
 from frontdesk.caller.conversation import CallResult as CallerResult
+from frontdesk.caller.media_client import MediaStreamClient
 from frontdesk.caller.script import BargeIn, Dtmf, Say, Silence, Step
+from frontdesk.caller.webhook import place_call
 from frontdesk.config import Settings, get_settings
 from frontdesk.domain.campaign_settings import CallingHours, CampaignAudience, CampaignKind, CampaignPlan
 from frontdesk.domain.campaigns import create_campaign
@@ -38,6 +42,7 @@ from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.call_session import IDLE_GOODBYE, IDLE_PROMPT
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.telephony.media_route import media_router
+from frontdesk.realtime.telephony.protocol import CLINIC_PARAMETER
 from frontdesk.workflows.call import post_call_workflow_id
 from frontdesk.workflows.inputs import CallResult
 from frontdesk.workflows.launch import start_campaign_workflow
@@ -278,3 +283,16 @@ async def test_an_offline_reminder_campaign_confirms_by_voice(
         first.patient_id,
         "completed",
     )
+
+
+async def test_a_stream_naming_another_clinic_is_refused(stack: Stack, demo_clinic: Clinic) -> None:
+    placed = await place_call(stack.settings, stack.settings.public_base_url, DEMO_NUMBER, "+15550199001")
+    assert placed.stream_url is not None
+    forged = placed.parameters | {CLINIC_PARAMETER: str(uuid.uuid4())}  # not the number's owner
+    client = await MediaStreamClient.open(stack.settings, placed.stream_url, placed.call_sid, forged)
+    try:
+        async with asyncio.timeout(10):
+            await client.closed.wait()
+    finally:
+        await client.aclose()
+    assert client.agent_frames_played == 0  # closed before any greeting
