@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from frontdesk.domain import availability
+from frontdesk.domain.call_actions import succeeded_action
 from frontdesk.domain.database import session_scope, write_scope
 from frontdesk.domain.errors import (
     AppointmentNotActive,
@@ -32,7 +33,6 @@ from frontdesk.domain.errors import (
 )
 from frontdesk.domain.models import (
     Action,
-    ActionStatus,
     Appointment,
     AppointmentStatus,
     Call,
@@ -218,15 +218,13 @@ def _run_once(
                 return _replay(repo, previous, kind, payload)
             appointment = operation(repo)
             repo.add(
-                Action(
-                    clinic_id=clinic_id,
-                    call_id=call_id,
+                succeeded_action(
+                    clinic_id,
                     kind=kind,
                     payload=payload,
-                    status=ActionStatus.succeeded,
                     idempotency_key=idempotency_key,
                     result={"appointment_id": str(appointment.id)},
-                    completed_at=utcnow(),
+                    call_id=call_id,
                 )
             )
             session.flush()

@@ -11,6 +11,28 @@ from frontdesk.domain.models import Action, ActionStatus, utcnow
 from frontdesk.domain.repository import ClinicRepository
 
 
+def succeeded_action(
+    clinic_id: uuid.UUID,
+    *,
+    kind: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    result: dict[str, Any],
+    call_id: uuid.UUID | None = None,
+) -> Action:
+    """The row of an action done now under `idempotency_key` (added by the caller's transaction)."""
+    return Action(
+        clinic_id=clinic_id,
+        call_id=call_id,
+        kind=kind,
+        payload=payload,
+        status=ActionStatus.succeeded,
+        idempotency_key=idempotency_key,
+        result=result,
+        completed_at=utcnow(),
+    )
+
+
 def record_action(
     engine: Engine,
     clinic_id: uuid.UUID,
@@ -26,15 +48,13 @@ def record_action(
             repo = ClinicRepository(session, clinic_id)
             if (previous := repo.action_by_key(idempotency_key)) is not None:
                 return previous
-            action = Action(
-                clinic_id=clinic_id,
-                call_id=call_id,
+            action = succeeded_action(
+                clinic_id,
                 kind=kind,
                 payload=payload,
-                status=ActionStatus.succeeded,
                 idempotency_key=idempotency_key,
                 result={},
-                completed_at=utcnow(),
+                call_id=call_id,
             )
             return repo.add(action)
     except sa.exc.IntegrityError:

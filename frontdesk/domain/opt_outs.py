@@ -15,9 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from frontdesk.domain.call_actions import succeeded_action
 from frontdesk.domain.database import session_scope, write_scope
 from frontdesk.domain.errors import DomainError, IdempotencyKeyReused
-from frontdesk.domain.models import E164_PATTERN, Action, ActionStatus, Call, utcnow
+from frontdesk.domain.models import E164_PATTERN, Action, Call
 from frontdesk.domain.repository import ClinicRepository
 
 
@@ -86,15 +87,13 @@ def set_opt_out(
                 if channel in (OptOutChannel.sms, OptOutChannel.all):
                     patient.sms_opt_out = opted_out
             repo.add(
-                Action(
-                    clinic_id=clinic_id,
-                    call_id=call_id,
+                succeeded_action(
+                    clinic_id,
                     kind=kind,
                     payload=payload,
-                    status=ActionStatus.succeeded,
                     idempotency_key=idempotency_key,
                     result={"patients": len(patients)},
-                    completed_at=utcnow(),
+                    call_id=call_id,
                 )
             )
             return len(patients)
