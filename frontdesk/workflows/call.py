@@ -283,6 +283,7 @@ class CallWorkflow:
     @reschedule.validator
     def _validate_reschedule(self, request: RescheduleRequest) -> None:
         self._require_live()
+        self._require_known_appointment(request.appointment_id)
         self._require_offered(request.slot_handle)
 
     @workflow.update
@@ -305,6 +306,7 @@ class CallWorkflow:
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
         self._require_live()
+        self._require_known_appointment(request.appointment_id)
 
     @workflow.update
     async def confirm(self, request: ConfirmRequest) -> AppointmentResult:
@@ -326,12 +328,7 @@ class CallWorkflow:
     @confirm.validator
     def _validate_confirm(self, request: ConfirmRequest) -> None:
         self._require_live()
-        if request.appointment_id not in self._patients_of:
-            raise _refused(
-                "That appointment is not one of this caller's appointments. Identify the patient with "
-                "identify_patient first and use the appointment ids it returns.",
-                "AppointmentNotKnown",
-            )
+        self._require_known_appointment(request.appointment_id)
 
     @workflow.update
     async def opt_out(self, request: OptOutRequest) -> int:
@@ -392,6 +389,15 @@ class CallWorkflow:
     def _require_live(self) -> None:
         if self._hang_up is not None:
             raise _refused("The call has already ended; nothing more can be changed in it.", "CallEnded")
+
+    def _require_known_appointment(self, appointment_id: UUID) -> None:
+        """Only an appointment of the patient this call identified (or was placed to) can change."""
+        if appointment_id not in self._patients_of:
+            raise _refused(
+                "That appointment is not one of this caller's appointments. Identify the patient with "
+                "identify_patient first and use the appointment ids it returns.",
+                "AppointmentNotKnown",
+            )
 
     def _require_offered(self, handle: str) -> None:
         if handle not in self._offered:

@@ -368,6 +368,31 @@ async def test_confirm_and_opt_out_write_once_and_only_for_this_calls_patient(
     assert result.actions == ["confirm", "opt_out"] and result.outcome == "opted_out"
 
 
+async def test_only_this_calls_patients_appointments_can_be_moved_or_cancelled(
+    temporal_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
+) -> None:
+    client = temporal_env.client
+    pat = live_call.clinic.patient_id
+    pats_exam = await _booked_before_the_call(engine, live_call, pat, 0)
+    others_exam = await _booked_before_the_call(engine, live_call, _other_patient(engine, live_call), 4)
+    async with call_worker(client) as task_queue:
+        handle = await start_call(client, live_call.call, task_queue)
+        actions = _call_actions(engine, live_call, client)
+        slot = (await _slots(actions, live_call))[0]
+        with pytest.raises(ActionRefused, match="not one of this caller's appointments"):
+            await actions.cancel(others_exam)  # never looked up in this call
+        with pytest.raises(ActionRefused, match="not one of this caller's appointments"):
+            await actions.reschedule(others_exam, slot)
+        await actions.upcoming_appointments(pat)  # identified: the call learns of Pat's appointments
+        cancelled = await actions.cancel(pats_exam)
+        await actions.hang_up([], "cancelled")
+        await handle.result()
+
+    assert cancelled.status == "cancelled"
+    statuses = {a.id: a.status for a in _appointments(engine, live_call.clinic.clinic_id)}
+    assert statuses == {pats_exam: AppointmentStatus.cancelled, others_exam: AppointmentStatus.booked}
+
+
 async def test_hang_up_stores_the_transcript_and_starts_the_post_call_child(
     temporal_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
 ) -> None:
