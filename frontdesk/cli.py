@@ -93,6 +93,19 @@ def chat(
     raise typer.Exit(asyncio.run(run_chat(get_settings(), clinic, caller)))
 
 
+@app.command(name="eval")
+def eval_(
+    paths: list[Path] = typer.Argument(..., help="scenario files or folders of *.yaml"),
+    text: bool = typer.Option(False, "--text", help="run at text level through the engine (no audio)"),
+    json_file: Path | None = typer.Option(None, "--json", help="write every detail of the run here"),
+    min_pass: float | None = typer.Option(None, help="pass when this share of scenarios passes, e.g. 0.9"),
+) -> None:
+    """Run the test-call suite: call scenarios with expected outcomes, checked in the database."""
+    from frontdesk.eval.command import run_eval_command
+
+    raise typer.Exit(run_eval_command(paths, text=text, json_file=json_file, min_pass=min_pass))
+
+
 @app.command()
 def call(
     clinic: str = typer.Option("demo", help="the clinic to call (its first number), unless --to is given"),

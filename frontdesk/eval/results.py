@@ -1,0 +1,34 @@
+"""What running a scenario found: each expectation checked, the transcript and the verdict."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Check:
+    """One expectation: what the scenario wanted, what the call did; `passed` is None when the
+    expectation cannot be checked in this mode (it is reported as skipped, not as passed)."""
+
+    name: str
+    expected: str
+    got: str
+    passed: bool | None
+
+
+@dataclass
+class ScenarioResult:
+    """One scenario's run."""
+
+    name: str
+    file: str
+    expected_outcome: str
+    got_outcome: str
+    turns: int
+    checks: list[Check] = field(default_factory=list)
+    transcript: list[tuple[str, str]] = field(default_factory=list)  # (role, text)
+    notes: list[str] = field(default_factory=list)  # caller actions not applicable in this mode
+    error: str | None = None  # the run itself failed (the scenario fails)
+
+    @property
+    def passed(self) -> bool:
+        """Every checkable expectation held and the run did not fail."""
+        return self.error is None and all(check.passed is not False for check in self.checks)
