@@ -96,6 +96,8 @@ class TextRunner:
             await _hold_call(engine, scenario, result)
         except TextModeError as error:
             result.error = str(error)
+        except Exception as error:  # one crashing call must not hide the other scenarios' results
+            result.error = f"the call failed: {type(error).__name__}: {error}"
         finally:
             engine.dispose()
         return result

@@ -72,6 +72,25 @@ async def test_audio_only_expectations_are_skipped_not_passed(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (("clinic: demo", "clinic: elm-street"), "only the demo clinic"),
+        (
+            ('caller: "+15550199009"', 'direction: outbound\ncampaign: reminder\ncaller: "+15550199009"'),
+            "not the number of a demo clinic patient",
+        ),
+    ],
+)
+async def test_a_scenario_text_mode_cannot_run_fails_with_its_reason(
+    tmp_path: Path, change: tuple[str, str], error: str
+) -> None:
+    path = tmp_path / "unrunnable.yaml"
+    path.write_text(HOURS_QUESTION.replace(*change).format(name="x", outcome="answered"), encoding="utf-8")
+    [result] = await run_text_suite([tmp_path])
+    assert not result.passed and result.error is not None and error in result.error
+
+
+@pytest.mark.parametrize(
     ("change", "field"),
     [
         (("outcome: {outcome}", "outcome: booke"), "expect.outcome"),
