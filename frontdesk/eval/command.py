@@ -58,6 +58,10 @@ def run_eval_command(
     console.print(results_table(results, "text"))
     print_failures(console, results)
     if json_file is not None:
-        write_json(results, json_file, "text")
+        try:
+            write_json(results, json_file, "text")
+        except OSError as error:
+            errors.print(f"error: --json: cannot write {json_file}: {error.strerror}", markup=False)
+            return USAGE_ERROR
     rate = pass_rate(results)
     return 0 if rate == 1.0 or (min_pass is not None and rate >= min_pass) else 1

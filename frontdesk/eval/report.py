@@ -6,6 +6,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from frontdesk.eval.results import ScenarioResult
@@ -27,9 +28,9 @@ def results_table(results: Sequence[ScenarioResult], mode: str) -> Table:
         ]
         got = result.error or "; ".join([result.got_outcome, *failures])
         table.add_row(
-            result.name,
+            escape(result.name),
             result.expected_outcome,
-            got,
+            escape(got),
             "[green]pass[/green]" if result.passed else "[red]FAIL[/red]",
             str(result.turns),
         )
