@@ -27,6 +27,14 @@ DEFAULT_MESSAGES: Final = {
 CALL_ENDED_SIGNAL: Final = "call_ended"
 
 
+# Why the clinic calls, as the agent says it ("I'm calling about ..."), when no appointment is named.
+PURPOSES: Final = {
+    CampaignKind.reminder: "your upcoming appointment",
+    CampaignKind.recall: "your regular check-up, which is due",
+    CampaignKind.follow_up: "a quick follow-up after your recent visit",
+}
+
+
 def outbound_call_workflow_id(target_id: uuid.UUID) -> str:
     """The id of the OutboundCallWorkflow calling one campaign target (one per target)."""
     return f"outbound-call-{target_id}"
@@ -54,7 +62,7 @@ def outbound_context(repo: ClinicRepository, target_id: uuid.UUID) -> OutboundCo
     campaign = repo.require(Campaign, target.campaign_id)
     patient = repo.require(Patient, target.patient_id)
     clinic = repo.clinic()
-    purpose = campaign_message(campaign)
+    purpose = PURPOSES[campaign.kind]
     appointment = repo.get(Appointment, target.appointment_id) if target.appointment_id else None
     if appointment is not None:
         details = describe_appointment(repo, appointment)
