@@ -325,13 +325,19 @@ def _patient(engine: Engine, patient_id: UUID) -> Patient:
         return patient
 
 
+async def _exams_of_pat_and_another(engine: Engine, live_call: LiveCall) -> tuple[UUID, UUID]:
+    """An exam of the call's patient (Pat) and one of another patient, booked before the call."""
+    pats_exam = await _booked_before_the_call(engine, live_call, live_call.clinic.patient_id, 0)
+    others_exam = await _booked_before_the_call(engine, live_call, _other_patient(engine, live_call), 4)
+    return pats_exam, others_exam
+
+
 async def test_confirm_and_opt_out_write_once_and_only_for_this_calls_patient(
     temporal_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
 ) -> None:
     client = temporal_env.client
     pat = live_call.clinic.patient_id
-    pats_exam = await _booked_before_the_call(engine, live_call, pat, 0)
-    others_exam = await _booked_before_the_call(engine, live_call, _other_patient(engine, live_call), 4)
+    pats_exam, others_exam = await _exams_of_pat_and_another(engine, live_call)
     async with call_worker(client) as task_queue:
         handle = await start_call(client, live_call.call, task_queue)
         actions = _call_actions(engine, live_call, client)
@@ -373,8 +379,7 @@ async def test_only_this_calls_patients_appointments_can_be_moved_or_cancelled(
 ) -> None:
     client = temporal_env.client
     pat = live_call.clinic.patient_id
-    pats_exam = await _booked_before_the_call(engine, live_call, pat, 0)
-    others_exam = await _booked_before_the_call(engine, live_call, _other_patient(engine, live_call), 4)
+    pats_exam, others_exam = await _exams_of_pat_and_another(engine, live_call)
     async with call_worker(client) as task_queue:
         handle = await start_call(client, live_call.call, task_queue)
         actions = _call_actions(engine, live_call, client)
