@@ -58,6 +58,13 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
             2,
         ),
         (r"\b(teeth|tooth) (cleaned|cleaning|checked|looked at|fixed|filled)\b", 3),
+        # "I need a cleaning", "can I get a checkup", "set up a consultation": a visit asked for by
+        # name (but not "I need to cancel my cleaning").
+        (
+            r"\b(get|need|want|like|set up|due for)\b(?:(?!canc|reschedul|mov|chang|push)[^.?!]){0,20}"
+            r"\b(cleaning|check-?up|exam|examination|consultation|consult|filling|whitening)\b",
+            3,
+        ),
         (r"\b(new patient|first visit|haven't been)\b", 1),
         (r"\bappointment\b", 1),
         (r"\b(cleaning|checkup|check up|exam|filling|consultation|cavity)\b", 1),
