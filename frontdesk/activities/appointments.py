@@ -111,7 +111,9 @@ def _idempotency_key(given: str | None) -> str:
 
 
 @contextmanager
-def _domain_errors_are_final() -> Iterator[None]:
+def domain_errors_are_final() -> Iterator[None]:
+    """Turn a domain error (retrying cannot fix it) into a non-retryable ApplicationError with its message;
+    every activity that writes through the domain shares this rule."""
     try:
         yield
     except (DomainError, ValueError) as exc:
@@ -122,7 +124,7 @@ def _domain_errors_are_final() -> Iterator[None]:
 @activity.defn(name="book_appointment")
 def book_appointment(request: BookAppointmentInput) -> AppointmentResult:
     """Book an appointment (see frontdesk.domain.booking.book_appointment)."""
-    with _domain_errors_are_final():
+    with domain_errors_are_final():
         appointment = booking.book_appointment(
             make_engine(get_settings().database_url),
             request.clinic_id,
@@ -140,7 +142,7 @@ def book_appointment(request: BookAppointmentInput) -> AppointmentResult:
 @activity.defn(name="reschedule_appointment")
 def reschedule_appointment(request: RescheduleAppointmentInput) -> AppointmentResult:
     """Reschedule an appointment (see frontdesk.domain.booking.reschedule_appointment)."""
-    with _domain_errors_are_final():
+    with domain_errors_are_final():
         appointment = booking.reschedule_appointment(
             make_engine(get_settings().database_url),
             request.clinic_id,
@@ -156,7 +158,7 @@ def reschedule_appointment(request: RescheduleAppointmentInput) -> AppointmentRe
 @activity.defn(name="cancel_appointment")
 def cancel_appointment(request: CancelAppointmentInput) -> AppointmentResult:
     """Cancel an appointment (see frontdesk.domain.booking.cancel_appointment)."""
-    with _domain_errors_are_final():
+    with domain_errors_are_final():
         appointment = booking.cancel_appointment(
             make_engine(get_settings().database_url),
             request.clinic_id,
@@ -171,7 +173,7 @@ def cancel_appointment(request: CancelAppointmentInput) -> AppointmentResult:
 @activity.defn(name="confirm_appointment")
 def confirm_appointment(request: ConfirmAppointmentInput) -> AppointmentResult:
     """Confirm an appointment (see frontdesk.domain.booking.confirm_appointment)."""
-    with _domain_errors_are_final():
+    with domain_errors_are_final():
         appointment = booking.confirm_appointment(
             make_engine(get_settings().database_url),
             request.clinic_id,

@@ -17,8 +17,7 @@ from uuid import UUID
 from sqlalchemy.engine import Engine
 from temporalio import activity
 
-# One rule for domain errors across the booking and call activities.
-from frontdesk.activities.appointments import _domain_errors_are_final as domain_errors_are_final
+from frontdesk.activities.appointments import domain_errors_are_final
 from frontdesk.config import get_settings
 from frontdesk.domain.call_actions import record_action
 from frontdesk.domain.calls import TurnRecord, finish_call

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from temporalio import activity
 
-from frontdesk.activities.appointments import _domain_errors_are_final as domain_errors_are_final
+from frontdesk.activities.appointments import domain_errors_are_final
 from frontdesk.activities.summaries import database_engine
 from frontdesk.domain.campaign_settings import CampaignStatus, TargetStatus
 from frontdesk.domain.campaigns import campaign_message

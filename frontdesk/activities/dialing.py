@@ -29,7 +29,7 @@ from temporalio.exceptions import ApplicationError
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from frontdesk.activities.appointments import _domain_errors_are_final as domain_errors_are_final
+from frontdesk.activities.appointments import domain_errors_are_final
 from frontdesk.activities.summaries import activity_key, database_engine
 from frontdesk.caller.local_carrier import place_local_call
 from frontdesk.config import Settings, get_settings
