@@ -70,6 +70,7 @@ class CampaignInput:
     after_position: int = -1
     finished: dict[str, int] = field(default_factory=dict)
     paused: bool = False
+    last_start: datetime | None = None  # the pace carries over a continue-as-new
 
 
 @workflow.defn(name="CampaignWorkflow")
@@ -82,7 +83,7 @@ class CampaignWorkflow:
         self._cancelled = False
         self._running: set[UUID] = set()
         self._progress = CampaignProgress(finished=dict(request.finished))
-        self._last_start: datetime | None = None
+        self._last_start: datetime | None = request.last_start
         self._recorded = CampaignStatus.running.value  # the status last written to the campaign row
 
     @workflow.signal
@@ -151,6 +152,7 @@ class CampaignWorkflow:
                         after_position=after,
                         finished=dict(self._progress.finished),
                         paused=self._paused,
+                        last_start=self._last_start,
                     )
                 )
         await workflow.wait_condition(lambda: not children)
