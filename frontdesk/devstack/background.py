@@ -61,7 +61,7 @@ async def background_stack(
 
     `overrides` are FRONTDESK_* environment variables (vendor URLs and keys, the database...).
     Raises DevStackError, with the end of the stack's log, when it does not come up."""
-    workdir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     variables = stack_settings(workdir, overrides or {})
     base_url = f"http://127.0.0.1:{variables['FRONTDESK_API_PORT']}"
     variables.setdefault("FRONTDESK_PUBLIC_BASE_URL", base_url)  # as `frontdesk dev` defaults it
@@ -92,9 +92,10 @@ async def _wait_until_ready(child: Child, log_file: Path, base_url: str) -> None
         while True:
             if child.exit_code() is not None:
                 raise DevStackError(
-                    f"the background stack exited with {child.exit_code()} while starting:\n{log_tail(log_file)}"
+                    f"the background stack exited with {child.exit_code()} while starting:\n"
+                    + log_tail(log_file)
                 )
-            if _READY_LINE in log_file.read_bytes():
+            if _READY_LINE in await asyncio.to_thread(log_file.read_bytes):
                 try:
                     if (await client.get(f"{base_url}/readyz")).status_code == 200:
                         return
@@ -102,6 +103,7 @@ async def _wait_until_ready(child: Child, log_file: Path, base_url: str) -> None
                     pass  # not listening yet
             if asyncio.get_running_loop().time() > deadline:
                 raise DevStackError(
-                    f"the background stack did not serve within {STARTUP_TIMEOUT_S:g} s:\n{log_tail(log_file)}"
+                    f"the background stack did not serve within {STARTUP_TIMEOUT_S:g} s:\n"
+                    + log_tail(log_file)
                 )
             await asyncio.sleep(_POLL_S)
