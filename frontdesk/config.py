@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     call_idle_seconds: float = Field(
         default=10.0, gt=0, description="caller silence before 'Are you still there?' (twice ends the call)"
     )
+    call_clock_override: bool = Field(
+        default=False,
+        description="honour ?clock= on the voice webhook: a call at another moment (test-call suite only)",
+    )
     log_level: str = "INFO"
     log_json: bool = False
 

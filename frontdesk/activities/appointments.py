@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 
 from frontdesk.config import get_settings
 from frontdesk.domain import booking
+from frontdesk.domain.call_clock import call_clock
 from frontdesk.domain.database import make_engine
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.models import Appointment
@@ -39,6 +40,7 @@ class BookAppointmentInput:
     call_id: UUID | None = None
     notes: str = ""
     idempotency_key: str | None = None
+    clock_offset_seconds: float = 0.0  # the call's clock: the lead time counts from its now
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class RescheduleAppointmentInput:
     provider_id: UUID | None = None
     call_id: UUID | None = None
     idempotency_key: str | None = None
+    clock_offset_seconds: float = 0.0  # the call's clock: the lead time counts from its now
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ def book_appointment(request: BookAppointmentInput) -> AppointmentResult:
             call_id=request.call_id,
             notes=request.notes,
             idempotency_key=_idempotency_key(request.idempotency_key),
+            now=call_clock(request.clock_offset_seconds)(),
         )
     return AppointmentResult.of(appointment)
 
@@ -151,6 +155,7 @@ def reschedule_appointment(request: RescheduleAppointmentInput) -> AppointmentRe
             provider_id=request.provider_id,
             call_id=request.call_id,
             idempotency_key=_idempotency_key(request.idempotency_key),
+            now=call_clock(request.clock_offset_seconds)(),
         )
     return AppointmentResult.of(appointment)
 

@@ -32,6 +32,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from frontdesk.api.backends import Backends, get_backends
 from frontdesk.config import Settings
+from frontdesk.domain.call_clock import CLOCK_QUERY, CallClockError, clock_offset
 from frontdesk.domain.campaigns import (
     CALL_ENDED_SIGNAL,
     OutboundContext,
@@ -50,6 +51,7 @@ from frontdesk.realtime.telephony.protocol import (
     CALLER_PARAMETER,
     CAMPAIGN_KIND_PARAMETER,
     CLINIC_PARAMETER,
+    CLOCK_OFFSET_PARAMETER,
     DIRECTION_PARAMETER,
     MEDIA_PATH,
     PURPOSE_PARAMETER,
@@ -197,11 +199,14 @@ def voicemail_twiml(context: OutboundContext) -> VoiceResponse:
     return response
 
 
-def stream_twiml(settings: Settings, call: Call, outbound: OutboundContext | None = None) -> VoiceResponse:
+def stream_twiml(
+    settings: Settings, call: Call, outbound: OutboundContext | None = None, clock_offset: float = 0.0
+) -> VoiceResponse:
     """<Connect><Stream> to the media socket, with the call's parameters and the status callback.
 
     The caller parameter is always the patient's number, the called one the clinic's; a campaign
-    call also carries its purpose, appointment and campaign kind."""
+    call also carries its purpose, appointment and campaign kind, and a call placed at another
+    moment (frontdesk.domain.call_clock) its clock offset."""
     response = VoiceResponse()
     stream = response.connect().stream(
         url=websocket_url(settings, MEDIA_PATH),
@@ -221,6 +226,8 @@ def stream_twiml(settings: Settings, call: Call, outbound: OutboundContext | Non
         parameters[CAMPAIGN_KIND_PARAMETER] = outbound.kind.value
         if outbound.appointment_id is not None:
             parameters[APPOINTMENT_PARAMETER] = str(outbound.appointment_id)
+    if clock_offset:
+        parameters[CLOCK_OFFSET_PARAMETER] = repr(clock_offset)
     for name, value in parameters.items():
         stream.parameter(name=name, value=value)
     return response
@@ -280,6 +287,22 @@ def _outbound_answer(
         if form.reached_a_machine():
             row.outcome = VOICEMAIL_OUTCOME
         return context
+
+
+def _clock_offset(request: Request, settings: Settings) -> float:
+    """The offset of the call's clock the voice URL's ?clock= asks for (0 without it); 400 when
+    this stack does not allow it or the instant is not one."""
+    clock = request.query_params.get(CLOCK_QUERY)
+    if clock is None:
+        return 0.0
+    if not settings.call_clock_override:
+        raise HTTPException(
+            400, f"?{CLOCK_QUERY}= is for the test-call suite: FRONTDESK_CALL_CLOCK_OVERRIDE is off"
+        )
+    try:
+        return clock_offset(clock, utcnow())
+    except CallClockError as error:
+        raise HTTPException(400, str(error)) from None
 
 
 def _find_clinic_id(engine: Engine, number: str) -> uuid.UUID | None:
@@ -353,6 +376,7 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
     @router.post(VOICE_PATH, response_class=Response)
     async def voice(request: Request) -> Response:
         form = _parse(VoiceForm, await _signed_form(request, settings))
+        offset = _clock_offset(request, settings)
         engine = get_backends(request).engine
         clinic_id = await run_in_threadpool(_find_clinic_id, engine, form.clinic_number())
         if clinic_id is None:
@@ -370,12 +394,12 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
         await start_call_workflow(
             get_backends(request).temporal,
             settings.temporal_task_queue,
-            CallInput(call.clinic_id, call.id, call.call_sid),
+            CallInput(call.clinic_id, call.id, call.call_sid, offset),
         )
         _log.info(
             "twilio.call_answered", call_sid=call.call_sid, clinic_id=str(clinic_id), call_id=str(call.id)
         )
-        return _twiml(stream_twiml(settings, call, outbound))
+        return _twiml(stream_twiml(settings, call, outbound, offset))
 
     @router.post(STATUS_PATH, response_class=Response)
     async def status(request: Request) -> Response:

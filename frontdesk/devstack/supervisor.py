@@ -95,6 +95,9 @@ async def _run_dev(settings: Settings, console: Console) -> int:
     if not settings.twilio_account_sid and "outbound_carrier" not in settings.model_fields_set:
         # Offline, campaign calls go to a simulated patient through this stack's own webhooks.
         settings = settings.model_copy(update={"outbound_carrier": "local"})
+    if "call_clock_override" not in settings.model_fields_set:
+        # The local stack is where the test-call suite places calls at its scenarios' moments.
+        settings = settings.model_copy(update={"call_clock_override": True})
     needs = _port_needs(settings)
     ensure_ports_free(needs)
     settings.var_dir.mkdir(parents=True, exist_ok=True)

@@ -119,28 +119,31 @@ _UPCOMING = (
 _PAST_CLEANING_DAYS_AGO = 182
 
 
-def seed_demo(engine: Engine, today: date | None = None) -> Clinic:
+def seed_demo(
+    engine: Engine, today: date | None = None, slug: str = DEMO_SLUG, number: str = DEMO_NUMBER
+) -> Clinic:
     """Create the demo clinic unless it exists; return it either way.
 
     `today` is the clinic-local date the schedule is relative to (default: today in New York).
+    `slug` and `number` make another copy of it (the test-call suite gives each call its own).
     """
     with session_scope(engine) as session:
-        existing = clinic_by_slug(session, DEMO_SLUG)
+        existing = clinic_by_slug(session, slug)
     if existing is not None:
         return existing
     try:
         with write_scope(engine) as session:
-            existing = clinic_by_slug(session, DEMO_SLUG)
+            existing = clinic_by_slug(session, slug)
             if existing is not None:
                 return existing
-            clinic = _demo_clinic()
+            clinic = _demo_clinic(slug)
             session.add(clinic)
             session.flush()
-            _populate(ClinicRepository(session, clinic.id), today or datetime.now(clinic.tz).date())
+            _populate(ClinicRepository(session, clinic.id), today or datetime.now(clinic.tz).date(), number)
     except sa.exc.IntegrityError:
         # Another process seeded it between our check and our insert.
         with session_scope(engine) as session:
-            existing = clinic_by_slug(session, DEMO_SLUG)
+            existing = clinic_by_slug(session, slug)
         if existing is None:
             raise
         return existing
@@ -148,7 +151,7 @@ def seed_demo(engine: Engine, today: date | None = None) -> Clinic:
     return clinic
 
 
-def _demo_clinic() -> Clinic:
+def _demo_clinic(slug: str) -> Clinic:
     weekday_hours = [TimeRange(start=time(8), end=time(17))]
     hours = OpeningHours(
         days={
@@ -157,7 +160,7 @@ def _demo_clinic() -> Clinic:
         }
     )
     return Clinic(
-        slug=DEMO_SLUG,
+        slug=slug,
         name="Maple Dental",
         timezone=DEMO_TIMEZONE,
         address="1420 Maple Avenue, Suite 200, Springfield, NJ 07081",
@@ -184,10 +187,10 @@ def _demo_clinic() -> Clinic:
     )
 
 
-def _populate(repo: ClinicRepository, today: date) -> None:
+def _populate(repo: ClinicRepository, today: date, number: str) -> None:
     clinic = repo.clinic()
     tz = clinic.tz
-    repo.add(PhoneNumber(clinic_id=clinic.id, e164=DEMO_NUMBER, label="main"))
+    repo.add(PhoneNumber(clinic_id=clinic.id, e164=number, label="main"))
     services = {
         slug: repo.add(
             Service(

@@ -2,7 +2,7 @@
 what the call must end with. Other suites are written against this format, so it is strict:
 unknown fields are errors, and every error names the file and the field."""
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Literal
 
@@ -75,6 +75,10 @@ class Scenario(_Strict):
     noise_db: float | None = Field(default=None, le=0)
     turns: list[Turn] = Field(min_length=1)
     expect: Expectations
+
+    def instant(self, tz: tzinfo) -> datetime:
+        """The moment the call happens (`now` read in the clinic's time zone), aware in UTC."""
+        return self.now.replace(tzinfo=tz).astimezone(UTC) if self.now else datetime.now(UTC)
 
     @field_validator("caller")
     @classmethod

@@ -4,10 +4,13 @@
 
 Text-level equivalents of the caller's audio actions:
 - `say` and `barge_in`: the words as a caller turn (at text level the agent has always finished
-  speaking, so a barge-in is the turn the engine gets after the cut).
+  speaking, so a barge-in is the turn the engine gets after the cut); a backchannel barge-in
+  ("mm-hm") does not interrupt the agent, so it is skipped.
 - `dtmf: "0"`: the words the media path turns that key into; other keys do nothing there either.
 - `silence`, `noise_db`: audio only; noted in the result and otherwise skipped.
 - `hangup`: the caller's side ends; the call is recorded with the outcome it reached.
+- an outbound call whose first words are a voicemail greeting is answered by a machine: the
+  campaign's voicemail is left, as the voice webhook leaves it.
 
 Expectations are checked in the database: the Call row's outcome, the appointment named by the
 call's last appointment action, the transfer action's reason. In text mode no post-call workflow
@@ -18,46 +21,24 @@ and reported as skipped.
 
 import shutil
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, datetime, time
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import select
 
 from frontdesk.agent.call_state import Outcome
 from frontdesk.agent.text_call import TextCall
 from frontdesk.domain.calls import TurnRecord, ensure_call, finish_call
-from frontdesk.domain.campaign_settings import CampaignAudience, CampaignKind
-from frontdesk.domain.campaigns import create_campaign, outbound_context
-from frontdesk.domain.database import make_engine, session_scope, upgrade_database, write_scope
-from frontdesk.domain.models import (
-    Action,
-    Appointment,
-    Call,
-    CallDirection,
-    CampaignTarget,
-    Clinic,
-    Provider,
-    Service,
-    TurnRole,
-)
-from frontdesk.domain.repository import ClinicRepository
+from frontdesk.domain.campaigns import OutboundContext
+from frontdesk.domain.database import make_engine, session_scope, upgrade_database
+from frontdesk.domain.models import Action, CallDirection, Clinic, TurnRole
 from frontdesk.domain.seed import DEMO_SLUG, seed_demo
+from frontdesk.eval.checks import check_call
+from frontdesk.eval.outbound import OutboundScenarioError, answered_by_machine, scenario_target
 from frontdesk.eval.results import Check, ScenarioResult
-from frontdesk.eval.scenario import Expectations, Scenario
-
-APPOINTMENT_ACTIONS = (
-    "book_appointment",
-    "reschedule_appointment",
-    "cancel_appointment",
-    "confirm_appointment",
-)
-AFTERNOON, EVENING = time(12), time(17)
-
-
-class TextModeError(Exception):
-    """A scenario that text mode cannot run (e.g. a clinic other than the seeded demo clinic)."""
+from frontdesk.eval.scenario import Scenario
+from frontdesk.realtime.turn.listening import is_backchannel
 
 
 class TextRunner:
@@ -94,7 +75,7 @@ class TextRunner:
         engine = self._fresh_engine()
         try:
             await _hold_call(engine, scenario, result)
-        except TextModeError as error:
+        except OutboundScenarioError as error:
             result.error = str(error)
         except Exception as error:  # one crashing call must not hide the other scenarios' results
             result.error = f"the call failed: {type(error).__name__}: {error}"
@@ -105,8 +86,8 @@ class TextRunner:
 
 async def _hold_call(engine: Engine, scenario: Scenario, result: ScenarioResult) -> None:
     clinic = seed_demo(engine, scenario.now.date() if scenario.now else None)
-    instant = scenario.now.replace(tzinfo=clinic.tz).astimezone(UTC) if scenario.now else datetime.now(UTC)
-    call = _text_call(engine, clinic, scenario, instant)
+    instant = scenario.instant(clinic.tz)
+    call, outbound = _text_call(engine, clinic, scenario, instant)
     call_id = ensure_call(
         engine,
         clinic.id,
@@ -115,6 +96,35 @@ async def _hold_call(engine: Engine, scenario: Scenario, result: ScenarioResult)
         from_number=scenario.caller if scenario.direction == "inbound" else clinic_number(call),
         to_number=clinic_number(call) if scenario.direction == "inbound" else scenario.caller,
     )
+    if outbound is not None and answered_by_machine(scenario):
+        # The webhook answers a machine with the campaign's voicemail and hangs up.
+        records = [
+            TurnRecord(TurnRole.caller, scenario.turns[0].say or ""),
+            TurnRecord(TurnRole.agent, outbound.voicemail),
+        ]
+        outcome = Outcome.voicemail
+    else:
+        records = await _converse(call, scenario, result)
+        outcome = call.state.outcome or Outcome.dropped
+    if scenario.noise_db is not None:
+        result.notes.append("noise_db is audio only: ignored in text mode")
+    finish_call(engine, clinic.id, call_id, turns=records, outcome=outcome.value, ended_at=instant)
+    result.transcript = [(record.role.value, record.text) for record in records]
+    agent_words = " ".join(record.text for record in records if record.role == TurnRole.agent)
+    confirmation = _confirmation_check(engine, clinic, bool(scenario.expect.confirmation_sent))
+    result.checks = check_call(
+        engine,
+        call_id,
+        clinic,
+        scenario.expect,
+        agent_words,
+        confirmation=confirmation,
+        voice_to_voice_ms=None,
+    )
+    result.got_outcome = result.checks[0].got
+
+
+async def _converse(call: TextCall, scenario: Scenario, result: ScenarioResult) -> list[TurnRecord]:
     records = [TurnRecord(TurnRole.agent, await call.start())]
     for index, turn in enumerate(scenario.turns, start=1):
         if call.ended:
@@ -122,6 +132,9 @@ async def _hold_call(engine: Engine, scenario: Scenario, result: ScenarioResult)
             break
         if turn.hangup:
             break
+        if turn.barge_in is not None and is_backchannel(turn.barge_in):
+            result.notes.append(f"turn {index} (backchannel {turn.barge_in!r}) does not interrupt: skipped")
+            continue
         text = turn.say or turn.barge_in or _dtmf_text(turn.dtmf)
         if text is None:
             what = f"dtmf {turn.dtmf}" if turn.dtmf else f"silence {turn.silence}s"
@@ -130,14 +143,7 @@ async def _hold_call(engine: Engine, scenario: Scenario, result: ScenarioResult)
         records.append(TurnRecord(TurnRole.caller, text))
         records.append(TurnRecord(TurnRole.agent, await call.say(text)))
         result.turns += 1
-    if scenario.noise_db is not None:
-        result.notes.append("noise_db is audio only: ignored in text mode")
-    outcome = call.state.outcome or Outcome.dropped
-    finish_call(engine, clinic.id, call_id, turns=records, outcome=outcome.value, ended_at=instant)
-    result.transcript = [(record.role.value, record.text) for record in records]
-    agent_words = " ".join(record.text for record in records if record.role == TurnRole.agent)
-    result.checks = _check(engine, call_id, clinic, scenario.expect, agent_words)
-    result.got_outcome = result.checks[0].got
+    return records
 
 
 def clinic_number(call: TextCall) -> str:
@@ -154,47 +160,15 @@ def _dtmf_text(digits: str | None) -> str | None:
     return DTMF_HUMAN_REQUEST
 
 
-def _text_call(engine: Engine, clinic: Clinic, scenario: Scenario, instant: datetime) -> TextCall:
+def _text_call(
+    engine: Engine, clinic: Clinic, scenario: Scenario, instant: datetime
+) -> tuple[TextCall, OutboundContext | None]:
     """The call as the scenario places it; an outbound call is a one-patient campaign's call,
-    worded exactly as the campaign's webhook words it."""
+    worded exactly as the campaign's webhook words it (its context is returned beside it)."""
     if scenario.direction == "inbound":
-        return TextCall(engine, clinic.id, scenario.caller, now=lambda: instant)
-    with write_scope(engine) as session:
-        repo = ClinicRepository(session, clinic.id)
-        patients = repo.patients_by_phone(scenario.caller)
-        if not patients:
-            raise TextModeError(f"caller: {scenario.caller} is not the number of a demo clinic patient")
-        patient = patients[0]
-        appointment = None
-        if scenario.appointment == "first_upcoming":
-            upcoming = repo.upcoming_appointments(patient.id, instant)
-            if not upcoming:
-                raise TextModeError(
-                    "appointment: first_upcoming, but the patient has no upcoming appointment"
-                )
-            appointment = upcoming[0]
-    campaign = create_campaign(
-        engine,
-        clinic.id,
-        name=f"eval {scenario.name}",
-        kind=CampaignKind(scenario.campaign),
-        audience=CampaignAudience(patient_ids=[patient.id]),
-        start_at=instant,
-    )
-    with write_scope(engine) as session:
-        repo = ClinicRepository(session, clinic.id)
-        target = repo.add(
-            CampaignTarget(
-                clinic_id=clinic.id,
-                campaign_id=campaign.id,
-                patient_id=patient.id,
-                appointment_id=appointment.id if appointment else None,
-                position=0,
-            )
-        )
-        session.flush()
-        context = outbound_context(repo, target.id)
-    return TextCall(
+        return TextCall(engine, clinic.id, scenario.caller, now=lambda: instant), None
+    context = scenario_target(engine, clinic, scenario, instant).context
+    call = TextCall(
         engine,
         clinic.id,
         scenario.caller,
@@ -204,94 +178,23 @@ def _text_call(engine: Engine, clinic: Clinic, scenario: Scenario, instant: date
         appointment_id=context.appointment_id,
         campaign_kind=context.kind.value,
     )
+    return call, context
 
 
-def _check(
-    engine: Engine, call_id: uuid.UUID, clinic: Clinic, expect: Expectations, agent_words: str
-) -> list[Check]:
+def _confirmation_check(engine: Engine, clinic: Clinic, wanted: bool) -> Check:
+    """What the post-call workflow would confirm: each appointment the call booked or
+    rescheduled, or explicitly asked to confirm (one confirmation per appointment)."""
     with session_scope(engine) as session:
-        call = session.get(Call, call_id)
-        actions = session.exec(select(Action).order_by(col(Action.created_at))).all()
-        outcome = call.outcome if call and call.outcome else "-"
-        checks = [Check("outcome", expect.outcome.value, outcome, outcome == expect.outcome.value)]
-        if expect.appointment is not None:
-            changed = [a for a in actions if a.kind in APPOINTMENT_ACTIONS and a.result]
-            appointment = (
-                session.get(Appointment, uuid.UUID(changed[-1].result["appointment_id"])) if changed else None
-            )
-            got = _appointment_fields(session, appointment, clinic) if appointment else {}
-            for name, wanted in expect.appointment.model_dump(exclude_none=True).items():
-                value = got.get(name, "no appointment")
-                checks.append(Check(f"appointment.{name}", wanted, value, value.lower() == wanted.lower()))
-        transfers = [a.payload.get("reason", "?") for a in actions if a.kind == "transfer_to_human"]
-        if expect.transfer_reason is not None:
-            got_reason = ", ".join(transfers) or "no transfer"
-            checks.append(
-                Check(
-                    "transfer_reason",
-                    expect.transfer_reason.value,
-                    got_reason,
-                    transfers == [expect.transfer_reason.value],
-                )
-            )
-        if expect.confirmation_sent is not None:
-            confirmed = _confirmed_appointments(actions)
-            got_sent = f"{len(confirmed)} appointment(s) to confirm"
-            checks.append(
-                Check(
-                    "confirmation_sent",
-                    str(expect.confirmation_sent).lower(),
-                    got_sent,
-                    len(confirmed) == (1 if expect.confirmation_sent else 0),
-                )
-            )
-    lowered = agent_words.lower()
-    checks += [
-        Check("said", phrase, "said" if phrase.lower() in lowered else "not said", phrase.lower() in lowered)
-        for phrase in expect.said
-    ]
-    checks += [
-        Check(
-            "not_said",
-            phrase,
-            "said" if phrase.lower() in lowered else "not said",
-            phrase.lower() not in lowered,
-        )
-        for phrase in expect.not_said
-    ]
-    if expect.max_voice_to_voice_ms is not None:
-        checks.append(
-            Check(
-                "max_voice_to_voice_ms",
-                str(expect.max_voice_to_voice_ms),
-                "audio only: skipped in text mode",
-                None,
-            )
-        )
-    return checks
-
-
-def _confirmed_appointments(actions: Sequence[Action]) -> set[str]:
-    """The appointments the post-call workflow sends a confirmation for: each one the call booked
-    or rescheduled, or explicitly asked to confirm (one confirmation per appointment)."""
+        actions = session.exec(select(Action).where(Action.clinic_id == clinic.id)).all()
     changed = {
         a.result["appointment_id"]
         for a in actions
         if a.kind in ("book_appointment", "reschedule_appointment") and a.result
     }
-    return changed | {a.payload["appointment_id"] for a in actions if a.kind == "send_confirmation"}
-
-
-def _appointment_fields(session: Session, appointment: Appointment, clinic: Clinic) -> dict[str, str]:
-    """The appointment as a scenario names it: service slug, provider, local weekday, part of day."""
-    repo = ClinicRepository(session, clinic.id)
-    service = repo.require(Service, appointment.service_id)
-    provider = repo.require(Provider, appointment.provider_id)
-    local = appointment.start_at.astimezone(clinic.tz)
-    part = "morning" if local.time() < AFTERNOON else "afternoon" if local.time() < EVENING else "evening"
-    return {
-        "service": service.slug,
-        "provider": provider.short_name,
-        "weekday": local.strftime("%A").lower(),
-        "part_of_day": part,
-    }
+    confirmed = changed | {a.payload["appointment_id"] for a in actions if a.kind == "send_confirmation"}
+    return Check(
+        "confirmation_sent",
+        str(wanted).lower(),
+        f"{len(confirmed)} appointment(s) to confirm",
+        len(confirmed) == (1 if wanted else 0),
+    )

@@ -3,7 +3,8 @@ pre-rendered audio for fixed phrases (greetings, prompts), created once per proc
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -142,9 +143,10 @@ class CallServices:
             self._tts[profile.voice_key] = make_text_to_speech(self.settings, profile.voice)
         return self._tts[profile.voice_key]
 
-    def brains(self) -> list[Brain]:
-        """A call's brain chain: Claude when configured, then the deterministic brain."""
-        fallback = FallbackBrain(lambda: datetime.now(UTC))
+    def brains(self, now: Callable[[], datetime]) -> list[Brain]:
+        """A call's brain chain, reading the call's clock: Claude when configured, then the
+        deterministic brain."""
+        fallback = FallbackBrain(now)
         return [self._claude, fallback] if self._claude else [fallback]
 
     async def profile(self, clinic_id: uuid.UUID) -> ClinicProfile:

@@ -21,7 +21,6 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from frontdesk.agent.call_state import CallState, Outcome
@@ -29,6 +28,7 @@ from frontdesk.agent.engine import Receptionist
 from frontdesk.agent.opening import open_call
 from frontdesk.agent.prompt import build_system_prompt
 from frontdesk.agent.tools import TransferReason
+from frontdesk.domain.call_clock import CallClockError, call_clock
 from frontdesk.domain.calls import TurnRecord, ensure_call
 from frontdesk.domain.models import CallDirection, TurnRole
 from frontdesk.logs import get_logger
@@ -41,6 +41,7 @@ from frontdesk.realtime.telephony.protocol import (
     APPOINTMENT_PARAMETER,
     CAMPAIGN_KIND_PARAMETER,
     CLINIC_PARAMETER,
+    CLOCK_OFFSET_PARAMETER,
     PURPOSE_PARAMETER,
 )
 from frontdesk.realtime.transport import (
@@ -177,10 +178,14 @@ class CallSession:
             to_number=start.called,
         )
         self.state = _call_state(start, direction)
-        self.actions = await open_call_actions(services, self.profile, start.call_sid, self.call_id)
+        offset = _clock_offset(start, services.settings.call_clock_override)
+        self.now = call_clock(offset)
+        self.actions = await open_call_actions(services, self.profile, start.call_sid, self.call_id, offset)
         self.greeting = await open_call(self.profile, self.actions, self.state)
-        prompt = build_system_prompt(self.profile, self.state, _now())
-        self.engine = Receptionist(self.profile, self.actions, self.state, services.brains(), prompt)
+        prompt = build_system_prompt(self.profile, self.state, self.now())
+        self.engine = Receptionist(
+            self.profile, self.actions, self.state, services.brains(self.now), prompt, now=self.now
+        )
         self.engine.greet(self.greeting)  # both brains know what the greeting asked
         # A stricter detector than the STT's: only clear speech over the agent's audio interrupts.
         barge_config = VadConfig(threshold=0.6, min_speech_ms=100, end_silence_ms=300)
@@ -502,7 +507,7 @@ class CallSession:
         self._ending = True
         reason = TransferReason.caller_request
         number = self.profile.escalation.transfer_number
-        if number and self.profile.is_open(_now()):
+        if number and self.profile.is_open(self.now()):
             await self._say(
                 "We've reached the time limit for this call, so let me connect you with our team."
             )
@@ -550,8 +555,18 @@ async def _first_start(events: AsyncIterator[Any]) -> CallStarted | None:
     return None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _clock_offset(start: CallStarted, allowed: bool) -> float:
+    """The call's clock offset the webhook put on the stream (0 when none); a stack that does not
+    allow calls at another moment refuses the stream rather than run it at the wrong time."""
+    value = start.parameters.get(CLOCK_OFFSET_PARAMETER)
+    if value is None:
+        return 0.0
+    if not allowed:
+        raise CallClockError("the stream asks for a call clock, and call_clock_override is off")
+    try:
+        return float(value)
+    except ValueError:
+        raise CallClockError("the stream's clock_offset is not a number of seconds") from None
 
 
 def _ms(seconds: float) -> float:

@@ -27,6 +27,7 @@ from frontdesk.activities.appointments import AppointmentResult
 from frontdesk.agent.actions import ActionRefused, AppointmentRecord, SlotOption, SlotQuery
 from frontdesk.agent.clinic_profile import ClinicProfile
 from frontdesk.agent.tools import PatientDetails, TransferReason
+from frontdesk.domain.call_clock import call_clock
 from frontdesk.domain.calls import TurnRecord
 from frontdesk.domain.opt_outs import OptOutChannel
 from frontdesk.logs import get_logger
@@ -208,14 +209,19 @@ class WorkflowCallActions(CallActions):
 
 
 async def open_call_actions(
-    services: CallServices, profile: ClinicProfile, call_sid: str, call_id: uuid.UUID
+    services: CallServices,
+    profile: ClinicProfile,
+    call_sid: str,
+    call_id: uuid.UUID,
+    clock_offset_seconds: float = 0.0,
 ) -> CallActions:
     """A live call's actions: through its CallWorkflow (started here if the webhook could not), or
     directly on the database when Temporal does not answer in time, because a caller on the line
-    must be served either way."""
-    call = CallInput(profile.id, call_id, call_sid)
+    must be served either way. Both read the time from the call's clock."""
+    call = CallInput(profile.id, call_id, call_sid, clock_offset_seconds)
+    now = call_clock(clock_offset_seconds)
     client = await start_call_workflow(services.temporal, services.settings.temporal_task_queue, call)
     if client is None:
         metrics.CALLS_WITHOUT_WORKFLOW.inc()
-        return CallActions(services.engine, profile, call_sid, call_id=call_id)
-    return WorkflowCallActions(services.engine, profile, call_sid, client, call_id=call_id)
+        return CallActions(services.engine, profile, call_sid, call_id=call_id, now=now)
+    return WorkflowCallActions(services.engine, profile, call_sid, client, call_id=call_id, now=now)

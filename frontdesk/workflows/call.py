@@ -247,6 +247,7 @@ class CallWorkflow:
                 start_at=slot.start_at,
                 call_id=self._input.call_id,
                 idempotency_key=self._update_key(),
+                clock_offset_seconds=self._input.clock_offset_seconds,
             ),
         )
         self._patient_id = self._patient_id or patient_id
@@ -275,6 +276,7 @@ class CallWorkflow:
                 provider_id=slot.provider_id,
                 call_id=self._input.call_id,
                 idempotency_key=self._update_key(),
+                clock_offset_seconds=self._input.clock_offset_seconds,
             ),
         )
         self._done("reschedule", "rescheduled", appointment.appointment_id)

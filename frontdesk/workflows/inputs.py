@@ -27,6 +27,7 @@ class CallInput:
     clinic_id: UUID
     call_id: UUID
     call_sid: str
+    clock_offset_seconds: float = 0.0  # the call's clock (frontdesk.domain.call_clock); 0: real time
 
 
 @dataclass(frozen=True)

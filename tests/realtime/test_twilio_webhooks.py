@@ -102,6 +102,7 @@ async def test_the_call_workflow_starts_once_per_call_sid(
         "clinic_id": str(call.clinic_id),
         "call_id": str(call.id),
         "call_sid": call_sid,
+        "clock_offset_seconds": 0.0,  # a real call runs on real time
     }
     await handle.terminate("test over")
 

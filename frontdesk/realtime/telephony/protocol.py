@@ -33,6 +33,7 @@ CALLED_PARAMETER: Final = "called"
 PURPOSE_PARAMETER: Final = "purpose"
 APPOINTMENT_PARAMETER: Final = "appointment_id"
 CAMPAIGN_KIND_PARAMETER: Final = "campaign_kind"
+CLOCK_OFFSET_PARAMETER: Final = "clock_offset"  # seconds the call's clock runs ahead of real time
 
 
 def _decode_base64(value: object) -> bytes:
