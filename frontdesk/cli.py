@@ -97,13 +97,23 @@ def chat(
 def eval_(
     paths: list[Path] = typer.Argument(..., help="scenario files or folders of *.yaml"),
     text: bool = typer.Option(False, "--text", help="run at text level through the engine (no audio)"),
+    url: str | None = typer.Option(
+        None, help="call the running stack at this URL (default: the local frontdesk dev)"
+    ),
+    embedded: bool = typer.Option(False, "--embedded", help="start a stack of its own for the run"),
     json_file: Path | None = typer.Option(None, "--json", help="write every detail of the run here"),
     min_pass: float | None = typer.Option(None, help="pass when this share of scenarios passes, e.g. 0.9"),
 ) -> None:
-    """Run the test-call suite: call scenarios with expected outcomes, checked in the database."""
-    from frontdesk.eval.command import run_eval_command
+    """Run the test-call suite: call scenarios with expected outcomes, checked in the database.
 
-    raise typer.Exit(run_eval_command(paths, text=text, json_file=json_file, min_pass=min_pass))
+    Without --text each scenario is a phone call through the Media Streams path, its caller's
+    lines spoken by the offline voice."""
+    from frontdesk.eval.command import Target, run_eval_command
+
+    target = Target(url=url, embedded=embedded)
+    raise typer.Exit(
+        run_eval_command(paths, text=text, target=target, json_file=json_file, min_pass=min_pass)
+    )
 
 
 @app.command()

@@ -4,11 +4,14 @@ gets back, and the status callbacks Twilio sends as the call progresses."""
 import secrets
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 from frontdesk.config import Settings
+from frontdesk.domain.call_clock import CLOCK_QUERY
 from frontdesk.realtime.telephony.signatures import SIGNATURE_HEADER, sign
 
 VOICE_PATH: Final = "/twilio/voice"
@@ -62,8 +65,19 @@ def parse_twiml(call_sid: str, twiml: str) -> CallPlaced:
     return CallPlaced(call_sid, url, parameters, said)
 
 
-async def place_call(settings: Settings, base_url: str, to: str, caller: str) -> CallPlaced:
-    """POST the voice webhook for a new inbound call from `caller` to `to`, signed; parse its TwiML."""
+def at_moment(url: str, clock: datetime | None) -> str:
+    """The voice URL asking the stack to run the call at `clock` (aware), or `url` itself."""
+    if clock is None:
+        return url
+    separator = "&" if urlsplit(url).query else "?"
+    return f"{url}{separator}{urlencode({CLOCK_QUERY: clock.isoformat()})}"
+
+
+async def place_call(
+    settings: Settings, base_url: str, to: str, caller: str, clock: datetime | None = None
+) -> CallPlaced:
+    """POST the voice webhook for a new inbound call from `caller` to `to`, signed; parse its TwiML.
+    With `clock`, the call happens at that moment (a stack with call_clock_override)."""
     call_sid = new_call_sid()
     form = {
         "CallSid": call_sid,
@@ -73,7 +87,7 @@ async def place_call(settings: Settings, base_url: str, to: str, caller: str) ->
         "Direction": "inbound",
         "CallStatus": "ringing",
     }
-    return await _voice(settings, base_url.rstrip("/") + VOICE_PATH, form)
+    return await _voice(settings, at_moment(base_url.rstrip("/") + VOICE_PATH, clock), form)
 
 
 async def _voice(settings: Settings, url: str, form: dict[str, str]) -> CallPlaced:
@@ -96,11 +110,16 @@ def outbound_form(call_sid: str, clinic: str, patient: str, status: str) -> dict
 
 
 async def answer_outbound(
-    settings: Settings, voice_url: str, call_sid: str, clinic: str, patient: str
+    settings: Settings,
+    voice_url: str,
+    call_sid: str,
+    clinic: str,
+    patient: str,
+    answered_by: str = "human",
 ) -> CallPlaced:
-    """POST the voice webhook of an outbound call a person answered (as Twilio does after its
-    answering-machine detection); parse its TwiML."""
-    form = outbound_form(call_sid, clinic, patient, "in-progress") | {"AnsweredBy": "human"}
+    """POST the voice webhook of an outbound call once answered, with the verdict of Twilio's
+    answering-machine detection (`human`, `machine_end_beep`...); parse its TwiML."""
+    form = outbound_form(call_sid, clinic, patient, "in-progress") | {"AnsweredBy": answered_by}
     return await _voice(settings, voice_url, form)
 
 

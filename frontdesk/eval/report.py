@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -19,6 +20,7 @@ def results_table(results: Sequence[ScenarioResult], mode: str) -> Table:
     table.add_column("scenario", overflow="fold")
     for column in ("expected", "got", "pass", "turns"):
         table.add_column(column)
+    table.add_column("v2v p50 / p95 ms", justify="right")
     for result in results:
         # The outcome is its own column; any other expectation that failed is named beside it.
         failures = [
@@ -33,8 +35,16 @@ def results_table(results: Sequence[ScenarioResult], mode: str) -> Table:
             escape(got),
             "[green]pass[/green]" if result.passed else "[red]FAIL[/red]",
             str(result.turns),
+            _latencies(result.voice_to_voice_ms),
         )
     return table
+
+
+def _latencies(values: Sequence[float]) -> str:
+    if not values:
+        return "-"
+    p50, p95 = np.percentile(values, [50, 95])
+    return f"{p50:.0f} / {p95:.0f}"
 
 
 def pass_rate(results: Sequence[ScenarioResult]) -> float:

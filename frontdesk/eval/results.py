@@ -26,6 +26,8 @@ class ScenarioResult:
     checks: list[Check] = field(default_factory=list)
     transcript: list[tuple[str, str]] = field(default_factory=list)  # (role, text)
     notes: list[str] = field(default_factory=list)  # caller actions not applicable in this mode
+    # Audio mode: each reply's latency, the caller's end of speech -> the first agent audio it got.
+    voice_to_voice_ms: list[float] = field(default_factory=list)
     error: str | None = None  # the run itself failed (the scenario fails)
 
     @property
