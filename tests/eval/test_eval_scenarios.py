@@ -3,6 +3,7 @@ and database (the code `frontdesk eval --text` runs), a malformed scenario is re
 field, an expectation that does not hold is a failure, and --min-pass decides the exit code."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,9 +37,15 @@ def write_scenario(folder: Path, name: str, outcome: str) -> Path:
     return path
 
 
-def frontdesk_eval(*args: str) -> subprocess.CompletedProcess[str]:
+def frontdesk_eval(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(FRONTDESK), "eval", *args], capture_output=True, text=True, timeout=120, cwd=REPO, check=False
+        [str(FRONTDESK), "eval", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -127,5 +134,9 @@ def test_the_cli_refuses_bad_input_with_exit_code_2(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("name: bad\nclinic: demo\n", encoding="utf-8")
     malformed = frontdesk_eval(str(tmp_path), "--text")
     assert malformed.returncode == 2 and "turns" in malformed.stderr and "bad.yaml" in malformed.stderr
-    audio = frontdesk_eval(str(SCENARIOS))
-    assert audio.returncode == 2 and "audio mode" in audio.stderr
+    both = frontdesk_eval(str(SCENARIOS), "--text", "--embedded")
+    assert both.returncode == 2 and "--text runs without a stack" in both.stderr
+    nowhere = frontdesk_eval(
+        str(SCENARIOS), "--url", "http://127.0.0.1:9", env={"FRONTDESK_TEMPORAL_ADDRESS": "127.0.0.1:9"}
+    )
+    assert nowhere.returncode == 2 and "cannot reach Temporal at 127.0.0.1:9" in nowhere.stderr
