@@ -62,6 +62,10 @@ class CallActions(DatabaseActions):
     async def heartbeat(self) -> None:
         """Nothing watches a call kept on the database alone."""
 
+    def take_update_timings(self) -> dict[str, float]:
+        """Round trips (ms) of the workflow Updates sent since the last take: none without a workflow."""
+        return {}
+
     async def hang_up(
         self, turns: list[TurnRecord], outcome: str | None, patient_id: uuid.UUID | None = None
     ) -> None:

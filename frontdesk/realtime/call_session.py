@@ -427,6 +427,8 @@ class CallSession:
         try:
             await asyncio.gather(write(), speak())
         finally:
+            # Exact Update round trips of this reply's tools, beside its stages (for the benchmark).
+            timings.update(self.actions.take_update_timings())
             if not timings.get("greeting") and "first_frame_sent" in timings:
                 metrics.observe_turn(timings)
             if not speech.marks_out and not speech.cleared:

@@ -30,6 +30,12 @@ CALL_UPDATE_SECONDS = Histogram(
     buckets=_BUCKETS,
 )
 
+FRAMES_SENT = Counter("frontdesk_media_frames_sent_total", "Agent audio frames sent to the carrier.")
+FRAMES_LATE = Counter(
+    "frontdesk_media_frames_late_total",
+    "Agent audio frames sent more than one frame (20 ms) behind their schedule.",
+)
+
 STAGES = ("stt_final", "llm_first_token", "first_sentence", "tts_first_audio", "first_frame_sent")
 
 

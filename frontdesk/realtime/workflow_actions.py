@@ -91,6 +91,7 @@ class WorkflowCallActions(CallActions):
         super().__init__(engine, profile, call_key, call_id=call_id, now=now)
         self.workflow: WorkflowHandle[Any, Any] = client.get_workflow_handle(call_key)
         self._updates: Counter[str] = Counter()  # Updates sent, by kind
+        self._round_trips: dict[str, float] = {}  # ms by Update id, until the turn loop takes them
 
     async def _update(self, update: Callable[..., Any], request: Any) -> Any:
         """Run one Update; its id stays the same across the client's own retries."""
@@ -100,7 +101,9 @@ class WorkflowCallActions(CallActions):
         started = time.perf_counter()
         try:
             result = await self.workflow.execute_update(update, request, id=update_id)
-            metrics.CALL_UPDATE_SECONDS.labels(update=name).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            metrics.CALL_UPDATE_SECONDS.labels(update=name).observe(elapsed)
+            self._round_trips[f"update_{update_id}"] = round(elapsed * 1000, 1)
             return result
         except WorkflowUpdateFailedError as failure:
             cause = failure.cause
@@ -185,6 +188,11 @@ class WorkflowCallActions(CallActions):
     async def end_call(self, outcome: str) -> None:
         """Record the end of the conversation through the workflow."""
         await self._update(CallWorkflow.end, outcome)
+
+    def take_update_timings(self) -> dict[str, float]:
+        """Round trips (ms) of the Updates that succeeded since the last take, by Update id."""
+        taken, self._round_trips = self._round_trips, {}
+        return taken
 
     async def heartbeat(self) -> None:
         """Tell the workflow the call is still carried by this process (send every few seconds)."""

@@ -29,6 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from frontdesk.domain.models import check_e164
 from frontdesk.logs import get_logger
+from frontdesk.realtime import metrics
 from frontdesk.realtime.audio.codec import FRAME_MS, TELEPHONY_SAMPLE_RATE, MulawFramer, split_mulaw_frames
 from frontdesk.realtime.telephony.protocol import (
     CALLED_PARAMETER,
@@ -309,8 +310,10 @@ class TwilioMediaTransport:
                 message = PlayMedia(stream_sid=self._stream_sid(), media=OutboundMedia(payload=item.audio))
                 await self._send_text(message.to_json())
                 self.stats.frames_sent += 1
+                metrics.FRAMES_SENT.inc()
                 if sent_at - send_at > FRAME_SECONDS:
                     self.stats.late_frames += 1
+                    metrics.FRAMES_LATE.inc()
                 self._carrier_free_at = max(self._carrier_free_at, sent_at) + FRAME_SECONDS
 
     async def _send_mark(self, stream_sid: str, name: str) -> None:
