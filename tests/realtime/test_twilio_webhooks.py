@@ -300,3 +300,55 @@ async def test_stream_status_events_are_accepted(
 async def test_body_that_is_not_a_form_gets_400(client: httpx.AsyncClient) -> None:
     response = await client.post("/twilio/voice", content=b"\xff\xfe{", headers={SIGNATURE_HEADER: "x"})
     assert response.status_code == 400
+
+
+async def test_a_call_clock_is_refused_unless_the_stack_allows_it(
+    client: httpx.AsyncClient, settings: Settings, engine: Engine, demo_clinic: Clinic
+) -> None:
+    path = "/twilio/voice?clock=2026-11-23T09:30:00-05:00"
+    response = await post_signed(client, settings, path, voice_form())
+
+    assert response.status_code == 400
+    assert "FRONTDESK_CALL_CLOCK_OVERRIDE is off" in response.text
+    assert calls(engine) == []
+
+
+@pytest.mark.parametrize(
+    ("clock", "problem"),
+    [("yesterday", "ISO 8601"), ("2026-11-23T09:30:00", "UTC offset"), ("2999-01-01T00:00:00Z", "ten years")],
+)
+async def test_a_bad_call_clock_gets_400_saying_why(
+    settings: Settings, engine: Engine, demo_clinic: Clinic, clock: str, problem: str
+) -> None:
+    allowed = settings.model_copy(update={"call_clock_override": True})
+    transport = httpx.ASGITransport(app=create_app(allowed))
+    async with httpx.AsyncClient(transport=transport, base_url="http://10.0.0.7:8000") as http:
+        response = await post_signed(http, allowed, f"/twilio/voice?clock={clock}", voice_form())
+
+    assert response.status_code == 400 and problem in response.text
+    assert calls(engine) == []
+
+
+async def test_an_allowed_call_clock_reaches_the_stream_and_the_workflow(
+    settings: Settings, engine: Engine, demo_clinic: Clinic, temporal_env: WorkflowEnvironment
+) -> None:
+    allowed = settings.model_copy(update={"call_clock_override": True})
+    call_sid = "CA" + uuid4().hex  # the workflow id: one per database run
+    transport = httpx.ASGITransport(app=create_app(allowed))
+    async with httpx.AsyncClient(transport=transport, base_url="http://10.0.0.7:8000") as http:
+        response = await post_signed(
+            http, allowed, "/twilio/voice?clock=2020-01-06T09:30:00-05:00", voice_form(call_sid=call_sid)
+        )
+
+    assert response.status_code == 200
+    stream = ET.fromstring(response.text).find("./Connect/Stream")
+    assert stream is not None
+    parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+    offset = float(parameters["clock_offset"])
+    assert offset < -5 * 365 * 86400  # the call runs years in the past
+    handle = temporal_env.client.get_workflow_handle(call_sid)
+    history = [event async for event in handle.fetch_history_events()]
+    [started] = [e for e in history if e.HasField("workflow_execution_started_event_attributes")]
+    [payload] = started.workflow_execution_started_event_attributes.input.payloads
+    assert json.loads(payload.data)["clock_offset_seconds"] == offset
+    await handle.terminate("test over")

@@ -42,7 +42,7 @@ from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.call_session import IDLE_GOODBYE, IDLE_PROMPT
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.telephony.media_route import media_router
-from frontdesk.realtime.telephony.protocol import CLINIC_PARAMETER
+from frontdesk.realtime.telephony.protocol import CLINIC_PARAMETER, CLOCK_OFFSET_PARAMETER
 from frontdesk.workflows.call import post_call_workflow_id
 from frontdesk.workflows.inputs import CallResult
 from frontdesk.workflows.launch import start_campaign_workflow
@@ -290,6 +290,22 @@ async def test_a_stream_naming_another_clinic_is_refused(stack: Stack, demo_clin
     assert placed.stream_url is not None
     forged = placed.parameters | {CLINIC_PARAMETER: str(uuid.uuid4())}  # not the number's owner
     client = await MediaStreamClient.open(stack.settings, placed.stream_url, placed.call_sid, forged)
+    try:
+        async with asyncio.timeout(10):
+            await client.closed.wait()
+    finally:
+        await client.aclose()
+    assert client.agent_frames_played == 0  # closed before any greeting
+
+
+async def test_a_stream_asking_for_a_call_clock_is_refused_where_not_allowed(
+    stack: Stack, demo_clinic: Clinic
+) -> None:
+    assert not stack.settings.call_clock_override
+    placed = await place_call(stack.settings, stack.settings.public_base_url, DEMO_NUMBER, "+15550199001")
+    assert placed.stream_url is not None
+    shifted = placed.parameters | {CLOCK_OFFSET_PARAMETER: "-86400.0"}  # as if the webhook allowed ?clock=
+    client = await MediaStreamClient.open(stack.settings, placed.stream_url, placed.call_sid, shifted)
     try:
         async with asyncio.timeout(10):
             await client.closed.wait()
