@@ -112,13 +112,7 @@ class AudioRunner:
 
     async def run(self, path: Path, scenario: Scenario) -> ScenarioResult:
         """Place the scenario's call and check its expectations; failures are in the result."""
-        result = ScenarioResult(
-            name=scenario.name,
-            file=str(path),
-            expected_outcome=scenario.expect.outcome.value,
-            got_outcome="-",
-            turns=0,
-        )
+        result = ScenarioResult.before_the_call(path, scenario)
         try:
             if scenario.clinic != DEMO_SLUG:
                 raise AudioModeError(

@@ -1,6 +1,9 @@
 """What running a scenario found: each expectation checked, the transcript and the verdict."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from frontdesk.eval.scenario import Scenario
 
 
 @dataclass
@@ -29,6 +32,17 @@ class ScenarioResult:
     # Audio mode: each reply's latency, the caller's end of speech -> the first agent audio it got.
     voice_to_voice_ms: list[float] = field(default_factory=list)
     error: str | None = None  # the run itself failed (the scenario fails)
+
+    @classmethod
+    def before_the_call(cls, path: Path, scenario: Scenario) -> "ScenarioResult":
+        """The result of a scenario whose call has not run yet: nothing found so far."""
+        return cls(
+            name=scenario.name,
+            file=str(path),
+            expected_outcome=scenario.expect.outcome.value,
+            got_outcome="-",
+            turns=0,
+        )
 
     @property
     def passed(self) -> bool:

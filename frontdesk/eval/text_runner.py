@@ -60,13 +60,7 @@ class TextRunner:
 
     async def run(self, path: Path, scenario: Scenario) -> ScenarioResult:
         """Hold the scenario's call and check its expectations; failures are in the result."""
-        result = ScenarioResult(
-            name=scenario.name,
-            file=str(path),
-            expected_outcome=scenario.expect.outcome.value,
-            got_outcome="-",
-            turns=0,
-        )
+        result = ScenarioResult.before_the_call(path, scenario)
         if scenario.clinic != DEMO_SLUG:
             result.error = (
                 f"text mode seeds only the demo clinic (clinic: {DEMO_SLUG}), not {scenario.clinic!r}"

@@ -285,30 +285,28 @@ async def test_an_offline_reminder_campaign_confirms_by_voice(
     )
 
 
-async def test_a_stream_naming_another_clinic_is_refused(stack: Stack, demo_clinic: Clinic) -> None:
+async def closed_before_any_greeting(stack: Stack, changed: dict[str, str]) -> bool:
+    """Place a call, open its stream with `changed` parameters; whether the media server closed it
+    before playing any agent audio."""
     placed = await place_call(stack.settings, stack.settings.public_base_url, DEMO_NUMBER, "+15550199001")
     assert placed.stream_url is not None
-    forged = placed.parameters | {CLINIC_PARAMETER: str(uuid.uuid4())}  # not the number's owner
-    client = await MediaStreamClient.open(stack.settings, placed.stream_url, placed.call_sid, forged)
+    parameters = placed.parameters | changed
+    client = await MediaStreamClient.open(stack.settings, placed.stream_url, placed.call_sid, parameters)
     try:
         async with asyncio.timeout(10):
             await client.closed.wait()
     finally:
         await client.aclose()
-    assert client.agent_frames_played == 0  # closed before any greeting
+    return client.agent_frames_played == 0
+
+
+async def test_a_stream_naming_another_clinic_is_refused(stack: Stack, demo_clinic: Clinic) -> None:
+    assert await closed_before_any_greeting(stack, {CLINIC_PARAMETER: str(uuid.uuid4())})  # not the owner
 
 
 async def test_a_stream_asking_for_a_call_clock_is_refused_where_not_allowed(
     stack: Stack, demo_clinic: Clinic
 ) -> None:
     assert not stack.settings.call_clock_override
-    placed = await place_call(stack.settings, stack.settings.public_base_url, DEMO_NUMBER, "+15550199001")
-    assert placed.stream_url is not None
-    shifted = placed.parameters | {CLOCK_OFFSET_PARAMETER: "-86400.0"}  # as if the webhook allowed ?clock=
-    client = await MediaStreamClient.open(stack.settings, placed.stream_url, placed.call_sid, shifted)
-    try:
-        async with asyncio.timeout(10):
-            await client.closed.wait()
-    finally:
-        await client.aclose()
-    assert client.agent_frames_played == 0  # closed before any greeting
+    # As if the webhook had allowed ?clock=: a day in the past.
+    assert await closed_before_any_greeting(stack, {CLOCK_OFFSET_PARAMETER: "-86400.0"})
