@@ -117,6 +117,32 @@ def eval_(
 
 
 @app.command()
+def bench(
+    profile: str = typer.Option("seed", help="vendor latency profile: seed, fast or zero"),
+    calls: int = typer.Option(100, min=1, help="how many calls to place"),
+    concurrency: int = typer.Option(50, min=1, help="the most calls on the line at once"),
+    find_capacity: bool = typer.Option(
+        False, "--find-capacity", help="raise concurrency step by step until the platform stops keeping up"
+    ),
+    capacity_step: int = typer.Option(10, min=1, help="--find-capacity: concurrency added per step"),
+    capacity_max: int = typer.Option(100, min=1, help="--find-capacity: the highest concurrency tried"),
+    seed: int = typer.Option(7, help="seed of the injected delays"),
+    workdir: Path | None = typer.Option(None, help="keep the benchmark stack's data here"),
+) -> None:
+    """Benchmark whole calls through the media path against vendor fakes; prints one JSON object."""
+    from frontdesk.bench.command import run_bench_command
+    from frontdesk.bench.profiles import profile_named
+    from frontdesk.bench.run import BenchOptions
+
+    try:
+        latency = profile_named(profile)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--profile") from None
+    options = BenchOptions(latency, calls, concurrency, seed, workdir, capacity_step, capacity_max)
+    raise typer.Exit(run_bench_command(options, find_capacity))
+
+
+@app.command()
 def call(
     clinic: str = typer.Option("demo", help="the clinic to call (its first number), unless --to is given"),
     to: str | None = typer.Option(None, help="the number to dial (E.164)"),

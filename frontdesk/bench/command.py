@@ -1,0 +1,41 @@
+"""`frontdesk bench`: progress on stderr, one JSON object with every figure on stdout."""
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import Progress, TaskID
+
+from frontdesk.bench.load import CallRun
+from frontdesk.bench.run import BenchOptions, find_capacity, run_bench
+from frontdesk.devstack.errors import DevStackError
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[Callable[[str, int], Callable[[CallRun], None]]]:
+    with Progress(console=console) as bar:
+
+        def start(label: str, calls: int) -> Callable[[CallRun], None]:
+            task: TaskID = bar.add_task(label, total=calls)
+            return lambda run: bar.advance(task)
+
+        yield start
+
+
+def run_bench_command(options: BenchOptions, capacity: bool) -> int:
+    """Run the benchmark and print its figures as JSON; the exit status (2 when the stack or the
+    fakes cannot start)."""
+    console = Console(stderr=True)
+    try:
+        with _progress(console) as progress:
+            runner = find_capacity if capacity else run_bench
+            figures = asyncio.run(runner(options, progress))
+    except (DevStackError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    json.dump(figures, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0

@@ -1,0 +1,59 @@
+"""CPU time of a stack's processes from /proc (Linux): user + system seconds of each child of the
+supervisor, its own children included, read before and after a load."""
+
+import os
+from pathlib import Path
+from typing import Final
+
+_TICKS_PER_SECOND: Final = os.sysconf("SC_CLK_TCK")
+_PROC: Final = Path("/proc")
+
+
+def _children(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in (_PROC / str(pid) / "task").glob("*"):
+        try:
+            children.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue  # the thread ended while we looked
+    return children
+
+
+def _own_seconds(pid: int) -> float:
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return 0.0  # the process ended: its time is gone with it
+    # Fields after the command (which may hold spaces) start at state; utime and stime are 14 and 15.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND
+
+
+def tree_seconds(pid: int) -> float:
+    """CPU seconds used so far by `pid` and every descendant alive now."""
+    return _own_seconds(pid) + sum(tree_seconds(child) for child in _children(pid))
+
+
+def _role(pid: int) -> str:
+    """What a stack child is, from its command line: temporal, worker or web."""
+    try:
+        command = (_PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone"
+    if "temporal" in command and "server" in command:
+        return "temporal"
+    if command.rstrip().endswith(" worker"):
+        return "worker"
+    if "embedded_server" in command:
+        return "web"
+    return Path(command.split(" ", 1)[0]).name or "other"
+
+
+def stack_cpu_seconds(supervisor_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the stack's processes by role (web, worker, temporal), the supervisor's
+    own time under `supervisor`."""
+    seconds = {"supervisor": _own_seconds(supervisor_pid)}
+    for child in _children(supervisor_pid):
+        role = _role(child)
+        seconds[role] = seconds.get(role, 0.0) + tree_seconds(child)
+    return seconds

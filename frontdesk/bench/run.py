@@ -1,0 +1,177 @@
+"""One benchmark run: the vendor fakes, a background stack pointed at them, and either one load at
+a fixed concurrency or a capacity search; every figure in one dict."""
+
+import asyncio
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+
+from frontdesk.bench.cpu import stack_cpu_seconds
+from frontdesk.bench.figures import CallRecord, load_figures, load_records, overhead_figures, sms_sent_at
+from frontdesk.bench.load import CallRun, PrerenderedSpeech, prerender, run_load
+from frontdesk.bench.profiles import LatencyProfile
+from frontdesk.bench.script import CALLER_NUMBER, caller_steps
+from frontdesk.bench.vendors import VendorFakes, vendor_fakes
+from frontdesk.caller.conversation import CallOptions
+from frontdesk.devstack.background import BackgroundStack, background_stack
+from frontdesk.domain.database import make_engine
+from frontdesk.domain.seed import DEMO_NUMBER
+from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
+
+# How long post-call work (summary, CRM, SMS) may take to finish after the last call.
+SMS_WAIT_SECONDS: Final = 120.0
+_POLL_SECONDS: Final = 0.5
+FRAMES_SENT: Final = "frontdesk_media_frames_sent_total"
+FRAMES_LATE: Final = "frontdesk_media_frames_late_total"
+# Capacity search: a step holds while platform overhead p95 stays under this and no frame is late.
+OVERHEAD_LIMIT_MS: Final = 20.0
+
+Progress = Callable[[str, int], Callable[[CallRun], None]]  # (step label, calls) -> per-call callback
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What to run."""
+
+    profile: LatencyProfile
+    calls: int
+    concurrency: int
+    seed: int = 7
+    workdir: Path | None = None  # keep the stack's data here (default: a temporary folder)
+    capacity_step: int = 10  # --find-capacity: concurrency added per step
+    capacity_max: int = 100  # --find-capacity: the highest concurrency tried
+
+
+@dataclass(frozen=True)
+class _Bench:
+    stack: BackgroundStack
+    fakes: VendorFakes
+    speech: PrerenderedSpeech
+
+
+async def _frame_counters(base_url: str) -> dict[str, float]:
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        response = await client.get(f"{base_url}/metrics")
+    response.raise_for_status()
+    values: dict[str, float] = {}
+    for line in response.text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in (FRAMES_SENT, FRAMES_LATE):
+            values[name] = float(value)
+    return values
+
+
+async def _settled_records(bench: _Bench, call_sids: list[str]) -> list[CallRecord]:
+    """The calls' records once every booked call's SMS went out (or the wait ran out)."""
+    engine = make_engine(bench.stack.settings.database_url)
+    deadline = asyncio.get_running_loop().time() + SMS_WAIT_SECONDS
+    while True:
+        records = await asyncio.to_thread(load_records, engine, call_sids)
+        pending = [
+            r
+            for r in records
+            if r.call.outcome == "booked" and (r.call.ended_at is None or sms_sent_at(r) is None)
+        ]
+        if not pending or asyncio.get_running_loop().time() > deadline:
+            return records
+        await asyncio.sleep(_POLL_SECONDS)
+
+
+async def measure(
+    bench: _Bench, calls: int, concurrency: int, on_call_done: Callable[[CallRun], None]
+) -> dict[str, Any]:
+    """Run one load on the stack and compute its figures."""
+    bench.fakes.log.clear()
+    frames_before = await _frame_counters(bench.stack.base_url)
+    cpu_before = stack_cpu_seconds(bench.stack.pid)
+    options = CallOptions(bench.stack.base_url, DEMO_NUMBER, CALLER_NUMBER, caller_steps())
+    load = await run_load(bench.stack.settings, options, bench.speech, calls, concurrency, on_call_done)
+    sids = [run.result.call_sid for run in load.calls if run.result is not None]
+    records = await _settled_records(bench, sids)
+    cpu_after = stack_cpu_seconds(bench.stack.pid)
+    frames_after = await _frame_counters(bench.stack.base_url)
+    figures = load_figures(load, records) | overhead_figures(records, bench.fakes.log)
+    sent = frames_after.get(FRAMES_SENT, 0.0) - frames_before.get(FRAMES_SENT, 0.0)
+    late = frames_after.get(FRAMES_LATE, 0.0) - frames_before.get(FRAMES_LATE, 0.0)
+    figures["frames"] = {
+        "sent": int(sent),
+        "late": int(late),
+        "late_share": round(late / sent, 5) if sent else None,
+    }
+    per_call = max(figures["calls_completed"], 1)
+    used = {role: cpu_after.get(role, 0.0) - cpu_before.get(role, 0.0) for role in cpu_after}
+    figures["cpu_seconds_per_call"] = {
+        **{role: round(seconds / per_call, 3) for role, seconds in sorted(used.items())},
+        "total": round(sum(used.values()) / per_call, 3),
+    }
+    return figures
+
+
+@asynccontextmanager
+async def _bench(options: BenchOptions) -> AsyncIterator[_Bench]:
+    speech = await prerender(PiperTextToSpeech())
+    async with vendor_fakes(options.profile, options.seed) as fakes:
+        with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as scratch:
+            workdir = options.workdir or Path(scratch)
+            async with background_stack(workdir, fakes.stack_overrides()) as stack:
+                yield _Bench(stack, fakes, speech)
+
+
+async def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]:
+    """`frontdesk bench` at one concurrency: the run's figures."""
+    async with _bench(options) as bench:
+        label = f"{options.profile.name}: {options.calls} calls, {options.concurrency} at once"
+        figures = await measure(bench, options.calls, options.concurrency, progress(label, options.calls))
+    return {"profile": options.profile.name, "concurrency": options.concurrency, **figures}
+
+
+def step_holds(figures: dict[str, Any]) -> bool:
+    """Whether a capacity step held: every call completed and booked, platform overhead p95 within
+    the limit, no frame sent late. The overhead is that of turns whose first audio did not wait for
+    a tool round: a tool's database and Temporal time is work, not a platform falling behind."""
+    overhead = figures["platform_overhead_without_tools_ms"]["p95"]
+    return (
+        figures["calls_failed"] == 0
+        and figures["bookings"]["failed"] == 0
+        and overhead is not None
+        and overhead <= OVERHEAD_LIMIT_MS
+        and figures["frames"]["late"] == 0
+    )
+
+
+async def find_capacity(options: BenchOptions, progress: Progress) -> dict[str, Any]:
+    """Raise concurrency by `capacity_step` per step (each step places that many calls at once)
+    until a step does not hold, `capacity_max` is passed or the clinic's schedule runs out; the
+    largest concurrency that held, per realtime process (the background stack runs one)."""
+    steps: list[dict[str, Any]] = []
+    held = 0
+    async with _bench(options) as bench:
+        concurrency = options.capacity_step
+        while concurrency <= options.capacity_max and concurrency <= bench.fakes.windows.remaining():
+            label = f"capacity step: {concurrency} at once"
+            figures = await measure(bench, concurrency, concurrency, progress(label, concurrency))
+            figures["holds"] = step_holds(figures)
+            steps.append({"concurrency": concurrency, **figures})
+            if not figures["holds"]:
+                break
+            held = concurrency
+            concurrency += options.capacity_step
+    return {
+        "profile": options.profile.name,
+        "find_capacity": {
+            "criterion": (
+                "every call completed and booked, no frame sent late, and platform overhead p95 of "
+                "turns whose first audio did not wait for a tool round within the limit"
+            ),
+            "overhead_limit_ms": OVERHEAD_LIMIT_MS,
+            "largest_concurrency_held": held,
+            "realtime_processes": 1,
+            "largest_concurrency_held_per_realtime_process": held,
+        },
+        "steps": steps,
+    }

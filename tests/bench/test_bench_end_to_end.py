@@ -1,0 +1,74 @@
+"""`frontdesk bench` end to end: a background stack whose vendors are the bench fakes, two whole
+calls through the webhook and the media socket, every figure in the result."""
+
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from frontdesk.bench.profiles import profile_named
+from frontdesk.bench.run import BenchOptions, run_bench
+from frontdesk.cli import app
+
+pytestmark = pytest.mark.slow
+
+FIGURES = (
+    "profile",
+    "concurrency",
+    "calls",
+    "concurrency_reached",
+    "calls_completed",
+    "calls_failed",
+    "voice_to_voice_ms",
+    "voice_to_voice_at_caller_ms",
+    "greeting_ms",
+    "barge_in_ms",
+    "platform_overhead_ms",
+    "platform_overhead_without_tools_ms",
+    "vendor_time_ms",
+    "temporal_update_ms",
+    "hang_up_to_sms_ms",
+    "frames",
+    "cpu_seconds_per_call",
+    "bookings",
+)
+
+
+def percentiles_present(figure: dict[str, Any]) -> bool:
+    """Whether every pNN of a figure (nested ones included) has a value."""
+    return all(
+        percentiles_present(value)
+        if isinstance(value, dict)
+        else not (key[0] == "p" and key[1:].isdigit() and value is None)
+        for key, value in figure.items()
+    )
+
+
+async def test_two_calls_at_once_complete_book_and_report_every_figure() -> None:
+    figures = await run_bench(
+        BenchOptions(profile_named("zero"), calls=2, concurrency=2), lambda _l, _n: print
+    )
+
+    assert set(FIGURES) <= set(figures)
+    assert (figures["calls_completed"], figures["calls_failed"], figures["concurrency_reached"]) == (2, 0, 2)
+    assert figures["bookings"] == {"booked": 2, "failed": 0}
+    assert figures["hang_up_to_sms_ms"]["sms_sent"] == 2
+    assert figures["hang_up_to_sms_ms"]["p50"] is not None
+    # Four caller lines a call, each answered, each joined to what the fakes injected.
+    assert figures["voice_to_voice_ms"]["turns"] == 8
+    assert figures["platform_overhead_ms"]["turns"] == 8
+    assert figures["platform_overhead_ms"]["unjoined"] == 0
+    assert figures["barge_in_ms"]["measured"] == 2
+    # offer_slots, register_appointments, book and end: four Updates a call.
+    assert figures["temporal_update_ms"]["updates"] == 8
+    assert figures["frames"]["sent"] > 0
+    assert figures["frames"]["late_share"] is not None
+    assert {"web", "worker", "temporal", "total"} <= set(figures["cpu_seconds_per_call"])
+    for figure in ("voice_to_voice_ms", "greeting_ms", "barge_in_ms", "temporal_update_ms", "vendor_time_ms"):
+        assert percentiles_present(figures[figure]), figure
+
+
+def test_an_unknown_profile_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["bench", "--profile", "slow"])
+    assert result.exit_code == 2
+    assert "unknown latency profile" in result.output

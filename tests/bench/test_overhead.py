@@ -1,0 +1,58 @@
+"""Joining a turn to the vendor time the fakes injected on its path."""
+
+from frontdesk.bench.overhead import first_clause, replies_by_turn, vendor_times
+from frontdesk.bench.vendor_log import LlmMessage, SttFinal, Synthesis, VendorLog
+
+
+def message(line: int | None, arrived: float, tokens: list[tuple[str, float]], ended: float) -> LlmMessage:
+    return LlmMessage(
+        tag=4, line=line, arrived_at=arrived, drawn_ms=0.0, tokens=tuple(tokens), ended_at=ended
+    )
+
+
+def test_a_clause_written_in_one_message_costs_the_llm_time_to_its_last_token() -> None:
+    reply = [message(0, 10.0, [("Hello ", 10.5), ("there. ", 10.6), ("More", 10.7)], 10.8)]
+    clause = first_clause(reply)
+    assert clause is not None
+    assert (clause.text, clause.written_at, round(clause.llm_ms), clause.after_tools) == (
+        "Hello there.",
+        10.6,
+        600,
+        False,
+    )
+
+
+def test_a_clause_finished_after_a_tool_round_counts_whole_earlier_messages_not_the_tool_time() -> None:
+    # The first message ends at its period with no space after: the clause runs on into the next.
+    reply = [
+        message(1, 10.0, [("Let me ", 10.2), ("check.", 10.3)], 10.5),
+        message(None, 11.0, [("I have ", 11.4), ("Monday, ", 11.5), ("at nine.", 11.6)], 11.7),
+    ]
+    clause = first_clause(reply)
+    assert clause is not None
+    assert clause.text == "Let me check.I have Monday,"
+    assert round(clause.llm_ms) == 500 + 500  # 10.0 -> 10.5, then 11.0 -> 11.5; the gap is the platform's
+    assert clause.after_tools
+
+
+def test_replies_are_grouped_by_call_and_caller_line() -> None:
+    a = message(0, 1.0, [], 1.1)
+    b = message(None, 1.2, [], 1.3)
+    c = message(1, 2.0, [], 2.1)
+    other = LlmMessage(tag=5, line=0, arrived_at=1.15, drawn_ms=0.0, tokens=(), ended_at=1.16)
+    assert replies_by_turn([c, b, other, a]) == {(4, 0): [a, b], (5, 0): [other], (4, 1): [c]}
+
+
+def test_vendor_time_adds_stt_llm_and_the_first_synthesis_of_the_clause_after_it_was_written() -> None:
+    log = VendorLog(
+        stt=[SttFinal(connection=4, index=0, speech_end_at=9.0, sent_at=9.3, drawn_ms=300.0)],
+        llm=[message(0, 9.35, [("Hello ", 9.75), ("there. ", 9.8)], 9.9)],
+        tts=[
+            Synthesis("Hello there.", arrived_at=9.7, drawn_ms=100.0, first_chunk_at=9.8),  # another call's
+            Synthesis("Hello there.", arrived_at=9.82, drawn_ms=400.0, first_chunk_at=10.22),
+        ],
+    )
+    [(turn, vendor)] = vendor_times(log, [(4, 0)]).items()
+    assert turn == (4, 0)
+    assert (round(vendor.stt_ms), round(vendor.llm_ms), round(vendor.tts_ms)) == (300, 450, 400)
+    assert vendor_times(log, [(4, 1)]) == {}
