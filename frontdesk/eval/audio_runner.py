@@ -17,7 +17,7 @@ actually sent; the agent's words in the stored transcript (what the caller heard
 
 import asyncio
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Final
@@ -150,6 +150,7 @@ class AudioRunner:
         if call.placed.stream_url is not None:
             await self._wait_for_workflows(call.placed.call_sid)
         result.turns = sum(turn.kind in (*SPOKEN, "dtmf") for turn in caller.turns)
+        result.caller_steps = [asdict(turn) for turn in caller.turns]
         result.voice_to_voice_ms = [
             turn.latency_ms for turn in caller.turns if turn.kind in SPOKEN and turn.latency_ms is not None
         ]

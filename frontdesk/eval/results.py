@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from frontdesk.eval.scenario import Scenario
 
@@ -31,6 +32,8 @@ class ScenarioResult:
     notes: list[str] = field(default_factory=list)  # caller actions not applicable in this mode
     # Audio mode: each reply's latency, the caller's end of speech -> the first agent audio it got.
     voice_to_voice_ms: list[float] = field(default_factory=list)
+    # Audio mode: each step as the caller measured it (kind, words, latency, agent audio, cleared).
+    caller_steps: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None  # the run itself failed (the scenario fails)
 
     @classmethod

@@ -55,6 +55,8 @@ INTENT_CASES: list[tuple[str, Intent | None]] = [
     ("thank you so much", Intent.goodbye),
     ("have a great day", Intent.goodbye),
     ("I'll be there", Intent.confirm_appointment),
+    ("Oh sorry, I think I have the wrong number.", Intent.wrong_number),
+    ("sorry, I dialed the wrong clinic", Intent.wrong_number),
     ("Yes, the first one.", None),
     ("hmm let me think", None),
 ]
@@ -92,6 +94,9 @@ def test_yes_and_no(utterance: str, affirm: bool, deny: bool) -> None:
         ("Let's do the later one", -1),
         ("option 3", 2),
         ("the last one", -1),
+        ("Whatever's soonest is fine.", 0),
+        ("the earliest you have", 0),
+        ("first available, please", 0),
         ("yes please", None),
     ],
 )
@@ -116,6 +121,8 @@ def test_option_choice(utterance: str, index: int | None) -> None:
         ("it's robert johnson", ("Robert", "Johnson"), None),
         ("I'm calling about my appointment", None, None),
         ("I'm not sure", None, None),
+        ("Hi, I know it's late, but I'd like to book a cleaning.", None, None),
+        ("I'm afraid my tooth cracked", None, None),
     ],
 )
 def test_names_and_birth_dates(utterance: str, name: tuple[str, str] | None, born: date | None) -> None:

@@ -203,6 +203,8 @@ class FallbackBrain:
             self._check_insurance(heard)
         elif intent == Intent.goodbye:
             self._goodbye()
+        elif intent == Intent.wrong_number:
+            self._leave(f"That's all right. You've reached {self._profile.name}. Have a good day!")
         elif intent == Intent.confirm_appointment:
             self._start_task(Task.confirm)
             self._continue_task(heard)
@@ -563,7 +565,8 @@ class FallbackBrain:
         elif heard.when.at is not None or heard.when.date_from is not None:
             matches = [s for s in d.offered if _slot_fits(s, heard.when)]
             chosen = matches[0] if len(matches) == 1 else None
-        elif len(d.offered) == 1 and heard.affirm:
+        elif heard.affirm:
+            # "Yes" to several times: the first (the earliest); the read-back lets them say no.
             chosen = d.offered[0]
         if chosen is None:
             return False

@@ -40,6 +40,7 @@ class Intent(StrEnum):
     human = "human"
     opt_out = "opt_out"
     goodbye = "goodbye"
+    wrong_number = "wrong_number"
 
 
 # Cue patterns per intent, with weights. Patterns are regular expressions over the normalized
@@ -143,6 +144,10 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(bye|goodbye|good bye|have a (good|nice|great) (day|one|evening|night)|take care)\b", 3),
         (r"\b(that's all|that is all|that's it|that's everything|nothing else|no,? that's it|i'm good)\b", 3),
         (r"^(no )?(thanks|thank you)( so much| very much)?$", 2),
+    ],
+    Intent.wrong_number: [
+        (r"\b(wrong number|dialed the wrong|dialled the wrong|misdialed|misdialled)\b", 4),
+        (r"\b(didn't mean to call|called by mistake|meant to call)\b", 3),
     ],
 }
 
@@ -308,6 +313,20 @@ _NOT_NAMES = {
     "so",
     "having",
     "okay",
+    # "I know it's late", "I'm afraid...", "it's my tooth": not introductions.
+    "late",
+    "early",
+    "afraid",
+    "sure",
+    "me",
+    "my",
+    "that",
+    "this",
+    "it",
+    "your",
+    "kind",
+    "urgent",
+    "worried",
 }
 
 
@@ -364,6 +383,10 @@ def opt_out_channel(utterance: str) -> Literal["calls", "sms", "all"]:
     return "sms" if texts else "calls"
 
 
+# "Whatever's soonest", "the earliest", "first available": the first slot offered (they are in order).
+_SOONEST = re.compile(r"\b(soonest|earliest|1st available|1st thing you have)\b")
+
+
 def _option_index(text: str) -> int | None:
     if m := re.search(r"\b(1st|2nd|3rd|last|earlier|earliest|later) (one|option|slot|time|1)\b", text):
         return _ORDINALS[m.group(1)]
@@ -371,6 +394,8 @@ def _option_index(text: str) -> int | None:
         return int(m.group(1)) - 1
     if re.fullmatch(r"(the )?(1st|2nd|3rd|last)( please)?", text):
         return _ORDINALS[text.replace("the ", "").replace(" please", "")]
+    if _SOONEST.search(text):
+        return 0
     return None
 
 
