@@ -2,10 +2,12 @@
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import httpx
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
@@ -29,11 +31,13 @@ def run_bench_command(options: BenchOptions, capacity: bool) -> int:
     """Run the benchmark and print its figures as JSON; the exit status (2 when the stack or the
     fakes cannot start)."""
     console = Console(stderr=True)
+    # Hundreds of webhook requests: their one-line logs would bury the progress bar.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         with _progress(console) as progress:
             runner = find_capacity if capacity else run_bench
             figures = asyncio.run(runner(options, progress))
-    except (DevStackError, OSError) as exc:
+    except (DevStackError, OSError, httpx.HTTPError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
     json.dump(figures, sys.stdout, indent=2)

@@ -1,7 +1,7 @@
 """A Deepgram listen v1 WebSocket (`/v1/listen`) that transcribes the bench caller by script.
 
 It finds utterances in the audio by energy (`utterances.py`): at an utterance's start it sends
-SpeechStarted, every second of speech an interim Results with the line's first words (so the
+SpeechStarted, every half second of speech an interim Results with the line's first words (so the
 fallback chain never takes the provider for stalled), and after its end, plus the profile's
 delay, Results is_final + speech_final with the next line of the bench script, then
 UtteranceEnd. The i-th utterance on a connection is script line i. KeepAlive is accepted;
@@ -25,16 +25,15 @@ from frontdesk.bench.vendor_log import SttFinal, VendorLog
 from frontdesk.realtime.audio.codec import FRAME_MS, MULAW_FRAME_BYTES
 
 LISTEN_PATH: Final = "/v1/listen"
-INTERIM_EVERY_FRAMES: Final = 1000 // FRAME_MS  # a second of speech
+INTERIM_EVERY_FRAMES: Final = 500 // FRAME_MS  # half a second of speech
 INTERIM_WORDS: Final = 3
 _ARRIVALS_KEPT: Final = 500  # ten seconds of frames: longer than any end-of-speech wait
 _CLOSE_POLICY: Final = 1008
 
 
 def _results(text: str, start: float, end: float, *, final: bool) -> dict[str, Any]:
-    """A Results message; words share the span evenly."""
-    words = text.split()
-    step = (end - start) / max(len(words), 1)
+    """A Results message (without word timings: the platform reads the transcript and its span)."""
+    alternative = {"transcript": text, "confidence": 0.98, "words": []}
     return {
         "type": "Results",
         "channel_index": [0, 1],
@@ -43,24 +42,7 @@ def _results(text: str, start: float, end: float, *, final: bool) -> dict[str, A
         "is_final": final,
         "speech_final": final,
         "from_finalize": False,
-        "channel": {
-            "alternatives": [
-                {
-                    "transcript": text,
-                    "confidence": 0.98,
-                    "words": [
-                        {
-                            "word": w.strip(".,?!").lower(),
-                            "start": start + i * step,
-                            "end": start + (i + 1) * step,
-                            "confidence": 0.98,
-                            "punctuated_word": w,
-                        }
-                        for i, w in enumerate(words)
-                    ],
-                }
-            ]
-        },
+        "channel": {"alternatives": [alternative]},
         "metadata": {
             "request_id": "bench",
             "model_info": {"name": "bench-fake", "version": "1", "arch": "bench"},

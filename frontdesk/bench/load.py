@@ -72,22 +72,42 @@ def barge_in_ms(result: CallResult, recording: Recording) -> float | None:
     return None
 
 
+class _Arrivals:
+    """Spaces call starts at least `spacing` seconds apart, as calls ring in one after another."""
+
+    def __init__(self, spacing: float) -> None:
+        self._spacing = spacing
+        self._lock = asyncio.Lock()
+        self._next = 0.0
+
+    async def wait_turn(self) -> None:
+        async with self._lock:
+            now = asyncio.get_running_loop().time()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+            self._next = max(now, self._next) + self._spacing
+
+
 async def run_load(
     settings: Settings,
     options: CallOptions,
     speech: PrerenderedSpeech,
     calls: int,
     concurrency: int,
+    arrival_spacing: float,
     on_call_done: Callable[[CallRun], None] = lambda run: None,
 ) -> LoadRun:
-    """Place `calls` calls, at most `concurrency` at once; each failure is recorded, never raised."""
+    """Place `calls` calls, at most `concurrency` at once and starting at least `arrival_spacing`
+    seconds apart; each failure is recorded, never raised."""
     load = LoadRun()
     gate = asyncio.Semaphore(concurrency)
+    arrivals = _Arrivals(arrival_spacing)
     in_flight = 0
 
     async def one() -> None:
         nonlocal in_flight
         async with gate:
+            await arrivals.wait_turn()
             in_flight += 1
             load.concurrency_reached = max(load.concurrency_reached, in_flight)
             run = CallRun()

@@ -2,6 +2,7 @@
 a fixed concurrency or a capacity search; every figure in one dict."""
 
 import asyncio
+import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from typing import Any, Final
 
 import httpx
 
-from frontdesk.bench.cpu import stack_cpu_seconds
+from frontdesk.bench.cpu import stack_cpu_seconds, tree_seconds
 from frontdesk.bench.figures import CallRecord, load_figures, load_records, overhead_figures, sms_sent_at
 from frontdesk.bench.load import CallRun, PrerenderedSpeech, prerender, run_load
 from frontdesk.bench.profiles import LatencyProfile
@@ -26,6 +27,7 @@ from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 # How long post-call work (summary, CRM, SMS) may take to finish after the last call.
 SMS_WAIT_SECONDS: Final = 120.0
 _POLL_SECONDS: Final = 0.5
+METRICS_TIMEOUT_SECONDS: Final = 60.0
 FRAMES_SENT: Final = "frontdesk_media_frames_sent_total"
 FRAMES_LATE: Final = "frontdesk_media_frames_late_total"
 # Capacity search: a step holds while platform overhead p95 stays under this and no frame is late.
@@ -45,6 +47,7 @@ class BenchOptions:
     workdir: Path | None = None  # keep the stack's data here (default: a temporary folder)
     capacity_step: int = 10  # --find-capacity: concurrency added per step
     capacity_max: int = 100  # --find-capacity: the highest concurrency tried
+    arrival_ms: float = 200.0  # the least time between two calls' starts
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ class _Bench:
 
 
 async def _frame_counters(base_url: str) -> dict[str, float]:
-    async with httpx.AsyncClient(timeout=10.0) as client:
+    # A stack still digesting a heavy load may take a while to answer.
+    async with httpx.AsyncClient(timeout=METRICS_TIMEOUT_SECONDS) as client:
         response = await client.get(f"{base_url}/metrics")
     response.raise_for_status()
     values: dict[str, float] = {}
@@ -83,17 +87,19 @@ async def _settled_records(bench: _Bench, call_sids: list[str]) -> list[CallReco
 
 
 async def measure(
-    bench: _Bench, calls: int, concurrency: int, on_call_done: Callable[[CallRun], None]
+    bench: _Bench, calls: int, concurrency: int, arrival_ms: float, on_call_done: Callable[[CallRun], None]
 ) -> dict[str, Any]:
     """Run one load on the stack and compute its figures."""
     bench.fakes.log.clear()
     frames_before = await _frame_counters(bench.stack.base_url)
-    cpu_before = stack_cpu_seconds(bench.stack.pid)
+    cpu_before = stack_cpu_seconds(bench.stack.pid) | {"bench_process": tree_seconds(os.getpid())}
     options = CallOptions(bench.stack.base_url, DEMO_NUMBER, CALLER_NUMBER, caller_steps())
-    load = await run_load(bench.stack.settings, options, bench.speech, calls, concurrency, on_call_done)
+    load = await run_load(
+        bench.stack.settings, options, bench.speech, calls, concurrency, arrival_ms / 1000, on_call_done
+    )
     sids = [run.result.call_sid for run in load.calls if run.result is not None]
     records = await _settled_records(bench, sids)
-    cpu_after = stack_cpu_seconds(bench.stack.pid)
+    cpu_after = stack_cpu_seconds(bench.stack.pid) | {"bench_process": tree_seconds(os.getpid())}
     frames_after = await _frame_counters(bench.stack.base_url)
     figures = load_figures(load, records) | overhead_figures(records, bench.fakes.log)
     sent = frames_after.get(FRAMES_SENT, 0.0) - frames_before.get(FRAMES_SENT, 0.0)
@@ -105,9 +111,12 @@ async def measure(
     }
     per_call = max(figures["calls_completed"], 1)
     used = {role: cpu_after.get(role, 0.0) - cpu_before.get(role, 0.0) for role in cpu_after}
+    bench_process = used.pop("bench_process")
     figures["cpu_seconds_per_call"] = {
         **{role: round(seconds / per_call, 3) for role, seconds in sorted(used.items())},
         "total": round(sum(used.values()) / per_call, 3),
+        # The simulated callers and the vendor fakes, on the same cores as the stack.
+        "bench_process": round(bench_process / per_call, 3),
     }
     return figures
 
@@ -126,8 +135,14 @@ async def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]
     """`frontdesk bench` at one concurrency: the run's figures."""
     async with _bench(options) as bench:
         label = f"{options.profile.name}: {options.calls} calls, {options.concurrency} at once"
-        figures = await measure(bench, options.calls, options.concurrency, progress(label, options.calls))
-    return {"profile": options.profile.name, "concurrency": options.concurrency, **figures}
+        done = progress(label, options.calls)
+        figures = await measure(bench, options.calls, options.concurrency, options.arrival_ms, done)
+    return {
+        "profile": options.profile.name,
+        "concurrency": options.concurrency,
+        "arrival_ms": options.arrival_ms,
+        **figures,
+    }
 
 
 def step_holds(figures: dict[str, Any]) -> bool:
@@ -154,7 +169,8 @@ async def find_capacity(options: BenchOptions, progress: Progress) -> dict[str, 
         concurrency = options.capacity_step
         while concurrency <= options.capacity_max and concurrency <= bench.fakes.windows.remaining():
             label = f"capacity step: {concurrency} at once"
-            figures = await measure(bench, concurrency, concurrency, progress(label, concurrency))
+            done = progress(label, concurrency)
+            figures = await measure(bench, concurrency, concurrency, options.arrival_ms, done)
             figures["holds"] = step_holds(figures)
             steps.append({"concurrency": concurrency, **figures})
             if not figures["holds"]:
@@ -163,6 +179,7 @@ async def find_capacity(options: BenchOptions, progress: Progress) -> dict[str, 
             concurrency += options.capacity_step
     return {
         "profile": options.profile.name,
+        "arrival_ms": options.arrival_ms,
         "find_capacity": {
             "criterion": (
                 "every call completed and booked, no frame sent late, and platform overhead p95 of "
