@@ -96,7 +96,11 @@ def chat(
 @app.command(name="eval")
 def eval_(
     paths: list[Path] = typer.Argument(..., help="scenario files or folders of *.yaml"),
-    text: bool = typer.Option(False, "--text", help="run at text level through the engine (no audio)"),
+    text: bool = typer.Option(
+        False,
+        "--text",
+        help="at text level (no audio); with --url or --embedded through the stack's workflows",
+    ),
     url: str | None = typer.Option(
         None, help="call the running stack at this URL (default: the local frontdesk dev)"
     ),

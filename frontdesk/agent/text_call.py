@@ -38,9 +38,11 @@ class TextCall:
         purpose: str | None = None,
         appointment_id: uuid.UUID | None = None,
         campaign_kind: str | None = None,
+        actions_for: Callable[[ClinicProfile], DatabaseActions] | None = None,
     ) -> None:
         """`caller_number` is the patient's side; an outbound call (the clinic calling them) may
-        carry its purpose, the appointment it is about and its campaign's kind."""
+        carry its purpose, the appointment it is about and its campaign's kind. The call's actions
+        go straight to the database, or through `actions_for(profile)` (e.g. a CallWorkflow's)."""
         self.now = now or (lambda: datetime.now(UTC))
         self.profile: ClinicProfile = load_clinic_profile(engine, clinic_id)
         self.state = CallState(
@@ -50,8 +52,10 @@ class TextCall:
             appointment_id=appointment_id,
             campaign_kind=campaign_kind,
         )
-        self.actions = DatabaseActions(
-            engine, self.profile, call_key or f"text-{uuid.uuid4().hex}", now=self.now
+        self.actions = (
+            actions_for(self.profile)
+            if actions_for is not None
+            else DatabaseActions(engine, self.profile, call_key or f"text-{uuid.uuid4().hex}", now=self.now)
         )
         self._brains = [*brains, FallbackBrain(self.now)]
         self._receptionist: Receptionist | None = None

@@ -1,10 +1,13 @@
 """`frontdesk eval`: run the test-call suite in one of its modes and decide the exit code.
 
-- `--text`: at text level through the engine, each scenario on its own SQLite database.
-- audio, against a running stack (`--url`, default the local `frontdesk dev`): the eval shares
-  that stack's database and Temporal server (the FRONTDESK_* settings), which it needs to give
-  each scenario its own clinic and to check the outcomes.
-- audio, `--embedded`: a stack of its own, started in a temporary folder and stopped after.
+- `--text` alone: at text level through the engine, each scenario on its own SQLite database,
+  the actions written straight to it (quick: no stack, no workflows).
+- against a running stack (`--url`, default the local `frontdesk dev`) or a stack of its own
+  (`--embedded`, started in a temporary folder and stopped after): each scenario is a phone call
+  through the Media Streams path, or with `--text` a text-level call whose changes go through
+  the stack's CallWorkflow and post-call workflow. Against `--url` the eval shares the stack's
+  database and Temporal server (the FRONTDESK_* settings): it gives each scenario its own clinic
+  there and checks the outcomes there.
 """
 
 import asyncio
@@ -27,6 +30,7 @@ from frontdesk.eval.loader import load_scenarios
 from frontdesk.eval.report import pass_rate, print_failures, results_table, write_json
 from frontdesk.eval.results import ScenarioResult
 from frontdesk.eval.scenario import Scenario, ScenarioError
+from frontdesk.eval.stack_text_runner import StackTextRunner
 from frontdesk.eval.text_runner import TextRunner
 from frontdesk.logs import configure_logging
 
@@ -75,44 +79,53 @@ async def run_text_suite(paths: Sequence[Path], console: Console | None = None) 
         return await _run_all(scenarios, TextRunner(Path(workdir)), console or Console(stderr=True))
 
 
-async def run_audio_suite(
-    paths: Sequence[Path], settings: Settings, base_url: str, console: Console | None = None
+async def run_stack_suite(
+    paths: Sequence[Path], settings: Settings, base_url: str, mode: Mode, console: Console | None = None
 ) -> list[ScenarioResult]:
-    """Run every scenario under `paths` as a call into the stack at `base_url`, whose database
-    and Temporal server `settings` name.
+    """Run every scenario under `paths` against the stack at `base_url`, whose database and
+    Temporal server `settings` name: as phone calls (audio) or text-level calls through its
+    workflows (text).
 
     Raises ScenarioError for a malformed scenario, RuntimeError when Temporal cannot be reached."""
     scenarios = load_scenarios(paths)
-    # Imported here: loading the offline voice takes a moment that text mode does not need.
-    from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
-
     try:
         temporal = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     except RuntimeError as error:
         raise RuntimeError(f"cannot reach Temporal at {settings.temporal_address}: {error}") from None
     engine = make_engine(settings.database_url)
     try:
-        runner = AudioRunner(settings, base_url, engine, temporal, PiperTextToSpeech())
+        runner: Runner
+        if mode == "audio":
+            # Imported here: loading the offline voice takes a moment that text mode does not need.
+            from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
+
+            runner = AudioRunner(settings, base_url, engine, temporal, PiperTextToSpeech())
+        else:
+            runner = StackTextRunner(settings, base_url, engine, temporal)
         return await _run_all(scenarios, runner, console or Console(stderr=True))
     finally:
         engine.dispose()
 
 
-async def run_embedded_suite(paths: Sequence[Path], console: Console | None = None) -> list[ScenarioResult]:
-    """Start a stack of its own, run every scenario under `paths` as a call into it, stop it."""
+async def run_embedded_suite(
+    paths: Sequence[Path], mode: Mode = "audio", console: Console | None = None
+) -> list[ScenarioResult]:
+    """Start a stack of its own, run every scenario under `paths` against it (see
+    run_stack_suite), stop it."""
     load_scenarios(paths)  # a malformed scenario is refused before a stack is started for it
     with tempfile.TemporaryDirectory(prefix="frontdesk-eval-stack-") as workdir:
         async with background_stack(Path(workdir), EMBEDDED_SETTINGS) as stack:
-            return await run_audio_suite(paths, stack.settings, stack.base_url, console)
+            return await run_stack_suite(paths, stack.settings, stack.base_url, mode, console)
 
 
 def _results(paths: Sequence[Path], mode: Mode, target: Target, errors: Console) -> list[ScenarioResult]:
-    if mode == "text":
-        return asyncio.run(run_text_suite(paths, errors))
     if target.embedded:
-        return asyncio.run(run_embedded_suite(paths, errors))
+        return asyncio.run(run_embedded_suite(paths, mode, errors))
+    if mode == "text" and target.url is None:
+        return asyncio.run(run_text_suite(paths, errors))
     settings = get_settings()
-    return asyncio.run(run_audio_suite(paths, settings, target.url or settings.public_base_url, errors))
+    base_url = target.url or settings.public_base_url
+    return asyncio.run(run_stack_suite(paths, settings, base_url, mode, errors))
 
 
 def run_eval_command(
@@ -128,9 +141,6 @@ def run_eval_command(
     configure_logging("WARNING", get_settings().log_json)  # the table is the output here
     console = Console()
     errors = Console(stderr=True)
-    if text and (target.url or target.embedded):
-        errors.print("error: --text runs without a stack: leave out --url and --embedded")
-        return USAGE_ERROR
     if target.url and target.embedded:
         errors.print("error: --url calls a running stack, --embedded starts one: give one of them")
         return USAGE_ERROR
@@ -143,7 +153,8 @@ def run_eval_command(
     except (ScenarioError, DevStackError, RuntimeError) as error:
         errors.print(f"error: {error}", markup=False, highlight=False)
         return USAGE_ERROR
-    console.print(results_table(results, mode))
+    through_stack = mode == "text" and (target.url is not None or target.embedded)
+    console.print(results_table(results, "text, through the stack's workflows" if through_stack else mode))
     print_failures(console, results)
     if json_file is not None:
         try:

@@ -98,7 +98,7 @@ async def _hold_call(engine: Engine, scenario: Scenario, result: ScenarioResult)
         ]
         outcome = Outcome.voicemail
     else:
-        records = await _converse(call, scenario, result)
+        records = await converse_in_text(call, scenario, result)
         outcome = call.state.outcome or Outcome.dropped
     if scenario.noise_db is not None:
         result.notes.append("noise_db is audio only: ignored in text mode")
@@ -118,7 +118,9 @@ async def _hold_call(engine: Engine, scenario: Scenario, result: ScenarioResult)
     result.got_outcome = result.checks[0].got
 
 
-async def _converse(call: TextCall, scenario: Scenario, result: ScenarioResult) -> list[TurnRecord]:
+async def converse_in_text(call: TextCall, scenario: Scenario, result: ScenarioResult) -> list[TurnRecord]:
+    """Play the scenario's turns into the call at text level (see the module docstring); the
+    transcript, greeting first."""
     records = [TurnRecord(TurnRole.agent, await call.start())]
     for index, turn in enumerate(scenario.turns, start=1):
         if call.ended:

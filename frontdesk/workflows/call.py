@@ -131,6 +131,8 @@ class CallWorkflow:
             assert self._hang_up is not None
             if self._hang_up.outcome:
                 self._record_outcome(self._hang_up.outcome)
+            # A caller who hung up before anything was done or answered dropped the call.
+            self._outcome = self._outcome or DROPPED
             self._patient_id = self._patient_id or self._hang_up.patient_id
             await workflow.execute_activity(
                 store_call_transcript,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from frontdesk.eval.command import run_text_suite
+from frontdesk.eval.results import ScenarioResult
 from frontdesk.eval.scenario import ScenarioError, parse_scenario
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +30,16 @@ expect:
   outcome: {outcome}
   said: ["8 AM"]
 """
+
+
+def failures(results: list[ScenarioResult]) -> list[str]:
+    """Each failed scenario: what failed, then its transcript."""
+    return [
+        f"{r.name}: {r.error or [c for c in r.checks if c.passed is False]}\n"
+        + "\n".join(f"  {role}: {text}" for role, text in r.transcript)
+        for r in results
+        if not r.passed
+    ]
 
 
 def write_scenario(folder: Path, name: str, outcome: str) -> Path:
@@ -52,13 +63,7 @@ def frontdesk_eval(*args: str, env: dict[str, str] | None = None) -> subprocess.
 async def test_every_scenario_passes_in_text_mode() -> None:
     results = await run_text_suite([SCENARIOS])
     assert len(results) >= 40
-    failed = [
-        f"{r.name}: {r.error or [c for c in r.checks if c.passed is False]}\n"
-        + "\n".join(f"  {role}: {text}" for role, text in r.transcript)
-        for r in results
-        if not r.passed
-    ]
-    assert not failed, "\n".join(failed)
+    assert not failures(results), "\n".join(failures(results))
 
 
 async def test_an_expectation_that_does_not_hold_is_a_failure(tmp_path: Path) -> None:
@@ -134,9 +139,14 @@ def test_the_cli_refuses_bad_input_with_exit_code_2(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("name: bad\nclinic: demo\n", encoding="utf-8")
     malformed = frontdesk_eval(str(tmp_path), "--text")
     assert malformed.returncode == 2 and "turns" in malformed.stderr and "bad.yaml" in malformed.stderr
-    both = frontdesk_eval(str(SCENARIOS), "--text", "--embedded")
-    assert both.returncode == 2 and "--text runs without a stack" in both.stderr
-    nowhere = frontdesk_eval(
-        str(SCENARIOS), "--url", "http://127.0.0.1:9", env={"FRONTDESK_TEMPORAL_ADDRESS": "127.0.0.1:9"}
-    )
-    assert nowhere.returncode == 2 and "cannot reach Temporal at 127.0.0.1:9" in nowhere.stderr
+    both = frontdesk_eval(str(SCENARIOS), "--url", "http://127.0.0.1:9", "--embedded")
+    assert both.returncode == 2 and "give one of them" in both.stderr
+    for mode in ([], ["--text"]):  # audio and text alike need the stack's Temporal
+        nowhere = frontdesk_eval(
+            str(SCENARIOS),
+            *mode,
+            "--url",
+            "http://127.0.0.1:9",
+            env={"FRONTDESK_TEMPORAL_ADDRESS": "127.0.0.1:9"},
+        )
+        assert nowhere.returncode == 2 and "cannot reach Temporal at 127.0.0.1:9" in nowhere.stderr

@@ -294,6 +294,8 @@ async def test_a_slot_not_offered_is_refused_and_nothing_is_written(
     assert _appointments(engine, live_call.clinic.clinic_id) == []
     assert _actions(engine, live_call.call.call_id) == []
     assert result.appointment_ids == [] and result.actions == []
+    # The caller hung up with nothing done: the call was dropped.
+    assert result.outcome == "dropped" and _call(engine, live_call.call.call_id).outcome == "dropped"
 
 
 async def _booked_before_the_call(engine: Engine, live_call: LiveCall, patient_id: UUID, index: int) -> UUID:
