@@ -38,7 +38,7 @@ def run_bench_command(options: BenchOptions, capacity: bool) -> int:
             runner = find_capacity if capacity else run_bench
             figures = asyncio.run(runner(options, progress))
     except (DevStackError, OSError, httpx.HTTPError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
         return 2
     json.dump(figures, sys.stdout, indent=2)
     sys.stdout.write("\n")

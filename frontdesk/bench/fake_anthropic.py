@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from frontdesk.bench.profiles import DelayDraws
@@ -55,7 +55,10 @@ class FakeAnthropic:
         }
         if self.api_key not in keys:
             return _error(401, "authentication_error", "invalid API key")
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ClientDisconnect:  # the platform gave up on this request while sending it
+            return Response(status_code=499)
         if body.get("stream") is not True:
             return _error(400, "invalid_request_error", "the bench's fake serves streaming requests only")
         reply = reply_to(body, self.next_window)

@@ -164,5 +164,5 @@ class FakeDeepgram:
             pass  # the platform hung up mid-send: the call is over
         finally:
             connection.drop()
-            with contextlib.suppress(RuntimeError):
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # closed by the client already
                 await websocket.close()

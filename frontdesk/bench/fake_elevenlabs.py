@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Final
 
 import numpy as np
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from frontdesk.bench.profiles import DelayDraws
@@ -63,7 +63,10 @@ class FakeElevenLabs:
                 {"detail": {"status": "invalid_output_format", "message": "the bench speaks ulaw_8000 only"}},
                 status_code=422,
             )
-        text = str((await request.json()).get("text", ""))
+        try:
+            text = str((await request.json()).get("text", ""))
+        except ClientDisconnect:  # the platform gave up on this request while sending it
+            return Response(status_code=499)
         return StreamingResponse(self._audio(text, arrived_at), media_type="audio/basic")
 
     async def _audio(self, text: str, arrived_at: float) -> AsyncIterator[bytes]:

@@ -28,6 +28,7 @@ from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 SMS_WAIT_SECONDS: Final = 120.0
 _POLL_SECONDS: Final = 0.5
 METRICS_TIMEOUT_SECONDS: Final = 60.0
+METRICS_ATTEMPTS: Final = 5
 FRAMES_SENT: Final = "frontdesk_media_frames_sent_total"
 FRAMES_LATE: Final = "frontdesk_media_frames_late_total"
 # Capacity search: a step holds while platform overhead p95 stays under this and no frame is late.
@@ -58,10 +59,16 @@ class _Bench:
 
 
 async def _frame_counters(base_url: str) -> dict[str, float]:
-    # A stack still digesting a heavy load may take a while to answer.
+    # A stack still digesting a heavy load may be slow to answer, or drop a connection: try again.
     async with httpx.AsyncClient(timeout=METRICS_TIMEOUT_SECONDS) as client:
-        response = await client.get(f"{base_url}/metrics")
-    response.raise_for_status()
+        for attempt in range(1, METRICS_ATTEMPTS + 1):
+            try:
+                response = (await client.get(f"{base_url}/metrics")).raise_for_status()
+                break
+            except httpx.HTTPError as exc:
+                if attempt == METRICS_ATTEMPTS:
+                    raise httpx.HTTPError(f"GET /metrics failed {attempt} times: {exc!r}") from exc
+                await asyncio.sleep(attempt)
     values: dict[str, float] = {}
     for line in response.text.splitlines():
         name, _, value = line.partition(" ")
