@@ -154,7 +154,8 @@ def run_eval_command(
         errors.print(f"error: {error}", markup=False, highlight=False)
         return USAGE_ERROR
     through_stack = mode == "text" and (target.url is not None or target.embedded)
-    console.print(results_table(results, "text, through the stack's workflows" if through_stack else mode))
+    label = "text mode, through the stack's workflows" if through_stack else f"{mode} mode"
+    console.print(results_table(results, label))
     print_failures(console, results)
     if json_file is not None:
         try:

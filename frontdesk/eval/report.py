@@ -13,10 +13,10 @@ from rich.table import Table
 from frontdesk.eval.results import ScenarioResult
 
 
-def results_table(results: Sequence[ScenarioResult], mode: str) -> Table:
+def results_table(results: Sequence[ScenarioResult], label: str) -> Table:
     """One row per scenario: what was expected, what happened, whether it passed, its turns."""
     passed = sum(result.passed for result in results)
-    table = Table(title=f"test-call suite ({mode} mode): {passed}/{len(results)} passed")
+    table = Table(title=f"test-call suite ({label}): {passed}/{len(results)} passed")
     table.add_column("scenario", overflow="fold")
     for column in ("expected", "got", "pass", "turns"):
         table.add_column(column)
