@@ -112,7 +112,7 @@ def load_figures(load: LoadRun, records: Sequence[CallRecord]) -> dict[str, Any]
         for turn in r.turns
         if turn.timings.get("greeting") and "first_frame_sent" in turn.timings
     ]
-    caller_turns = [t for run in completed if run.result for t in run.result.turns]
+    caller_turns = [t for run in runs if run.result for t in run.result.turns]
     updates = [
         value
         for r in records

@@ -1,43 +1,26 @@
 """The load: whole bench calls through the stack's webhook and media socket, at most `concurrency`
-at once, each played by the simulated caller (`frontdesk.caller`) with lines rendered once."""
+at once, each played by the simulated caller (`frontdesk.caller`) with lines rendered once.
+
+A call is placed step by step (webhook, status, conversation, status) rather than with
+`run_call`, so a stack too busy to answer its last webhook still leaves the call's measures."""
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
 from websockets.exceptions import WebSocketException
 
-from frontdesk.bench.script import NAME, caller_steps
+from frontdesk.bench.script import NAME
 from frontdesk.bench.utterances import utterances_in
-from frontdesk.caller.conversation import CallOptions, CallResult, render_lines, run_call
+from frontdesk.caller.conversation import CallOptions, CallResult, converse
 from frontdesk.caller.media_client import SILENT_FRAME, Recording
-from frontdesk.caller.webhook import WebhookError
+from frontdesk.caller.webhook import WebhookError, place_call, report_status
 from frontdesk.config import Settings
 from frontdesk.realtime.audio.codec import FRAME_MS
-from frontdesk.realtime.speech.base import TextToSpeech
 
 # A call that has not ended after this long is abandoned and counted as failed.
 CALL_TIMEOUT_SECONDS: Final = 180.0
-
-
-class PrerenderedSpeech:
-    """A TextToSpeech that says the lines rendered beforehand, so no call pays for rendering."""
-
-    def __init__(self, audio: dict[str, bytes]) -> None:
-        self._audio = audio
-
-    async def warm(self) -> None:
-        """Nothing to load."""
-
-    async def synthesize(self, text: str) -> AsyncIterator[bytes]:
-        """The line's audio in one chunk (KeyError for a line never rendered)."""
-        yield self._audio[text]
-
-
-async def prerender(tts: TextToSpeech) -> PrerenderedSpeech:
-    """Render every line of the bench script once."""
-    return PrerenderedSpeech(await render_lines(tts, caller_steps()))
 
 
 @dataclass
@@ -88,17 +71,29 @@ class _Arrivals:
             self._next = max(now, self._next) + self._spacing
 
 
+async def _call(settings: Settings, options: CallOptions, speech: dict[str, bytes], run: CallRun) -> None:
+    """One call, step by step, so what happened before a failure stays in `run`."""
+    placed = await place_call(settings, options.base_url, options.to, options.caller)
+    run.result = CallResult(placed.call_sid, options.to, said_by_carrier=placed.said)
+    if placed.stream_url is None:
+        run.result.outcome = "not_in_service"
+        return
+    await report_status(settings, options.base_url, placed.call_sid, options.to, "in-progress")
+    run.recording = await converse(settings, placed, options.steps, speech, run.result)
+    await report_status(settings, options.base_url, placed.call_sid, options.to, "completed")
+
+
 async def run_load(
     settings: Settings,
     options: CallOptions,
-    speech: PrerenderedSpeech,
+    speech: dict[str, bytes],
     calls: int,
     concurrency: int,
     arrival_spacing: float,
     on_call_done: Callable[[CallRun], None] = lambda run: None,
 ) -> LoadRun:
     """Place `calls` calls, at most `concurrency` at once and starting at least `arrival_spacing`
-    seconds apart; each failure is recorded, never raised."""
+    seconds apart, each saying `speech` (audio by line); each failure is recorded, never raised."""
     load = LoadRun()
     gate = asyncio.Semaphore(concurrency)
     arrivals = _Arrivals(arrival_spacing)
@@ -113,12 +108,13 @@ async def run_load(
             run = CallRun()
             try:
                 async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
-                    run.result, run.recording = await run_call(settings, options, speech)
-                run.barge_in_ms = barge_in_ms(run.result, run.recording)
+                    await _call(settings, options, speech, run)
             except (TimeoutError, WebhookError, WebSocketException, OSError) as exc:
                 run.error = f"{type(exc).__name__}: {exc}"
             finally:
                 in_flight -= 1
+            if run.result is not None and run.recording is not None:
+                run.barge_in_ms = barge_in_ms(run.result, run.recording)
             load.calls.append(run)
             on_call_done(run)
 

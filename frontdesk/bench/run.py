@@ -14,11 +14,11 @@ import httpx
 
 from frontdesk.bench.cpu import stack_cpu_seconds, tree_seconds
 from frontdesk.bench.figures import CallRecord, load_figures, load_records, overhead_figures, sms_sent_at
-from frontdesk.bench.load import CallRun, PrerenderedSpeech, prerender, run_load
+from frontdesk.bench.load import CallRun, run_load
 from frontdesk.bench.profiles import LatencyProfile
 from frontdesk.bench.script import CALLER_NUMBER, caller_steps
 from frontdesk.bench.vendors import VendorFakes, vendor_fakes
-from frontdesk.caller.conversation import CallOptions
+from frontdesk.caller.conversation import CallOptions, render_lines
 from frontdesk.devstack.background import BackgroundStack, background_stack
 from frontdesk.domain.database import make_engine
 from frontdesk.domain.seed import DEMO_NUMBER
@@ -55,7 +55,7 @@ class BenchOptions:
 class _Bench:
     stack: BackgroundStack
     fakes: VendorFakes
-    speech: PrerenderedSpeech
+    speech: dict[str, bytes]  # the caller's audio of each line
 
 
 async def _frame_counters(base_url: str) -> dict[str, float]:
@@ -116,7 +116,7 @@ async def measure(
         "late": int(late),
         "late_share": round(late / sent, 5) if sent else None,
     }
-    per_call = max(figures["calls_completed"], 1)
+    per_call = max(figures["calls"], 1)
     used = {role: cpu_after.get(role, 0.0) - cpu_before.get(role, 0.0) for role in cpu_after}
     bench_process = used.pop("bench_process")
     figures["cpu_seconds_per_call"] = {
@@ -130,7 +130,7 @@ async def measure(
 
 @asynccontextmanager
 async def _bench(options: BenchOptions) -> AsyncIterator[_Bench]:
-    speech = await prerender(PiperTextToSpeech())
+    speech = await render_lines(PiperTextToSpeech(), caller_steps())
     async with vendor_fakes(options.profile, options.seed) as fakes:
         with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as scratch:
             workdir = options.workdir or Path(scratch)

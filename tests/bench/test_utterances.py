@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from frontdesk.bench.load import prerender
-from frontdesk.bench.script import LINES
+from frontdesk.bench.script import LINES, caller_steps
 from frontdesk.bench.utterances import UtteranceDetector, frame_has_speech, utterances_in
+from frontdesk.caller.conversation import render_lines
 from frontdesk.caller.media_client import SILENT_FRAME
 from frontdesk.realtime.audio.codec import mulaw_encode, split_mulaw_frames
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
@@ -40,8 +40,7 @@ def test_speech_still_going_at_the_end_is_an_utterance_too() -> None:
 
 
 async def test_each_bench_line_as_the_caller_speaks_it_is_one_utterance() -> None:
-    speech = await prerender(PiperTextToSpeech())
+    speech = await render_lines(PiperTextToSpeech(), caller_steps())
     for line in LINES:
-        audio = b"".join([chunk async for chunk in speech.synthesize(line.spoken)])
-        found = utterances_in(split_mulaw_frames(audio) + [SILENT_FRAME] * 20)
+        found = utterances_in(split_mulaw_frames(speech[line.spoken]) + [SILENT_FRAME] * 20)
         assert len(found) == 1, line.spoken
