@@ -43,16 +43,19 @@ class LoadRun:
 
 def barge_in_ms(result: CallResult, recording: Recording) -> float | None:
     """How long the agent kept talking after the caller began the barge-in line: from its first
-    speech frame to the first tick with no agent audio. None when the agent's audio was not cleared."""
+    speech frame to the tick from which the agent stayed silent until the line's end (a gap in
+    the agent's audio that speech fills again is not the cut). None when no clear came."""
     turn = next((turn for turn in result.turns if turn.kind == "barge_in"), None)
     utterances = utterances_in(recording.caller)
     if turn is None or not turn.cleared or len(utterances) <= NAME:
         return None
-    onset = utterances[NAME].first_frame
-    for tick in range(onset, len(recording.agent)):
-        if recording.agent[tick] == SILENT_FRAME:
-            return float((tick - onset) * FRAME_MS)
-    return None
+    line = utterances[NAME]
+    heard = [
+        tick for tick in range(line.first_frame, line.last_frame + 1) if recording.agent[tick] != SILENT_FRAME
+    ]
+    if not heard:
+        return None  # the agent was not speaking when the caller began
+    return float((heard[-1] + 1 - line.first_frame) * FRAME_MS)
 
 
 class _Arrivals:
