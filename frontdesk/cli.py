@@ -130,6 +130,9 @@ def bench(
     ),
     capacity_step: int = typer.Option(10, min=1, help="--find-capacity: concurrency added per step"),
     capacity_max: int = typer.Option(100, min=1, help="--find-capacity: the highest concurrency tried"),
+    overhead_limit_ms: float = typer.Option(
+        20.0, min=0, help="--find-capacity: the platform overhead p95 a step may reach, ms"
+    ),
     arrival_ms: float = typer.Option(200.0, min=0, help="the least time between two calls' starts, ms"),
     seed: int = typer.Option(7, help="seed of the injected delays"),
     workdir: Path | None = typer.Option(None, help="keep the benchmark stack's data here"),
@@ -144,7 +147,7 @@ def bench(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--profile") from None
     options = BenchOptions(
-        latency, calls, concurrency, seed, workdir, capacity_step, capacity_max, arrival_ms
+        latency, calls, concurrency, seed, workdir, capacity_step, capacity_max, arrival_ms, overhead_limit_ms
     )
     raise typer.Exit(run_bench_command(options, find_capacity))
 

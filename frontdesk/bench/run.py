@@ -31,8 +31,6 @@ METRICS_TIMEOUT_SECONDS: Final = 60.0
 METRICS_ATTEMPTS: Final = 5
 FRAMES_SENT: Final = "frontdesk_media_frames_sent_total"
 FRAMES_LATE: Final = "frontdesk_media_frames_late_total"
-# Capacity search: a step holds while platform overhead p95 stays under this and no frame is late.
-OVERHEAD_LIMIT_MS: Final = 20.0
 
 Progress = Callable[[str, int], Callable[[CallRun], None]]  # (step label, calls) -> per-call callback
 
@@ -49,6 +47,7 @@ class BenchOptions:
     capacity_step: int = 10  # --find-capacity: concurrency added per step
     capacity_max: int = 100  # --find-capacity: the highest concurrency tried
     arrival_ms: float = 200.0  # the least time between two calls' starts
+    overhead_limit_ms: float = 20.0  # --find-capacity: platform overhead p95 a step may reach
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,7 @@ async def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]
     }
 
 
-def step_holds(figures: dict[str, Any]) -> bool:
+def step_holds(figures: dict[str, Any], overhead_limit_ms: float) -> bool:
     """Whether a capacity step held: every call completed and booked, platform overhead p95 within
     the limit, no frame sent late. The overhead is that of turns whose first audio did not wait for
     a tool round: a tool's database and Temporal time is work, not a platform falling behind."""
@@ -161,7 +160,7 @@ def step_holds(figures: dict[str, Any]) -> bool:
         figures["calls_failed"] == 0
         and figures["bookings"]["failed"] == 0
         and overhead is not None
-        and overhead <= OVERHEAD_LIMIT_MS
+        and overhead <= overhead_limit_ms
         and figures["frames"]["late"] == 0
     )
 
@@ -178,7 +177,7 @@ async def find_capacity(options: BenchOptions, progress: Progress) -> dict[str, 
             label = f"capacity step: {concurrency} at once"
             done = progress(label, concurrency)
             figures = await measure(bench, concurrency, concurrency, options.arrival_ms, done)
-            figures["holds"] = step_holds(figures)
+            figures["holds"] = step_holds(figures, options.overhead_limit_ms)
             steps.append({"concurrency": concurrency, **figures})
             if not figures["holds"]:
                 break
@@ -192,7 +191,7 @@ async def find_capacity(options: BenchOptions, progress: Progress) -> dict[str, 
                 "every call completed and booked, no frame sent late, and platform overhead p95 of "
                 "turns whose first audio did not wait for a tool round within the limit"
             ),
-            "overhead_limit_ms": OVERHEAD_LIMIT_MS,
+            "overhead_limit_ms": options.overhead_limit_ms,
             "largest_concurrency_held": held,
             "realtime_processes": 1,
             "largest_concurrency_held_per_realtime_process": held,
