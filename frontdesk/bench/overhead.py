@@ -7,7 +7,8 @@ The vendor time of a turn is what the fakes took on the way to its first audio:
   (their tool calls then run on the platform, between two messages), then that message's arrival
   -> the token that completed the clause;
 - TTS: the request for the first piece of that clause (the TTS chain cuts clauses as piper does)
-  -> its first chunk; the earliest request for that text after the clause was written.
+  -> its first chunk; the earliest request for that text (or text beginning the same way) after
+  the clause was written.
 
 Turns are joined to the fakes' records by the call's tag (its first transcript) and caller line.
 """
@@ -59,18 +60,20 @@ def replies_by_turn(messages: Iterable[LlmMessage]) -> dict[tuple[int, int], lis
 
 
 class _Syntheses:
-    """Syntheses by text, each claimed by at most one turn, earliest first."""
+    """Syntheses in arrival order, each claimed by at most one turn."""
 
     def __init__(self, syntheses: Iterable[Synthesis]) -> None:
-        self._by_text: dict[str, list[Synthesis]] = {}
-        for synthesis in sorted(syntheses, key=lambda s: s.arrived_at):
-            self._by_text.setdefault(synthesis.text, []).append(synthesis)
+        self._unclaimed = sorted(syntheses, key=lambda s: s.arrived_at)
 
     def claim(self, text: str, after: float) -> Synthesis | None:
-        candidates = self._by_text.get(text, [])
-        for index, synthesis in enumerate(candidates):
-            if synthesis.arrived_at >= after:
-                return candidates.pop(index)
+        """The earliest synthesis since `after` of `text`, or of text that begins the same way: the
+        turn loop cuts a clause where the stream's chunks allow, so when several tokens arrive at
+        once its first clause may run on past the one cut token by token here."""
+        for index, synthesis in enumerate(self._unclaimed):
+            if synthesis.arrived_at >= after and (
+                synthesis.text.startswith(text) or text.startswith(synthesis.text)
+            ):
+                return self._unclaimed.pop(index)
         return None
 
 

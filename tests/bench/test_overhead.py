@@ -56,3 +56,12 @@ def test_vendor_time_adds_stt_llm_and_the_first_synthesis_of_the_clause_after_it
     assert turn == (4, 0)
     assert (round(vendor.stt_ms), round(vendor.llm_ms), round(vendor.tts_ms)) == (300, 450, 400)
     assert vendor_times(log, [(4, 1)]) == {}
+
+
+def test_a_synthesis_of_a_longer_clause_cut_from_a_burst_of_tokens_still_joins() -> None:
+    log = VendorLog(
+        stt=[SttFinal(connection=4, index=0, speech_end_at=9.0, sent_at=9.3, drawn_ms=300.0)],
+        llm=[message(0, 9.35, [("Hi, ", 9.4), ("I have Monday, ", 9.4), ("at nine. ", 9.4)], 9.4)],
+        tts=[Synthesis("Hi, I have Monday, at nine.", arrived_at=9.45, drawn_ms=0.0, first_chunk_at=9.46)],
+    )
+    assert list(vendor_times(log, [(4, 0)])) == [(4, 0)]
