@@ -87,6 +87,10 @@ class Receptionist:
             self._commit(spoken, calls)
             if not calls:
                 return
+            if spoken:
+                # The message ends here and its tools run before the next: a boundary lets speech
+                # release its last sentence now, not after the tool round and the next message.
+                yield " "
             # Tools run in their own task: an interruption while they run does not lose results.
             self._tools = asyncio.ensure_future(self._run_tools(calls))
             await asyncio.shield(self._tools)

@@ -8,6 +8,8 @@ import re
 
 # A clause ends at sentence punctuation, or at a comma/semicolon/colon/dash once it has enough words.
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")
+# A period after these ends no sentence: "Dr. Patel" is one name, spoken in one breath.
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:dr|mr|mrs|ms|st|jr|sr|prof|mt|ave|vs|approx)\.$", re.IGNORECASE)
 _PAUSE = re.compile(r"[,;:\u2014](?=\s)")
 FIRST_CLAUSE_MIN_WORDS = 3
 CLAUSE_MIN_WORDS = 6
@@ -36,8 +38,10 @@ class ClauseStream:
     def _next_clause(self) -> str | None:
         min_words = FIRST_CLAUSE_MIN_WORDS if self._released == 0 else CLAUSE_MIN_WORDS
         cut = None
-        if m := _SENTENCE_END.search(self._buffer):
-            cut = m.end()
+        if ends := [
+            m.end() for m in _SENTENCE_END.finditer(self._buffer) if not _after_title(self._buffer, m.end())
+        ]:
+            cut = ends[0]
         else:
             for m in _PAUSE.finditer(self._buffer):
                 if len(self._buffer[: m.end()].split()) >= min_words:
@@ -50,6 +54,11 @@ class ClauseStream:
             return None
         self._released += 1
         return clause
+
+
+def _after_title(text: str, end: int) -> bool:
+    """Whether the period ending at `end` closes an abbreviation such as "Dr." rather than a sentence."""
+    return bool(_ABBREVIATION.search(text[:end]))
 
 
 def clauses_of(text: str) -> list[str]:
