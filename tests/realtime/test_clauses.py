@@ -1,5 +1,6 @@
 """Cutting the agent's streamed text into clauses: early first clause, sentence ends, titles."""
 
+from frontdesk.realtime.speech.piper_tts import split_clauses
 from frontdesk.realtime.turn.clauses import ClauseStream, clauses_of
 
 
@@ -28,3 +29,10 @@ def test_a_streamed_sentence_is_released_once_the_space_after_it_arrives() -> No
     assert stream.feed("I have 9 AM with Dr.") == []
     assert stream.feed(" Patel.") == []
     assert stream.flush() == ["I have 9 AM with Dr. Patel."]
+
+
+def test_the_tts_chain_keeps_a_title_with_its_name_too() -> None:
+    assert split_clauses("I have 8 AM with Dr. Patel, or 9 AM with Sarah Kim.") == [
+        "I have 8 AM with Dr. Patel,",
+        "or 9 AM with Sarah Kim.",
+    ]

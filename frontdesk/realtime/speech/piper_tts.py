@@ -21,6 +21,7 @@ from frontdesk.logs import get_logger
 from frontdesk.realtime.audio.codec import TELEPHONY_SAMPLE_RATE, mulaw_encode
 from frontdesk.realtime.audio.resample import DEFAULT_QUALITY, ResampleQuality, StreamingResampler
 from frontdesk.realtime.speech.base import SpeechProviderError
+from frontdesk.realtime.turn.clauses import ends_with_title
 
 PROVIDER: Final = "piper"
 MIN_LENGTH_SCALE: Final = 0.5
@@ -53,7 +54,12 @@ def load_piper_voice() -> PiperVoice:
 
 def split_clauses(text: str) -> list[str]:
     """Cut text into the clauses piper renders one at a time, merging very short ones."""
-    pieces = [piece for piece in _CLAUSE_BREAK.split(text.strip()) if piece]
+    pieces: list[str] = []
+    for piece in filter(None, _CLAUSE_BREAK.split(text.strip())):
+        if pieces and ends_with_title(pieces[-1]):  # "Dr. Patel" is one name
+            pieces[-1] = f"{pieces[-1]} {piece}"
+        else:
+            pieces.append(piece)
     clauses: list[str] = []
     carry = ""
     for piece in pieces:

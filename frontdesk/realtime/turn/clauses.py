@@ -38,10 +38,9 @@ class ClauseStream:
     def _next_clause(self) -> str | None:
         min_words = FIRST_CLAUSE_MIN_WORDS if self._released == 0 else CLAUSE_MIN_WORDS
         cut = None
-        if ends := [
-            m.end() for m in _SENTENCE_END.finditer(self._buffer) if not _after_title(self._buffer, m.end())
-        ]:
-            cut = ends[0]
+        ends = (m.end() for m in _SENTENCE_END.finditer(self._buffer))
+        if (end := next((e for e in ends if not ends_with_title(self._buffer[:e])), None)) is not None:
+            cut = end
         else:
             for m in _PAUSE.finditer(self._buffer):
                 if len(self._buffer[: m.end()].split()) >= min_words:
@@ -56,9 +55,9 @@ class ClauseStream:
         return clause
 
 
-def _after_title(text: str, end: int) -> bool:
-    """Whether the period ending at `end` closes an abbreviation such as "Dr." rather than a sentence."""
-    return bool(_ABBREVIATION.search(text[:end]))
+def ends_with_title(text: str) -> bool:
+    """Whether `text` ends with an abbreviation such as "Dr." (whose period ends no sentence)."""
+    return bool(_ABBREVIATION.search(text))
 
 
 def clauses_of(text: str) -> list[str]:
