@@ -1,6 +1,7 @@
 """Fallback chains with real providers: Deepgram and ElevenLabs (real SDKs against the fakes)
 falling back to the real offline twins (Whisper, piper)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from numpy.typing import NDArray
 
 from frontdesk.config import Settings
-from frontdesk.realtime.audio.codec import PCM16_FRAME_BYTES, mulaw_decode, pcm16_bytes
+from frontdesk.realtime.audio.codec import FRAME_MS, PCM16_FRAME_BYTES, mulaw_decode, pcm16_bytes
 from frontdesk.realtime.speech.base import SpeechProviderError, TranscriptEvent, TranscriptKind
 from frontdesk.realtime.speech.chains import FallbackSpeechToText, FallbackSTTSession, FallbackTextToSpeech
 from frontdesk.realtime.speech.deepgram_stt import DeepgramSpeechToText
@@ -27,6 +28,9 @@ TWO_CLAUSES = "Sure, I can book that for you. Your cleaning is on Tuesday at nin
 EL_CHUNKS = (b"\x11" * 800, b"\x22" * 800)
 
 
+FRAME_SECONDS = FRAME_MS / 1000
+
+
 def deepgram(fake: FakeDeepgram) -> DeepgramSpeechToText:
     return DeepgramSpeechToText(fake_deepgram.API_KEY, base_url=fake.url)
 
@@ -35,10 +39,13 @@ def elevenlabs(fake: FakeElevenLabs) -> ElevenLabsTextToSpeech:
     return ElevenLabsTextToSpeech(fake_elevenlabs.API_KEY, base_url=fake.url)
 
 
-async def send_frames(session: FallbackSTTSession, samples: NDArray[np.int16]) -> None:
+async def send_frames(session: FallbackSTTSession, samples: NDArray[np.int16], paced: bool = False) -> None:
+    """Send the audio frame by frame: at once, or `paced` as a phone line delivers it (in real time)."""
     pcm = pcm16_bytes(samples)
     for offset in range(0, len(pcm), PCM16_FRAME_BYTES):
         await session.send(pcm[offset : offset + PCM16_FRAME_BYTES])
+        if paced:
+            await asyncio.sleep(FRAME_SECONDS)
 
 
 async def finish_and_collect(
@@ -90,13 +97,29 @@ async def test_a_deepgram_that_stays_silent_through_speech_is_replaced(
         fake.script(Stall(0))
         session = await FallbackSpeechToText([deepgram(fake), stt], stall_after_s=1.0).start()
         stream = session.events()
-        await send_frames(session, audio)
+        await send_frames(session, audio, paced=True)
         events = await finish_and_collect(session, stream)
     assert session.active_provider == "WhisperSpeechToText"
     [text] = committed(events)
     assert "cleaning" in words(text) and "tuesday" in words(text)
     # The switch came after about a second of speech, not at the end of the audio.
     assert len(fake.connections[0].audio) < len(audio) * 3 // 4
+
+
+async def test_a_backlog_of_speech_arriving_at_once_is_no_stall(speak: Speak, padded: Padded) -> None:
+    """A process behind on its work gets seconds of audio at once: the vendor has had no time to
+    answer, so it is not abandoned (falling back to Whisper would deepen the overload)."""
+    audio = padded(0.5, await speak(BOOKING), 1.0)
+    async with FakeDeepgram() as fake:
+        fake.script(Stall(0))
+        session = await FallbackSpeechToText(
+            [deepgram(fake), WhisperSpeechToText()], stall_after_s=1.0
+        ).start()
+        await send_frames(session, audio)  # well over a second of speech, in a fraction of one
+        assert session.active_provider == "DeepgramSpeechToText"
+        # All of it went to Deepgram (as mu-law, a byte a sample), none was kept back for Whisper.
+        await fake.wait_for(lambda: len(fake.connections[0].audio) == len(audio))
+        await session.close()
 
 
 async def test_committed_text_is_not_transcribed_again_after_a_switch(

@@ -6,10 +6,13 @@ audio since the last committed transcript (at most `buffer_s`). When the active 
 (a SpeechProviderError from send, finish or its events, or its events ending early), or stays
 silent through `stall_after_s` of caller speech, the next provider's session is started and the
 kept audio re-sent to it, so the utterance in progress is transcribed again rather than lost.
-Speech is judged by a Silero detector and counted in audio time, which a phone line delivers in
-real time. Event times are shifted onto one timeline (seconds since the chain session's first
-audio). The last provider is never abandoned for silence: there is nothing to fall back to, and
-a per-utterance recognizer (Whisper) says nothing until the caller pauses.
+Speech is judged by a Silero detector and counted in audio time, and the provider must also have
+been silent that long on the wall clock: a process behind on its work receives a backlog of
+audio at once, which is no sign of a silent vendor (and falling back to the local recognizer
+then would only deepen the overload). Event times are shifted onto one timeline (seconds since
+the chain session's first audio). The last provider is never abandoned for silence: there is
+nothing to fall back to, and a per-utterance recognizer (Whisper) says nothing until the caller
+pauses.
 
 Text to speech: the text is cut into clauses (piper's `split_clauses`) and each is synthesized
 on its own by the active provider. A provider that fails, or sends no first chunk within
@@ -21,6 +24,7 @@ to the provider that took over, so later sentences do not each wait out a dead v
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
@@ -106,6 +110,8 @@ class FallbackSTTSession:
         self._origin = 0  # where the active session's time zero sits on the chain's timeline
         self._unframed = bytearray()  # audio short of a whole 20 ms frame, for the detector
         self._unanswered_speech = 0  # samples of speech sent since the active provider's last event
+        self._stall_after_s = stall_after_s
+        self._unanswered_since: float | None = None  # monotonic time of the first of those samples
         self._events = TranscriptQueue()
         self._finishing = False
         self._closed = False
@@ -138,9 +144,11 @@ class FallbackSTTSession:
         # chunk must be either in that replay or sent to the new provider, never neither.
         async with self._switch_lock:
             self._keep(chunk, samples)
-            self._unanswered_speech += self._speech_samples(chunk)
+            if speech := self._speech_samples(chunk):
+                self._unanswered_speech += speech
+                self._unanswered_since = self._unanswered_since or time.monotonic()
             index, session = self._index, self._session
-            if index < len(self._providers) - 1 and self._unanswered_speech >= self._stall_samples:
+            if index < len(self._providers) - 1 and self._stalled():
                 stalled = self._unanswered_speech / TELEPHONY_SAMPLE_RATE
                 reason = f"no transcript event during {stalled:.1f} s of speech"
             else:
@@ -192,6 +200,11 @@ class FallbackSTTSession:
         while self._kept_samples > self._buffer_samples:
             self._kept_samples -= len(self._kept.popleft()[1]) // 2
 
+    def _stalled(self) -> bool:
+        """Whether the active provider stayed silent through enough speech, in audio and in time."""
+        waited = time.monotonic() - (self._unanswered_since or time.monotonic())
+        return self._unanswered_speech >= self._stall_samples and waited >= self._stall_after_s
+
     def _commit(self, end_s: float) -> None:
         """Forget the kept audio that a committed transcript (ending at `end_s`) covers."""
         end = round(end_s * TELEPHONY_SAMPLE_RATE)
@@ -220,7 +233,7 @@ class FallbackSTTSession:
         """Move one provider session's events into the chain's queue; on failure, switch."""
         try:
             async for event in session.events():
-                self._unanswered_speech = 0
+                self._unanswered_speech, self._unanswered_since = 0, None
                 shifted = replace(event, start=event.start + origin_s, end=event.end + origin_s)
                 if shifted.is_final:
                     self._commit(shifted.end)
@@ -266,7 +279,7 @@ class FallbackSTTSession:
                 replayed_s=round(self._kept_samples / TELEPHONY_SAMPLE_RATE, 2),
             )
             self._index, self._session, self._origin = index, session, origin
-            self._unanswered_speech = 0
+            self._unanswered_speech, self._unanswered_since = 0, None
             self._pump = self._start_pump()
         if old_pump is not asyncio.current_task():
             old_pump.cancel()
