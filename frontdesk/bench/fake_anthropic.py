@@ -148,7 +148,16 @@ class FakeAnthropic:
         )
         yield _sse("message_stop", {"type": "message_stop"})
         self.log.llm.append(
-            LlmMessage(reply.tag, reply.line, arrived_at, drawn, tuple(sent), time.monotonic(), summary)
+            LlmMessage(
+                reply.tag,
+                reply.line,
+                arrived_at,
+                drawn,
+                tuple(sent),
+                time.monotonic(),
+                len(reply.tools),
+                summary,
+            )
         )
 
 

@@ -3,9 +3,10 @@
 The vendor time of a turn is what the fakes took on the way to its first audio:
 - STT: the caller's end of speech -> the final transcript (the fake's record of that utterance);
 - LLM: each message of the reply until the one that completes the reply's first clause, cut as the
-  turn loop cuts it (`ClauseStream` over the messages' text in order): whole messages before it
-  (their tool calls then run on the platform, between two messages), then that message's arrival
-  -> the token that completed the clause;
+  turn loop cuts it (`ClauseStream` over the messages' text in order, with the space the engine
+  streams after a spoken message whose tools run next): whole messages before it (their tool
+  calls then run on the platform, between two messages), then that message's arrival -> the token
+  that completed the clause (or the end of the message, for the space);
 - TTS: the request for the first piece of that clause (the TTS chain cuts clauses as piper does)
   -> its first chunk; the earliest request for that text (or text beginning the same way) after
   the clause was written.
@@ -36,7 +37,9 @@ def first_clause(messages: Sequence[LlmMessage]) -> FirstClause | None:
     stream = ClauseStream()
     before_ms = 0.0  # LLM time of the messages already complete
     for number, message in enumerate(messages):
-        for token, sent_at in message.tokens:
+        # The engine ends a spoken message whose tools run next with a space: the clause is cut there.
+        boundary = [(" ", message.ended_at)] if message.tools and message.tokens else []
+        for token, sent_at in [*message.tokens, *boundary]:
             if done := stream.feed(token):
                 llm_ms = before_ms + (sent_at - message.arrived_at) * 1000
                 return FirstClause(done[0], sent_at, llm_ms, after_tools=number > 0)

@@ -46,9 +46,6 @@ class WindowPlan:
         self._windows = consultation_windows(today or datetime.now(ZoneInfo(DEMO_TIMEZONE)).date())
         self._next = 0
 
-    def __len__(self) -> int:
-        return len(self._windows)
-
     def remaining(self) -> int:
         """How many windows are left."""
         return len(self._windows) - self._next

@@ -31,6 +31,7 @@ class LlmMessage:
     drawn_ms: float  # first-token delay drawn
     tokens: tuple[tuple[str, float], ...]  # its text, token by token, with when each was sent
     ended_at: float  # when its last event was sent
+    tools: int = 0  # how many tool calls it ended with
     summary: bool = False  # a post-call summary, not a turn of the call
 
 

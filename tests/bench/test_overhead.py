@@ -4,9 +4,11 @@ from frontdesk.bench.overhead import first_clause, replies_by_turn, vendor_times
 from frontdesk.bench.vendor_log import LlmMessage, SttFinal, Synthesis, VendorLog
 
 
-def message(line: int | None, arrived: float, tokens: list[tuple[str, float]], ended: float) -> LlmMessage:
+def message(
+    line: int | None, arrived: float, tokens: list[tuple[str, float]], ended: float, tools: int = 0
+) -> LlmMessage:
     return LlmMessage(
-        tag=4, line=line, arrived_at=arrived, drawn_ms=0.0, tokens=tuple(tokens), ended_at=ended
+        tag=4, line=line, arrived_at=arrived, drawn_ms=0.0, tokens=tuple(tokens), ended_at=ended, tools=tools
     )
 
 
@@ -22,15 +24,31 @@ def test_a_clause_written_in_one_message_costs_the_llm_time_to_its_last_token() 
     )
 
 
-def test_a_clause_finished_after_a_tool_round_counts_whole_earlier_messages_not_the_tool_time() -> None:
-    # The first message ends at its period with no space after: the clause runs on into the next.
+def test_a_sentence_before_a_tool_call_is_cut_at_the_end_of_its_message() -> None:
+    # The engine streams a space after the message: the sentence is spoken before the tool round.
     reply = [
-        message(1, 10.0, [("Let me ", 10.2), ("check.", 10.3)], 10.5),
+        message(1, 10.0, [("Let me ", 10.2), ("check.", 10.3)], 10.5, tools=1),
         message(None, 11.0, [("I have ", 11.4), ("Monday, ", 11.5), ("at nine.", 11.6)], 11.7),
     ]
     clause = first_clause(reply)
     assert clause is not None
-    assert clause.text == "Let me check.I have Monday,"
+    assert (clause.text, clause.written_at, round(clause.llm_ms), clause.after_tools) == (
+        "Let me check.",
+        10.5,
+        500,
+        False,
+    )
+
+
+def test_a_clause_finished_after_a_tool_round_counts_whole_earlier_messages_not_the_tool_time() -> None:
+    # A message with nothing to say before its tool call: the first words come after the tool round.
+    reply = [
+        message(1, 10.0, [], 10.5, tools=1),
+        message(None, 11.0, [("I have ", 11.4), ("Monday, ", 11.5), ("at nine.", 11.6)], 11.7),
+    ]
+    clause = first_clause(reply)
+    assert clause is not None
+    assert clause.text == "I have Monday,"
     assert round(clause.llm_ms) == 500 + 500  # 10.0 -> 10.5, then 11.0 -> 11.5; the gap is the platform's
     assert clause.after_tools
 
