@@ -1,5 +1,7 @@
 """Joining a turn to the vendor time the fakes injected on its path."""
 
+import pytest
+
 from frontdesk.bench.overhead import first_clause, replies_by_turn, vendor_times
 from frontdesk.bench.vendor_log import LlmMessage, SttFinal, Synthesis, VendorLog
 
@@ -12,32 +14,32 @@ def message(
     )
 
 
-def test_a_clause_written_in_one_message_costs_the_llm_time_to_its_last_token() -> None:
-    reply = [message(0, 10.0, [("Hello ", 10.5), ("there. ", 10.6), ("More", 10.7)], 10.8)]
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        pytest.param(
+            [message(0, 10.0, [("Hello ", 10.5), ("there. ", 10.6), ("More", 10.7)], 10.8)],
+            ("Hello there.", 10.6, 600),
+            id="cut at the token that completes it",
+        ),
+        pytest.param(
+            # The engine streams a space after the message: the sentence is spoken before the tools.
+            [
+                message(1, 10.0, [("Let me ", 10.2), ("check.", 10.3)], 10.5, tools=1),
+                message(None, 11.0, [("I have ", 11.4), ("Monday, ", 11.5)], 11.7),
+            ],
+            ("Let me check.", 10.5, 500),
+            id="cut at the end of a message whose tools run next",
+        ),
+    ],
+)
+def test_a_first_clause_in_the_first_message_costs_the_llm_time_to_where_it_is_cut(
+    reply: list[LlmMessage], expected: tuple[str, float, int]
+) -> None:
     clause = first_clause(reply)
     assert clause is not None
-    assert (clause.text, clause.written_at, round(clause.llm_ms), clause.after_tools) == (
-        "Hello there.",
-        10.6,
-        600,
-        False,
-    )
-
-
-def test_a_sentence_before_a_tool_call_is_cut_at_the_end_of_its_message() -> None:
-    # The engine streams a space after the message: the sentence is spoken before the tool round.
-    reply = [
-        message(1, 10.0, [("Let me ", 10.2), ("check.", 10.3)], 10.5, tools=1),
-        message(None, 11.0, [("I have ", 11.4), ("Monday, ", 11.5), ("at nine.", 11.6)], 11.7),
-    ]
-    clause = first_clause(reply)
-    assert clause is not None
-    assert (clause.text, clause.written_at, round(clause.llm_ms), clause.after_tools) == (
-        "Let me check.",
-        10.5,
-        500,
-        False,
-    )
+    assert (clause.text, clause.written_at, round(clause.llm_ms)) == expected
+    assert not clause.after_tools
 
 
 def test_a_clause_finished_after_a_tool_round_counts_whole_earlier_messages_not_the_tool_time() -> None:
