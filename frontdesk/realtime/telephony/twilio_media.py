@@ -336,8 +336,8 @@ class TwilioMediaTransport:
         if self._websocket.application_state is WebSocketState.CONNECTED:
             try:
                 await self._websocket.close(code, reason[:120])  # a close reason is at most 123 bytes
-            except RuntimeError:
-                pass  # the client closed at the same moment
+            except (RuntimeError, WebSocketDisconnect):
+                pass  # the client closed at the same moment: the socket is closed, as wanted
 
     def _stream_sid(self) -> str:
         if self._started is None:
