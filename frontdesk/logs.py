@@ -55,6 +55,22 @@ def redact_sensitive(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> M
     return event_dict
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever sys.stderr is when a record comes (a CLI run inside a test
+    harness, which swaps and then closes its stream, must not leave logging on a closed file)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record to the current sys.stderr."""
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def _print_to_current_stderr(*_args: Any) -> structlog.PrintLogger:
+    """structlog's logger for the current sys.stderr (looked up per logger, and loggers are not
+    cached, for the same reason as _CurrentStderr)."""
+    return structlog.PrintLogger(file=sys.stderr)
+
+
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
     """Set up structlog and route the standard library's logging through it."""
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
@@ -67,10 +83,10 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=_print_to_current_stderr,
+        cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
