@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     call_idle_seconds: float = Field(
         default=10.0, gt=0, description="caller silence before 'Are you still there?' (twice ends the call)"
     )
+    # Long enough for an Update whose activity retries a database hiccup (Updates take tens of
+    # milliseconds), short enough that the caller is not left in silence.
+    call_update_deadline_seconds: float = Field(
+        default=4.0,
+        gt=0,
+        description="how long a call's change (a CallWorkflow Update) may take before the caller hears an "
+        "apology and the call's later changes go to the database directly",
+    )
     call_clock_override: bool = Field(
         default=False,
         description="honour ?clock= on the voice webhook: a call at another moment (test-call suite only)",

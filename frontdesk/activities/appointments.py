@@ -22,10 +22,10 @@ from temporalio.exceptions import ApplicationError
 
 from frontdesk.config import get_settings
 from frontdesk.domain import booking
+from frontdesk.domain.appointment_details import AppointmentRecord
 from frontdesk.domain.call_clock import call_clock
 from frontdesk.domain.database import make_engine
 from frontdesk.domain.errors import DomainError
-from frontdesk.domain.models import Appointment
 
 
 @dataclass(frozen=True)
@@ -78,34 +78,6 @@ class ConfirmAppointmentInput:
     idempotency_key: str | None = None
 
 
-@dataclass(frozen=True)
-class AppointmentResult:
-    """The appointment as written."""
-
-    appointment_id: UUID
-    clinic_id: UUID
-    patient_id: UUID
-    provider_id: UUID
-    service_id: UUID
-    start_at: datetime
-    end_at: datetime
-    status: str
-
-    @classmethod
-    def of(cls, appointment: Appointment) -> "AppointmentResult":
-        """The result for an appointment row."""
-        return cls(
-            appointment_id=appointment.id,
-            clinic_id=appointment.clinic_id,
-            patient_id=appointment.patient_id,
-            provider_id=appointment.provider_id,
-            service_id=appointment.service_id,
-            start_at=appointment.start_at,
-            end_at=appointment.end_at,
-            status=appointment.status.value,
-        )
-
-
 def _idempotency_key(given: str | None) -> str:
     if given is not None:
         return given
@@ -125,7 +97,7 @@ def domain_errors_are_final() -> Iterator[None]:
 
 
 @activity.defn(name="book_appointment")
-def book_appointment(request: BookAppointmentInput) -> AppointmentResult:
+def book_appointment(request: BookAppointmentInput) -> AppointmentRecord:
     """Book an appointment (see frontdesk.domain.booking.book_appointment)."""
     with domain_errors_are_final():
         appointment = booking.book_appointment(
@@ -140,11 +112,11 @@ def book_appointment(request: BookAppointmentInput) -> AppointmentResult:
             idempotency_key=_idempotency_key(request.idempotency_key),
             now=call_clock(request.clock_offset_seconds)(),
         )
-    return AppointmentResult.of(appointment)
+    return AppointmentRecord.of(appointment)
 
 
 @activity.defn(name="reschedule_appointment")
-def reschedule_appointment(request: RescheduleAppointmentInput) -> AppointmentResult:
+def reschedule_appointment(request: RescheduleAppointmentInput) -> AppointmentRecord:
     """Reschedule an appointment (see frontdesk.domain.booking.reschedule_appointment)."""
     with domain_errors_are_final():
         appointment = booking.reschedule_appointment(
@@ -157,11 +129,11 @@ def reschedule_appointment(request: RescheduleAppointmentInput) -> AppointmentRe
             idempotency_key=_idempotency_key(request.idempotency_key),
             now=call_clock(request.clock_offset_seconds)(),
         )
-    return AppointmentResult.of(appointment)
+    return AppointmentRecord.of(appointment)
 
 
 @activity.defn(name="cancel_appointment")
-def cancel_appointment(request: CancelAppointmentInput) -> AppointmentResult:
+def cancel_appointment(request: CancelAppointmentInput) -> AppointmentRecord:
     """Cancel an appointment (see frontdesk.domain.booking.cancel_appointment)."""
     with domain_errors_are_final():
         appointment = booking.cancel_appointment(
@@ -172,11 +144,11 @@ def cancel_appointment(request: CancelAppointmentInput) -> AppointmentResult:
             call_id=request.call_id,
             idempotency_key=_idempotency_key(request.idempotency_key),
         )
-    return AppointmentResult.of(appointment)
+    return AppointmentRecord.of(appointment)
 
 
 @activity.defn(name="confirm_appointment")
-def confirm_appointment(request: ConfirmAppointmentInput) -> AppointmentResult:
+def confirm_appointment(request: ConfirmAppointmentInput) -> AppointmentRecord:
     """Confirm an appointment (see frontdesk.domain.booking.confirm_appointment)."""
     with domain_errors_are_final():
         appointment = booking.confirm_appointment(
@@ -187,7 +159,7 @@ def confirm_appointment(request: ConfirmAppointmentInput) -> AppointmentResult:
             call_id=request.call_id,
             idempotency_key=_idempotency_key(request.idempotency_key),
         )
-    return AppointmentResult.of(appointment)
+    return AppointmentRecord.of(appointment)
 
 
 APPOINTMENT_ACTIVITIES: list[Callable[..., Any]] = [

@@ -10,7 +10,6 @@ anything else (the database is down) is retried by Temporal.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Final
 from uuid import UUID
 
@@ -21,27 +20,24 @@ from frontdesk.activities.appointments import domain_errors_are_final
 from frontdesk.config import get_settings
 from frontdesk.domain.call_actions import record_action
 from frontdesk.domain.calls import TurnRecord, finish_call
-from frontdesk.domain.database import make_engine, session_scope, write_scope
-from frontdesk.domain.models import Call, Patient
+from frontdesk.domain.database import make_engine, session_scope
+from frontdesk.domain.models import Call
+from frontdesk.domain.new_patient import NewPatient, find_or_register_patient
 from frontdesk.domain.opt_outs import OptOutChannel, set_opt_out
+from frontdesk.domain.outcomes import Outcome
 from frontdesk.domain.repository import ClinicRepository
 
-DROPPED_OUTCOME: Final = "dropped"
 # The kind post-call summaries list as "call back" follow-ups for the staff.
 TAKE_MESSAGE_KIND: Final = "take_message"
 DROPPED_CALL_REASON: Final = "The call dropped before it ended; please call the caller back."
 
 
 @dataclass(frozen=True)
-class NewPatientInput:
-    """A caller to register (or find, when the same name and date of birth exist)."""
+class RegisterPatientInput:
+    """A caller to register with the clinic (or find, when the same name and date of birth exist)."""
 
     clinic_id: UUID
-    first_name: str
-    last_name: str
-    date_of_birth: str  # ISO 8601: Temporal's JSON converter carries datetimes, not dates
-    phone: str
-    email: str | None = None
+    patient: NewPatient
 
 
 @dataclass(frozen=True)
@@ -99,26 +95,10 @@ def _engine() -> Engine:
 
 
 @activity.defn(name="register_patient")
-def register_patient(request: NewPatientInput) -> UUID:
+def register_patient(request: RegisterPatientInput) -> UUID:
     """The id of the patient with this name and date of birth, registered when new."""
-    born = date.fromisoformat(request.date_of_birth)
-    with domain_errors_are_final(), write_scope(_engine()) as session:
-        repo = ClinicRepository(session, request.clinic_id)
-        known = repo.patient_by_name_and_dob(request.first_name, request.last_name, born)
-        if known is not None:
-            return known.id
-        patient = repo.add(
-            Patient(
-                clinic_id=request.clinic_id,
-                phone=request.phone,
-                first_name=request.first_name.title(),
-                last_name=request.last_name.title(),
-                date_of_birth=born,
-                email=request.email,
-            )
-        )
-        session.flush()
-        return patient.id
+    with domain_errors_are_final():
+        return find_or_register_patient(_engine(), request.clinic_id, request.patient)
 
 
 @activity.defn(name="record_call_action")
@@ -176,7 +156,7 @@ def close_dropped_call(request: DroppedCallInput) -> DroppedCallResult:
             request.clinic_id,
             request.call_id,
             turns=[],
-            outcome=DROPPED_OUTCOME,
+            outcome=Outcome.dropped,
             patient_id=request.patient_id,
         )
         with session_scope(engine) as session:

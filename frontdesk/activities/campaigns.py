@@ -26,18 +26,19 @@ from frontdesk.domain.models import (
     Patient,
     utcnow,
 )
+from frontdesk.domain.outcomes import Outcome
 from frontdesk.domain.repository import ClinicRepository
 from frontdesk.logs import get_logger
 
 log = get_logger(__name__)
 
 # What a call's outcome (Call.outcome, written by its CallWorkflow) means for its target.
-_TARGET_STATUS_OF_OUTCOME: Final = {
-    "confirmed": TargetStatus.confirmed,
-    "rescheduled": TargetStatus.rescheduled,
-    "cancelled": TargetStatus.cancelled,
-    "opted_out": TargetStatus.opted_out,
-    "voicemail": TargetStatus.voicemail,
+_TARGET_STATUS_OF_OUTCOME: Final[dict[str, TargetStatus]] = {
+    Outcome.confirmed: TargetStatus.confirmed,
+    Outcome.rescheduled: TargetStatus.rescheduled,
+    Outcome.cancelled: TargetStatus.cancelled,
+    Outcome.opted_out: TargetStatus.opted_out,
+    Outcome.voicemail: TargetStatus.voicemail,
 }
 _FINAL_CALL_STATUSES: Final = frozenset(
     {CallStatus.completed, CallStatus.busy, CallStatus.no_answer, CallStatus.failed, CallStatus.canceled}

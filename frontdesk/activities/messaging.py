@@ -60,12 +60,14 @@ STATUS_SKIPPED: Final = "skipped"
 _NEWS: Final = {
     "booked": "is booked for {when}.",
     "rescheduled": "has been moved to {when}.",
+    "scheduled": "is scheduled for {when}.",
     "unconfirmed": "on {when} could not be confirmed in our system yet. A member of our team will call "
     "you to confirm it.",
 }
 _SUBJECTS: Final = {
     "booked": "Your appointment is booked",
     "rescheduled": "Your appointment has been moved",
+    "scheduled": "Your appointment confirmation",
     "unconfirmed": "We will call you to confirm your appointment",
 }
 # An outbound campaign's own words (its SMS fallback), to a patient rather than about an appointment.

@@ -1,7 +1,8 @@
 """What happened on a call, and its summary: the first activities of PostCallWorkflow.
 
 `load_call_facts` gives the workflow ids and kinds only (which appointments the call booked or
-rescheduled, its outcome), so no transcript or patient detail enters the workflow's history.
+rescheduled, which confirmations the caller asked for, its outcome), so no transcript or patient
+detail enters the workflow's history.
 `summarize_call` writes `Call.summary`: Claude's when an Anthropic key is configured (the
 transcript goes to Claude, never to the logs), else a structured one built from the call's
 recorded actions and outcome. Claude failing falls back to the structured summary, so a vendor
@@ -22,6 +23,7 @@ from temporalio.exceptions import ApplicationError
 
 from frontdesk.config import Settings, get_settings
 from frontdesk.domain.appointment_details import AppointmentDetails, describe_appointment
+from frontdesk.domain.call_actions import CONFIRMATION_REQUEST_KIND
 from frontdesk.domain.database import make_engine, session_scope, write_scope
 from frontdesk.domain.models import Action, Appointment, Call, Patient, TurnRole
 from frontdesk.domain.repository import ClinicRepository
@@ -73,12 +75,23 @@ class AppointmentChange:
 
 
 @dataclass(frozen=True)
+class RequestedConfirmation:
+    """A confirmation the caller asked for (send_confirmation), on "sms" or "email"."""
+
+    appointment_id: UUID
+    channel: str
+
+
+@dataclass(frozen=True)
 class CallFacts:
-    """What the post-call workflow orchestrates on: ids and kinds only, no patient data."""
+    """What the post-call workflow orchestrates on: ids and kinds only, no patient data.
+    `confirmations` holds each asked-for confirmation once, and none of an appointment in
+    `changes` (its booked or rescheduled message goes on every channel anyway)."""
 
     call_id: UUID
     outcome: str | None
     changes: list[AppointmentChange] = field(default_factory=list)
+    confirmations: list[RequestedConfirmation] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -201,7 +214,8 @@ def _claude_summary(settings: Settings, description: CallDescription, transcript
 
 @activity.defn(name="load_call_facts")
 def load_call_facts(request: PostCallInput) -> CallFacts:
-    """The call's outcome and the still-active appointments it booked or rescheduled."""
+    """The call's outcome, the still-active appointments it booked or rescheduled, and the
+    confirmations asked for of other still-active appointments."""
     with session_scope(database_engine()) as session:
         repo = ClinicRepository(session, request.clinic_id)
         call = repo.get(Call, request.call_id)
@@ -211,13 +225,25 @@ def load_call_facts(request: PostCallInput) -> CallFacts:
                 type="CallNotFound",
                 non_retryable=True,
             )
-        changes = [
-            AppointmentChange(appointment_id, change)
-            for appointment_id, change in _changed_appointments(repo.actions(call_id=call.id)).items()
-            if (appointment := repo.get(Appointment, appointment_id)) is not None
-            and appointment.status.is_active
+        actions = repo.actions(call_id=call.id)
+
+        def active(appointment_id: UUID) -> bool:
+            appointment = repo.get(Appointment, appointment_id)
+            return appointment is not None and appointment.status.is_active
+
+        changed = _changed_appointments(actions)
+        changes = [AppointmentChange(a, change) for a, change in changed.items() if active(a)]
+        requested = {
+            (UUID(action.payload["appointment_id"]), action.payload["channel"])
+            for action in actions
+            if action.kind == CONFIRMATION_REQUEST_KIND
+        }
+        confirmations = [
+            RequestedConfirmation(appointment_id, channel)
+            for appointment_id, channel in sorted(requested)
+            if appointment_id not in changed and active(appointment_id)
         ]
-        return CallFacts(call_id=call.id, outcome=call.outcome, changes=changes)
+        return CallFacts(call.id, call.outcome, changes, confirmations)
 
 
 @activity.defn(name="summarize_call")

@@ -1,22 +1,39 @@
 """The one interface through which the agent reads the clinic's data and acts on it.
 
-Reads (availability, patient lookup) query the database; changes (book, reschedule, confirm,
-cancel, opt out, transfer, end) are carried out by the call's workflow in production. The engine
-never talks to the database or Temporal itself: it calls an `Actions` implementation.
+`Actions`, what the engine, the tool runner, the call's opening and the brains use, is the
+composition of two protocols: `CallReads` (availability, patients, appointments, insurance) and
+`CallChanges` (book, reschedule, cancel, confirm, opt out, send a confirmation, take a message,
+transfer, end). A `ChangeBackend` carries a call's changes out: the database
+(`agent.database_actions.DatabaseChanges`) or the call's CallWorkflow
+(`realtime.workflow_changes.WorkflowChanges`), each implementing every change itself.
+`agent.call_actions.CallActions` composes reads and a backend into `Actions`. The engine never
+talks to the database or Temporal itself.
 """
 
 from datetime import date, datetime, time
-from typing import Protocol
+from typing import Final, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel
 
 from frontdesk.agent.tools import ConfirmationChannel, PatientDetails, TransferReason
+from frontdesk.domain.appointment_details import AppointmentRecord
+from frontdesk.domain.calls import TurnRecord
 from frontdesk.domain.opt_outs import OptOutChannel
+
+UNAVAILABLE: Final = "I can't make that change right now. Let me take a message so the team can follow up."
 
 
 class ActionRefused(Exception):
     """An action the clinic's rules refuse; the message is speakable and tells the model what to do."""
+
+
+class ChangesUnanswered(ActionRefused):
+    """The backend of a call's changes gave no answer in time (or could not be reached): the change
+    may or may not have been made, and the call's later changes go elsewhere (see CallActions)."""
+
+    def __init__(self) -> None:
+        super().__init__(UNAVAILABLE)
 
 
 class SlotQuery(BaseModel):
@@ -54,18 +71,6 @@ class PatientRecord(BaseModel):
     last_visit: datetime | None = None
 
 
-class AppointmentRecord(BaseModel):
-    """An appointment of the patient on the line."""
-
-    id: UUID
-    patient_id: UUID
-    provider_id: UUID
-    service_id: UUID
-    start: datetime  # aware UTC
-    end: datetime
-    status: str
-
-
 class InsuranceCheck(BaseModel):
     """The result of an eligibility check."""
 
@@ -75,8 +80,13 @@ class InsuranceCheck(BaseModel):
     detail: str
 
 
-class Actions(Protocol):
-    """Everything the receptionist can look up or do during one call."""
+def confirmation_destination(channel: ConfirmationChannel) -> str:
+    """Where a confirmation on `channel` goes, as the agent says it."""
+    return "your phone" if channel == ConfirmationChannel.sms else "your email"
+
+
+class CallReads(Protocol):
+    """What the receptionist can look up during one call."""
 
     async def find_slots(self, query: SlotQuery) -> list[SlotOption]:
         """Bookable slots for the query, soonest first."""
@@ -104,22 +114,26 @@ class Actions(Protocol):
         """Whether the clinic accepts the carrier and the member is eligible."""
         ...
 
+
+class CallChanges(Protocol):
+    """What the receptionist can change during one call; each raises ActionRefused when it cannot."""
+
     async def book(
         self, slot: SlotOption, patient: PatientDetails, patient_id: UUID | None
     ) -> AppointmentRecord:
-        """Book a slot for a patient (created when new); raises ActionRefused when it cannot."""
+        """Book a slot for a patient (registered when new: `patient_id` None)."""
         ...
 
     async def reschedule(self, appointment_id: UUID, slot: SlotOption) -> AppointmentRecord:
-        """Move an appointment to a slot; raises ActionRefused when it cannot."""
+        """Move an appointment to a slot."""
         ...
 
     async def cancel(self, appointment_id: UUID) -> AppointmentRecord:
-        """Cancel an appointment; raises ActionRefused when it cannot."""
+        """Cancel an appointment."""
         ...
 
     async def confirm(self, appointment_id: UUID) -> AppointmentRecord:
-        """Mark an appointment confirmed; raises ActionRefused when it cannot."""
+        """Mark an appointment confirmed."""
         ...
 
     async def opt_out(self, channel: OptOutChannel, phone: str) -> None:
@@ -127,7 +141,8 @@ class Actions(Protocol):
         ...
 
     async def send_confirmation(self, appointment_id: UUID, channel: ConfirmationChannel) -> str:
-        """Send (or schedule) a confirmation; returns where it goes, for the agent to say."""
+        """Ask for a confirmation of the appointment on `channel` (the post-call workflow sends it);
+        returns where it goes, for the agent to say."""
         ...
 
     async def take_message(self, reason: str, callback_number: str) -> None:
@@ -140,4 +155,40 @@ class Actions(Protocol):
 
     async def end_call(self, outcome: str) -> None:
         """Hang up once the goodbye has been said."""
+        ...
+
+
+class Actions(CallReads, CallChanges, Protocol):
+    """Everything the receptionist can look up or do during one call."""
+
+
+class ChangeBackend(CallChanges, Protocol):
+    """Where one call's changes are carried out, and its record kept: every change, being told
+    what the call's reads showed (a CallWorkflow refuses a change to anything the call never
+    saw), and the call's life (liveness, hang-up, Update round trips). Only CallActions calls
+    these: `slots_offered` after each availability search, `appointments_seen` after each
+    look-up of a patient's appointments."""
+
+    async def slots_offered(self, slots: list[SlotOption]) -> None:
+        """Learn the slots an availability search returned in this call (only those can be booked)."""
+        ...
+
+    async def appointments_seen(self, patient_id: UUID, appointments: list[AppointmentRecord]) -> None:
+        """Learn a patient's upcoming appointments as this call looked them up (only those, and the
+        ones it books, can change)."""
+        ...
+
+    async def heartbeat(self) -> None:
+        """The process carrying the call is alive (sent every few seconds)."""
+        ...
+
+    async def hang_up(
+        self, turns: list[TurnRecord], outcome: str | None, patient_id: UUID | None = None
+    ) -> None:
+        """The call is over: store its transcript and outcome; raises ChangesUnanswered when the
+        backend cannot take them."""
+        ...
+
+    def take_update_timings(self) -> dict[str, float]:
+        """Round trips (ms) of the workflow Updates that succeeded since the last take, by Update id."""
         ...

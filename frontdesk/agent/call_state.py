@@ -9,23 +9,10 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from frontdesk.agent.actions import AppointmentRecord, PatientRecord, SlotOption
+from frontdesk.agent.actions import PatientRecord, SlotOption
 from frontdesk.agent.tools import TransferReason
-
-
-class Outcome(StrEnum):
-    """How a call ended, as the call log and the test-call suite record it."""
-
-    booked = "booked"
-    rescheduled = "rescheduled"
-    cancelled = "cancelled"
-    confirmed = "confirmed"
-    transferred = "transferred"
-    message_taken = "message_taken"
-    answered = "answered"
-    opted_out = "opted_out"
-    voicemail = "voicemail"
-    dropped = "dropped"
+from frontdesk.domain.appointment_details import AppointmentRecord
+from frontdesk.domain.outcomes import Outcome, outweighs
 
 
 class Specialist(StrEnum):
@@ -89,10 +76,5 @@ class CallState:
     def record_outcome(self, outcome: Outcome) -> None:
         """Set the call's outcome unless it already has a weightier one (a booking outranks a
         message, which outranks a plain answer)."""
-        if self.outcome is None or _WEIGHT.get(outcome, 2) >= _WEIGHT.get(self.outcome, 2):
+        if outweighs(outcome, self.outcome):
             self.outcome = outcome
-
-
-# Outcomes not listed weigh 2: what the call achieved (booked, transferred...). A caller who
-# books and then goes silent still booked.
-_WEIGHT = {Outcome.answered: 0, Outcome.dropped: 0, Outcome.message_taken: 1}

@@ -1,8 +1,10 @@
-"""`Actions` on the clinic's database: reads query it, changes write through the domain layer.
+"""A call's reads and changes directly on the clinic's database: `DatabaseReads` and
+`DatabaseChanges`, composed by `database_call_actions`.
 
-This is the direct implementation (text chat, tests, and calls until a workflow owns the
-changes). Database work runs in a thread so it never blocks the event loop that carries audio.
-Each change carries an idempotency key made of the call's key and a per-call sequence number.
+This is the direct path: text chat, tests, and a live call whose CallWorkflow could not be
+started (or stopped answering). Database work runs in a thread so it never blocks the event
+loop that carries audio. Each change carries an idempotency key made of the call's key and a
+per-call sequence number.
 """
 
 import asyncio
@@ -16,20 +18,24 @@ from sqlalchemy.engine import Engine
 
 from frontdesk.agent.actions import (
     ActionRefused,
-    AppointmentRecord,
     InsuranceCheck,
     PatientRecord,
     SlotOption,
     SlotQuery,
+    confirmation_destination,
 )
+from frontdesk.agent.call_actions import CallActions
 from frontdesk.agent.clinic_profile import ClinicProfile, ProviderInfo, ServiceInfo
 from frontdesk.agent.tools import ConfirmationChannel, PatientDetails, TransferReason
 from frontdesk.domain import booking, opt_outs
-from frontdesk.domain.call_actions import record_action
-from frontdesk.domain.database import session_scope, write_scope
+from frontdesk.domain.appointment_details import AppointmentRecord
+from frontdesk.domain.call_actions import CONFIRMATION_REQUEST_KIND, record_action
+from frontdesk.domain.calls import TurnRecord, finish_call
+from frontdesk.domain.database import session_scope
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.insurance import EligibilityChecker, OfflineEligibility
 from frontdesk.domain.models import Appointment, Patient
+from frontdesk.domain.new_patient import find_or_register_patient
 from frontdesk.domain.opt_outs import OptOutChannel
 from frontdesk.domain.repository import ClinicRepository
 
@@ -90,63 +96,47 @@ def _patient_record(patient: Patient, last_visit: datetime | None = None) -> Pat
     )
 
 
-def _appointment_record(appointment: Appointment) -> AppointmentRecord:
-    return AppointmentRecord(
-        id=appointment.id,
-        patient_id=appointment.patient_id,
-        provider_id=appointment.provider_id,
-        service_id=appointment.service_id,
-        start=appointment.start_at,
-        end=appointment.end_at,
-        status=appointment.status.value,
-    )
+async def _in_thread(work: Callable[[], T]) -> T:
+    """Run database work off the event loop; a domain error becomes a speakable refusal."""
+    try:
+        return await asyncio.to_thread(work)
+    except DomainError as error:
+        raise ActionRefused(str(error)) from None
 
 
-class DatabaseActions:
-    """The receptionist's actions for one call, directly on the database."""
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DatabaseReads:
+    """The receptionist's look-ups for one call, on the database."""
 
     def __init__(
         self,
         engine: Engine,
         profile: ClinicProfile,
-        call_key: str,
         *,
-        call_id: uuid.UUID | None = None,
-        now: Callable[[], datetime] | None = None,
+        now: Callable[[], datetime] = _now,
         eligibility: EligibilityChecker | None = None,
     ) -> None:
         self.engine = engine
         self.profile = profile
-        self.call_key = call_key
-        self.call_id = call_id
-        self.now = now or (lambda: datetime.now(UTC))
+        self.now = now
         self.eligibility = eligibility or OfflineEligibility()
-        self._sequence = count(1)
 
-    def _key(self, kind: str) -> str:
-        return f"{self.call_key}:{kind}:{next(self._sequence)}"
-
-    async def _run(self, work: Callable[[], T]) -> T:
-        try:
-            return await asyncio.to_thread(work)
-        except DomainError as error:
-            raise ActionRefused(str(error)) from None
-
-    def _repo_call(self, work: Callable[[ClinicRepository], T]) -> Callable[[], T]:
+    async def _read(self, work: Callable[[ClinicRepository], T]) -> T:
         def run() -> T:
             with session_scope(self.engine) as session:
                 return work(ClinicRepository(session, self.profile.id))
 
-        return run
+        return await _in_thread(run)
 
     async def find_slots(self, query: SlotQuery) -> list[SlotOption]:
         """Bookable slots, soonest first, within the query's wall-clock window."""
         tz = self.profile.tz
-        slots = await self._run(
-            self._repo_call(
-                lambda repo: repo.available_slots(
-                    query.service_id, query.provider_id, query.date_from, query.date_to, self.now()
-                )
+        slots = await self._read(
+            lambda repo: repo.available_slots(
+                query.service_id, query.provider_id, query.date_from, query.date_to, self.now()
             )
         )
         options = []
@@ -168,7 +158,7 @@ class DatabaseActions:
             patients = [p for p in repo.patients_by_phone(phone) if p.date_of_birth is not None]
             return _patient_record(patients[0]) if patients else None
 
-        return await self._run(self._repo_call(work))
+        return await self._read(work)
 
     async def patient_of_appointment(self, appointment_id: uuid.UUID) -> PatientRecord | None:
         """The patient the appointment is for, or None when the clinic has no such appointment."""
@@ -178,7 +168,7 @@ class DatabaseActions:
             patient = repo.get(Patient, appointment.patient_id) if appointment else None
             return _patient_record(patient) if patient else None
 
-        return await self._run(self._repo_call(work))
+        return await self._read(work)
 
     async def identify_patient(
         self, first_name: str, last_name: str, date_of_birth: date
@@ -189,24 +179,54 @@ class DatabaseActions:
             patient = repo.patient_by_name_and_dob(first_name, last_name, date_of_birth)
             return _patient_record(patient) if patient else None
 
-        return await self._run(self._repo_call(work))
+        return await self._read(work)
 
     async def upcoming_appointments(self, patient_id: uuid.UUID) -> list[AppointmentRecord]:
         """The patient's active appointments from now on."""
-        return await self._run(
-            self._repo_call(
-                lambda repo: [
-                    _appointment_record(a) for a in repo.upcoming_appointments(patient_id, self.now())
-                ]
-            )
+        return await self._read(
+            lambda repo: [AppointmentRecord.of(a) for a in repo.upcoming_appointments(patient_id, self.now())]
         )
 
     async def verify_insurance(self, carrier: str, member_id: str | None) -> InsuranceCheck:
-        """The eligibility adapter's answer for the clinic's accepted carriers."""
-        answer = self.eligibility.check(self.profile.accepted_insurance, carrier, member_id)
+        """The eligibility adapter's answer for the clinic's accepted carriers (asked in a thread:
+        a clearinghouse is a network round trip, and the event loop carries audio)."""
+        answer = await asyncio.to_thread(
+            self.eligibility.check, self.profile.accepted_insurance, carrier, member_id
+        )
         return InsuranceCheck(
             carrier=answer.carrier, accepted=answer.accepted, eligible=answer.eligible, detail=answer.detail
         )
+
+
+class DatabaseChanges:
+    """The receptionist's changes for one call, each written directly through the domain layer."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        profile: ClinicProfile,
+        call_key: str,
+        *,
+        call_id: uuid.UUID | None = None,
+        now: Callable[[], datetime] = _now,
+    ) -> None:
+        """`call_key` prefixes every change's idempotency key; `call_id` is the call's row, if any."""
+        self.engine = engine
+        self.profile = profile
+        self.call_key = call_key
+        self.call_id = call_id
+        self.now = now
+        self._sequence = count(1)
+
+    def _key(self, kind: str) -> str:
+        return f"{self.call_key}:{kind}:{next(self._sequence)}"
+
+    async def slots_offered(self, slots: list[SlotOption]) -> None:
+        """Nothing to learn: the database checks a booking's slot itself (and the tool runner
+        books only slots it offered)."""
+
+    async def appointments_seen(self, patient_id: uuid.UUID, appointments: list[AppointmentRecord]) -> None:
+        """Nothing to learn: the tool runner changes only appointments the call looked up."""
 
     async def book(
         self, slot: SlotOption, patient: PatientDetails, patient_id: uuid.UUID | None
@@ -215,7 +235,9 @@ class DatabaseActions:
         key = self._key("book")
 
         def work() -> AppointmentRecord:
-            pid = patient_id or self._find_or_register(patient)
+            pid = patient_id or find_or_register_patient(
+                self.engine, self.profile.id, patient.as_new_patient()
+            )
             appointment = booking.book_appointment(
                 self.engine,
                 self.profile.id,
@@ -227,33 +249,15 @@ class DatabaseActions:
                 call_id=self.call_id,
                 now=self.now(),
             )
-            return _appointment_record(appointment)
+            return AppointmentRecord.of(appointment)
 
-        return await self._run(work)
-
-    def _find_or_register(self, details: PatientDetails) -> uuid.UUID:
-        with write_scope(self.engine) as session:
-            repo = ClinicRepository(session, self.profile.id)
-            known = repo.patient_by_name_and_dob(details.first_name, details.last_name, details.date_of_birth)
-            if known is not None:
-                return known.id
-            patient = Patient(
-                clinic_id=self.profile.id,
-                phone=details.phone or "",
-                first_name=details.first_name.title(),
-                last_name=details.last_name.title(),
-                date_of_birth=details.date_of_birth,
-                email=details.email,
-            )
-            repo.add(patient)
-            session.flush()
-            return patient.id
+        return await _in_thread(work)
 
     async def reschedule(self, appointment_id: uuid.UUID, slot: SlotOption) -> AppointmentRecord:
         """Move the appointment to the slot (and its provider)."""
         key = self._key("reschedule")
-        return await self._run(
-            lambda: _appointment_record(
+        return await _in_thread(
+            lambda: AppointmentRecord.of(
                 booking.reschedule_appointment(
                     self.engine,
                     self.profile.id,
@@ -270,8 +274,8 @@ class DatabaseActions:
     async def cancel(self, appointment_id: uuid.UUID) -> AppointmentRecord:
         """Cancel the appointment."""
         key = self._key("cancel")
-        return await self._run(
-            lambda: _appointment_record(
+        return await _in_thread(
+            lambda: AppointmentRecord.of(
                 booking.cancel_appointment(
                     self.engine,
                     self.profile.id,
@@ -286,8 +290,8 @@ class DatabaseActions:
     async def confirm(self, appointment_id: uuid.UUID) -> AppointmentRecord:
         """Mark the appointment confirmed."""
         key = self._key("confirm")
-        return await self._run(
-            lambda: _appointment_record(
+        return await _in_thread(
+            lambda: AppointmentRecord.of(
                 booking.confirm_appointment(
                     self.engine,
                     self.profile.id,
@@ -301,7 +305,7 @@ class DatabaseActions:
     async def opt_out(self, channel: OptOutChannel, phone: str) -> None:
         """Opt the number's patients out of the channel."""
         key = self._key("opt_out")
-        await self._run(
+        await _in_thread(
             lambda: opt_outs.set_opt_out(
                 self.engine,
                 self.profile.id,
@@ -314,11 +318,11 @@ class DatabaseActions:
         )
 
     async def send_confirmation(self, appointment_id: uuid.UUID, channel: ConfirmationChannel) -> str:
-        """Record the confirmation request; the post-call workflow delivers it exactly once."""
+        """Record the confirmation request; the call's post-call workflow delivers it exactly once."""
         await self._record(
-            "send_confirmation", {"appointment_id": str(appointment_id), "channel": channel.value}
+            CONFIRMATION_REQUEST_KIND, {"appointment_id": str(appointment_id), "channel": channel.value}
         )
-        return "your phone" if channel == ConfirmationChannel.sms else "your email"
+        return confirmation_destination(channel)
 
     async def take_message(self, reason: str, callback_number: str) -> None:
         """Record a message for the staff."""
@@ -332,9 +336,33 @@ class DatabaseActions:
         """Record the end of the conversation; the telephony layer hangs up."""
         await self._record("end_call", {"outcome": outcome})
 
+    async def heartbeat(self) -> None:
+        """Nothing watches a call kept on the database alone."""
+
+    async def hang_up(
+        self, turns: list[TurnRecord], outcome: str | None, patient_id: uuid.UUID | None = None
+    ) -> None:
+        """Store the transcript and close the call's row."""
+        call_id = self.call_id
+        if call_id is None:
+            raise ValueError("a call without its Call row cannot be closed")
+        await asyncio.to_thread(
+            finish_call,
+            self.engine,
+            self.profile.id,
+            call_id,
+            turns=turns,
+            outcome=outcome,
+            patient_id=patient_id,
+        )
+
+    def take_update_timings(self) -> dict[str, float]:
+        """No workflow, no Updates: always empty."""
+        return {}
+
     async def _record(self, kind: str, payload: dict[str, Any]) -> None:
         key = self._key(kind)
-        await self._run(
+        await _in_thread(
             lambda: record_action(
                 self.engine,
                 self.profile.id,
@@ -344,3 +372,20 @@ class DatabaseActions:
                 call_id=self.call_id,
             )
         )
+
+
+def database_call_actions(
+    engine: Engine,
+    profile: ClinicProfile,
+    call_key: str,
+    *,
+    call_id: uuid.UUID | None = None,
+    now: Callable[[], datetime] = _now,
+    eligibility: EligibilityChecker | None = None,
+) -> CallActions:
+    """A call's actions directly on the database (reads and changes), on the call's clock;
+    `eligibility` checks insurance (by default offline)."""
+    return CallActions(
+        DatabaseReads(engine, profile, now=now, eligibility=eligibility),
+        DatabaseChanges(engine, profile, call_key, call_id=call_id, now=now),
+    )

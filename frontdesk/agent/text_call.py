@@ -14,9 +14,10 @@ from sqlalchemy.engine import Engine
 
 from frontdesk.agent.brains.base import Brain
 from frontdesk.agent.brains.fallback import FallbackBrain
+from frontdesk.agent.call_actions import CallActions
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.clinic_profile import ClinicProfile
-from frontdesk.agent.database_actions import DatabaseActions, load_clinic_profile
+from frontdesk.agent.database_actions import database_call_actions, load_clinic_profile
 from frontdesk.agent.engine import Receptionist
 from frontdesk.agent.opening import open_call
 from frontdesk.agent.prompt import build_system_prompt
@@ -38,7 +39,7 @@ class TextCall:
         purpose: str | None = None,
         appointment_id: uuid.UUID | None = None,
         campaign_kind: str | None = None,
-        actions_for: Callable[[ClinicProfile], DatabaseActions] | None = None,
+        actions_for: Callable[[ClinicProfile], CallActions] | None = None,
     ) -> None:
         """`caller_number` is the patient's side; an outbound call (the clinic calling them) may
         carry its purpose, the appointment it is about and its campaign's kind. The call's actions
@@ -55,7 +56,9 @@ class TextCall:
         self.actions = (
             actions_for(self.profile)
             if actions_for is not None
-            else DatabaseActions(engine, self.profile, call_key or f"text-{uuid.uuid4().hex}", now=self.now)
+            else database_call_actions(
+                engine, self.profile, call_key or f"text-{uuid.uuid4().hex}", now=self.now
+            )
         )
         self._brains = [*brains, FallbackBrain(self.now)]
         self._receptionist: Receptionist | None = None

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from frontdesk.domain.new_patient import NewPatient
 from frontdesk.domain.opt_outs import OptOutChannel
 
 
@@ -59,6 +60,12 @@ class PatientDetails(_Args):
     date_of_birth: date
     phone: str | None = Field(default=None, description="E.164; defaults to the caller's number")
     email: str | None = None
+
+    def as_new_patient(self) -> NewPatient:
+        """The patient as the clinic registers them when new (a missing phone is stored empty)."""
+        return NewPatient(
+            self.first_name, self.last_name, self.date_of_birth.isoformat(), self.phone or "", self.email
+        )
 
 
 class BookAppointment(_Args):

@@ -42,6 +42,7 @@ from frontdesk.domain.campaigns import (
 from frontdesk.domain.database import session_scope, write_scope
 from frontdesk.domain.errors import NotFound
 from frontdesk.domain.models import Call, CallDirection, CallStatus, check_e164, utcnow
+from frontdesk.domain.outcomes import Outcome
 from frontdesk.domain.repository import ClinicRepository, clinic_by_phone_number
 from frontdesk.logs import get_logger
 from frontdesk.realtime.telephony.protocol import (
@@ -77,7 +78,6 @@ FINAL_STATUSES: Final = frozenset(
     {CallStatus.completed, CallStatus.busy, CallStatus.failed, CallStatus.no_answer, CallStatus.canceled}
 )
 TWIML_MEDIA_TYPE: Final = "application/xml"
-VOICEMAIL_OUTCOME: Final = "voicemail"
 
 _log = get_logger(__name__)
 
@@ -285,7 +285,7 @@ def _outbound_answer(
         row = repo.require(Call, call.id)
         row.patient_id = row.patient_id or context.patient_id
         if form.reached_a_machine():
-            row.outcome = VOICEMAIL_OUTCOME
+            row.outcome = Outcome.voicemail.value
         return context
 
 

@@ -1,10 +1,39 @@
-"""An appointment in words (service, provider, local time), for messages, summaries and calls."""
+"""An appointment as written (`AppointmentRecord`) and in words (`AppointmentDetails`), for the
+agent, the call's workflow, messages, summaries and CRM records."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from frontdesk.domain.models import Appointment, Provider, Service
 from frontdesk.domain.repository import ClinicRepository
+
+
+@dataclass(frozen=True)
+class AppointmentRecord:
+    """An appointment as the database holds it after a read or a change. A plain dataclass: the
+    agent keeps it in its call state, and CallWorkflow Updates and activities return it."""
+
+    id: UUID
+    patient_id: UUID
+    provider_id: UUID
+    service_id: UUID
+    start: datetime  # aware UTC
+    end: datetime
+    status: str
+
+    @classmethod
+    def of(cls, appointment: Appointment) -> "AppointmentRecord":
+        """The record of an appointment row."""
+        return cls(
+            id=appointment.id,
+            patient_id=appointment.patient_id,
+            provider_id=appointment.provider_id,
+            service_id=appointment.service_id,
+            start=appointment.start_at,
+            end=appointment.end_at,
+            status=appointment.status.value,
+        )
 
 
 @dataclass(frozen=True)

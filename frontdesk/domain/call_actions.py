@@ -1,7 +1,8 @@
-"""Recording a call's non-booking actions (message taken, transfer, hang-up) exactly once."""
+"""Recording a call's non-booking actions (message taken, confirmation asked for, transfer,
+hang-up) exactly once."""
 
 import uuid
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -9,6 +10,10 @@ from sqlalchemy.engine import Engine
 from frontdesk.domain.database import session_scope, write_scope
 from frontdesk.domain.models import Action, ActionStatus, utcnow
 from frontdesk.domain.repository import ClinicRepository
+
+# A caller asked for an appointment's confirmation (payload: appointment_id, channel "sms" or
+# "email"); the call's post-call workflow sends it.
+CONFIRMATION_REQUEST_KIND: Final = "send_confirmation"
 
 
 def succeeded_action(

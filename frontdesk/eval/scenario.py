@@ -9,9 +9,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from frontdesk.agent.call_state import Outcome
 from frontdesk.agent.tools import TransferReason
 from frontdesk.domain.models import check_e164
+from frontdesk.domain.outcomes import Outcome
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 PartOfDay = Literal["morning", "afternoon", "evening"]

@@ -8,19 +8,21 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
-from frontdesk.agent.call_state import Outcome
+from frontdesk.agent.call_actions import CallActions
 from frontdesk.agent.clinic_profile import ClinicProfile
 from frontdesk.agent.text_call import TextCall
 from frontdesk.caller.webhook import new_call_sid
+from frontdesk.config import get_settings
 from frontdesk.domain.call_clock import call_clock
 from frontdesk.domain.calls import ensure_call, finish_call
 from frontdesk.domain.models import CallDirection, Clinic
+from frontdesk.domain.outcomes import Outcome
 from frontdesk.eval.outbound import ScenarioTarget, answered_by_machine, scenario_target
 from frontdesk.eval.results import ScenarioResult
 from frontdesk.eval.scenario import Scenario
 from frontdesk.eval.stack_runner import StackRunner
 from frontdesk.eval.text_runner import converse_in_text
-from frontdesk.realtime.workflow_actions import WorkflowCallActions
+from frontdesk.realtime.call_actions import workflow_call_actions
 from frontdesk.workflows.call import CallWorkflow
 from frontdesk.workflows.inputs import CallInput
 
@@ -80,15 +82,22 @@ class StackTextRunner(StackRunner):
         call_id: uuid.UUID,
         offset: float,
         target: ScenarioTarget | None,
-    ) -> tuple[TextCall, WorkflowCallActions]:
-        """The text call on the call's clock, its actions going to its CallWorkflow."""
+    ) -> tuple[TextCall, CallActions]:
+        """The text call on the call's clock, its changes going to its CallWorkflow (as a live
+        call's do, the database taking over should the workflow stop answering)."""
         clock = call_clock(offset)
-        made: list[WorkflowCallActions] = []
+        made: list[CallActions] = []
 
-        def workflow_actions(profile: ClinicProfile) -> WorkflowCallActions:
+        def workflow_actions(profile: ClinicProfile) -> CallActions:
             made.append(
-                WorkflowCallActions(
-                    self._engine, profile, call_sid, self._temporal, call_id=call_id, now=clock
+                workflow_call_actions(
+                    self._engine,
+                    profile,
+                    self._temporal,
+                    call_sid,
+                    call_id=call_id,
+                    now=clock,
+                    update_deadline=get_settings().call_update_deadline_seconds,
                 )
             )
             return made[0]

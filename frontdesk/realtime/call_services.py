@@ -4,6 +4,7 @@ pre-rendered audio for fixed phrases (greetings, prompts), created once per proc
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,11 +15,10 @@ from frontdesk.agent.brains.base import Brain
 from frontdesk.agent.brains.claude import make_claude_brain
 from frontdesk.agent.brains.fallback import FallbackBrain
 from frontdesk.agent.clinic_profile import ClinicProfile
-from frontdesk.agent.database_actions import DatabaseActions, load_clinic_profile
-from frontdesk.agent.tools import TransferReason
+from frontdesk.agent.database_actions import load_clinic_profile
 from frontdesk.config import Settings, get_settings
-from frontdesk.domain.calls import TurnRecord, finish_call
 from frontdesk.domain.database import database_is_empty, make_engine, session_scope
+from frontdesk.domain.insurance import EligibilityChecker, OfflineEligibility
 from frontdesk.domain.models import Clinic
 from frontdesk.domain.repository import clinic_by_phone_number
 from frontdesk.logs import get_logger
@@ -44,42 +44,23 @@ def _silence(profile: ClinicProfile) -> int:
     return END_OF_TURN_SILENCE_MS[profile.end_of_turn_profile]
 
 
-class CallActions(DatabaseActions):
-    """The database actions of a live call, remembering where a transfer should go.
+@dataclass(frozen=True)
+class Vendors:
+    """How a process gets its speech providers and its LLM brain: the vendors chained to their
+    offline twins as the settings say, or (in tests of the turn loop) scripted stand-ins."""
 
-    The transfer itself happens after the agent's last words have played (the call session
-    moves the live call through the transport), so here it is only recorded. This is how a call
-    runs while Temporal is unreachable; WorkflowCallActions is the durable path.
-    """
+    speech_to_text: Callable[[int], SpeechToText]  # by end-of-speech silence (ms)
+    text_to_speech: Callable[[str | None], TextToSpeech]  # by the clinic's voice
+    llm: Brain | None  # None: the deterministic brain alone
+    eligibility: EligibilityChecker = field(default_factory=OfflineEligibility)  # insurance checks
 
-    transfer_number: str | None = None
-
-    async def transfer(self, reason: TransferReason, number: str) -> None:
-        """Record the hand-off and remember the number for the transport."""
-        await super().transfer(reason, number)
-        self.transfer_number = number
-
-    async def heartbeat(self) -> None:
-        """Nothing watches a call kept on the database alone."""
-
-    def take_update_timings(self) -> dict[str, float]:
-        """Round trips (ms) of the workflow Updates sent since the last take: none without a workflow."""
-        return {}
-
-    async def hang_up(
-        self, turns: list[TurnRecord], outcome: str | None, patient_id: uuid.UUID | None = None
-    ) -> None:
-        """Store the transcript and close the call's row."""
-        if self.call_id is None:
-            raise ValueError("a call without its Call row cannot be closed")
-        await asyncio.to_thread(
-            finish_call,
-            self.engine,
-            self.profile.id,
-            self.call_id,
-            turns=turns,
-            outcome=outcome,
-            patient_id=patient_id,
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Vendors":
+        """The vendors the settings key in, each chained to its offline twin."""
+        return cls(
+            speech_to_text=lambda silence: make_speech_to_text(settings, silence),
+            text_to_speech=lambda voice: make_text_to_speech(settings, voice),
+            llm=make_claude_brain(settings),
         )
 
 
@@ -90,21 +71,31 @@ class UnknownNumber(LookupError):
 class CallServices:
     """Process-wide resources for calls."""
 
-    def __init__(self, settings: Settings, engine: Engine, temporal: TemporalClientCache) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        temporal: TemporalClientCache,
+        vendors: Vendors | None = None,
+    ) -> None:
+        """`vendors` makes the speech providers and the LLM brain (by default, from the settings)."""
         self.settings = settings
         self.engine = engine
         self.temporal = temporal
-        self._claude = make_claude_brain(settings)
+        self._vendors = vendors or Vendors.from_settings(settings)
+        self.eligibility = self._vendors.eligibility
         self._stt: dict[int, SpeechToText] = {}  # by end-of-turn silence (ms)
         self._tts: dict[str, TextToSpeech] = {}  # by voice
         self._phrases: dict[tuple[str, str], list[bytes]] = {}  # by (voice, text)
 
     @classmethod
-    async def create(cls, settings: Settings, temporal: TemporalClientCache | None = None) -> "CallServices":
+    async def create(
+        cls, settings: Settings, temporal: TemporalClientCache | None = None, vendors: Vendors | None = None
+    ) -> "CallServices":
         """Build and warm the services: models loaded, connections opened and every clinic's
         greeting rendered, before the first call. `temporal` is the process's client, if it has one."""
         temporal = temporal or TemporalClientCache(settings.temporal_address, settings.temporal_namespace)
-        services = cls(settings, make_engine(settings.database_url), temporal)
+        services = cls(settings, make_engine(settings.database_url), temporal, vendors)
         for clinic_id in await asyncio.to_thread(_clinic_ids, services.engine):
             await services.prepare(await services.profile(clinic_id))
         return services
@@ -138,20 +129,21 @@ class CallServices:
         """Speech-to-text ending turns after the clinic's silence (vendor chained to the twin)."""
         silence = _silence(profile)
         if silence not in self._stt:
-            self._stt[silence] = make_speech_to_text(self.settings, silence)
+            self._stt[silence] = self._vendors.speech_to_text(silence)
         return self._stt[silence]
 
     def tts_for(self, profile: ClinicProfile) -> TextToSpeech:
         """Text-to-speech in the clinic's voice (vendor chained to the twin)."""
         if profile.voice_key not in self._tts:
-            self._tts[profile.voice_key] = make_text_to_speech(self.settings, profile.voice)
+            self._tts[profile.voice_key] = self._vendors.text_to_speech(profile.voice)
         return self._tts[profile.voice_key]
 
     def brains(self, now: Callable[[], datetime]) -> list[Brain]:
         """A call's brain chain, reading the call's clock: Claude when configured, then the
         deterministic brain."""
         fallback = FallbackBrain(now)
-        return [self._claude, fallback] if self._claude else [fallback]
+        llm = self._vendors.llm
+        return [llm, fallback] if llm else [fallback]
 
     async def profile(self, clinic_id: uuid.UUID) -> ClinicProfile:
         """The clinic as this call sees it (read per call, so admin changes apply to the next one)."""

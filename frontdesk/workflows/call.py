@@ -4,11 +4,12 @@ call's changes.
 The realtime process reads the database directly but changes it only through this workflow's
 Updates: offer_slots registers the slots an availability search returned, register_appointments
 the appointments of a patient the call identified (or was placed to); book, reschedule, confirm,
-cancel, opt_out, take_message, transfer and end each run one local activity (a database write
-through the domain layer) keyed by workflow id + Update id, so a retried Update never writes
-twice. Validators refuse what the call never offered (a slot handle; for confirm, an appointment
-that is not one of this call's patient's) and anything after the call ended, with a speakable
-reason.
+cancel, opt_out, send_confirmation, take_message, transfer and end each run one local activity
+(a database write through the domain layer) keyed by workflow id + Update id, so a retried
+Update never writes twice. Validators refuse what the call never offered (a slot handle; for
+confirm, cancel, reschedule and send_confirmation, an appointment that is not one of this
+call's patient's) and anything after the call ended, with a speakable reason. A confirmation
+asked for is recorded as an action of the call, which the post-call workflow reads and sends.
 
 Liveness: the realtime process signals `heartbeat` every few seconds; 15 s without one (and
 without a hang-up) means it died: the call is closed as dropped and, per the clinic's
@@ -26,7 +27,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from frontdesk.activities.appointments import (
-        AppointmentResult,
         BookAppointmentInput,
         CancelAppointmentInput,
         ConfirmAppointmentInput,
@@ -40,15 +40,19 @@ with workflow.unsafe.imports_passed_through():
         CallActionInput,
         DroppedCallInput,
         FinishCallInput,
-        NewPatientInput,
         OptOutInput,
+        RegisterPatientInput,
         close_dropped_call,
         record_call_action,
         record_opt_out,
         register_patient,
         store_call_transcript,
     )
+    from frontdesk.domain.appointment_details import AppointmentRecord
+    from frontdesk.domain.call_actions import CONFIRMATION_REQUEST_KIND
+    from frontdesk.domain.models import MessageChannel
     from frontdesk.domain.opt_outs import OptOutChannel
+    from frontdesk.domain.outcomes import Outcome, outweighs
     from frontdesk.workflows.inputs import (
         BookRequest,
         CallInput,
@@ -62,12 +66,12 @@ with workflow.unsafe.imports_passed_through():
         PatientAppointments,
         PostCallInput,
         RescheduleRequest,
+        SendConfirmationRequest,
         TransferRequest,
     )
 
 LIVENESS_TIMEOUT: Final = timedelta(seconds=15)
 POST_CALL_WORKFLOW: Final = "PostCallWorkflow"
-DROPPED: Final = "dropped"
 # A caller is waiting on the line: retry quickly, and give up (the agent apologises) within seconds.
 IN_CALL_RETRY: Final = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
@@ -81,9 +85,6 @@ AFTER_CALL_RETRY: Final = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(seconds=30)
 )
 AFTER_CALL_TIMEOUT: Final = timedelta(minutes=1)
-# As CallState weighs outcomes (agent/call_state.py): unlisted ones (booked, confirmed, opted_out,
-# transferred...) weigh 2, so a caller who books and then leaves a message still booked.
-_WEIGHT: Final = {"answered": 0, "message_taken": 1}
 
 
 def post_call_workflow_id(call_sid: str) -> str:
@@ -126,13 +127,13 @@ class CallWorkflow:
                 start_to_close_timeout=AFTER_CALL_TIMEOUT,
             )
             callback_action_id = closed.callback_action_id
-            self._outcome = DROPPED  # as the call's row now says
+            self._outcome = Outcome.dropped  # as the call's row now says
         else:
             assert self._hang_up is not None
             if self._hang_up.outcome:
                 self._record_outcome(self._hang_up.outcome)
             # A caller who hung up before anything was done or answered dropped the call.
-            self._outcome = self._outcome or DROPPED
+            self._outcome = self._outcome or Outcome.dropped
             self._patient_id = self._patient_id or self._hang_up.patient_id
             await workflow.execute_activity(
                 store_call_transcript,
@@ -220,26 +221,17 @@ class CallWorkflow:
         self._require_live()
 
     @workflow.update
-    async def book(self, request: BookRequest) -> AppointmentResult:
+    async def book(self, request: BookRequest) -> AppointmentRecord:
         """Book an offered slot, registering a new patient first."""
         self._alive = True
         slot = self._offered[request.slot_handle]
         patient_id = request.patient_id
         if patient_id is None:
             assert request.new_patient is not None  # the validator requires one or the other
-            patient = request.new_patient
             patient_id = await self._write(
-                register_patient,
-                NewPatientInput(
-                    self._input.clinic_id,
-                    patient.first_name,
-                    patient.last_name,
-                    patient.date_of_birth,
-                    patient.phone,
-                    patient.email,
-                ),
+                register_patient, RegisterPatientInput(self._input.clinic_id, request.new_patient)
             )
-        appointment: AppointmentResult = await self._write(
+        appointment: AppointmentRecord = await self._write(
             book_appointment,
             BookAppointmentInput(
                 clinic_id=self._input.clinic_id,
@@ -253,8 +245,8 @@ class CallWorkflow:
             ),
         )
         self._patient_id = self._patient_id or patient_id
-        self._patients_of[appointment.appointment_id] = patient_id  # the caller may confirm it too
-        self._done("book", "booked", appointment.appointment_id)
+        self._patients_of[appointment.id] = patient_id  # the caller may confirm it too
+        self._done("book", Outcome.booked, appointment.id)
         return appointment
 
     @book.validator
@@ -265,11 +257,11 @@ class CallWorkflow:
             raise _refused("Name either a known patient or a new patient to book for.", "InvalidBooking")
 
     @workflow.update
-    async def reschedule(self, request: RescheduleRequest) -> AppointmentResult:
+    async def reschedule(self, request: RescheduleRequest) -> AppointmentRecord:
         """Move an appointment to an offered slot (and its provider)."""
         self._alive = True
         slot = self._offered[request.slot_handle]
-        appointment: AppointmentResult = await self._write(
+        appointment: AppointmentRecord = await self._write(
             reschedule_appointment,
             RescheduleAppointmentInput(
                 clinic_id=self._input.clinic_id,
@@ -281,7 +273,7 @@ class CallWorkflow:
                 clock_offset_seconds=self._input.clock_offset_seconds,
             ),
         )
-        self._done("reschedule", "rescheduled", appointment.appointment_id)
+        self._done("reschedule", Outcome.rescheduled, appointment.id)
         return appointment
 
     @reschedule.validator
@@ -291,10 +283,10 @@ class CallWorkflow:
         self._require_offered(request.slot_handle)
 
     @workflow.update
-    async def cancel(self, request: CancelRequest) -> AppointmentResult:
+    async def cancel(self, request: CancelRequest) -> AppointmentRecord:
         """Cancel an appointment."""
         self._alive = True
-        appointment: AppointmentResult = await self._write(
+        appointment: AppointmentRecord = await self._write(
             cancel_appointment,
             CancelAppointmentInput(
                 clinic_id=self._input.clinic_id,
@@ -304,7 +296,7 @@ class CallWorkflow:
                 idempotency_key=self._update_key(),
             ),
         )
-        self._done("cancel", "cancelled", appointment.appointment_id)
+        self._done("cancel", Outcome.cancelled, appointment.id)
         return appointment
 
     @cancel.validator
@@ -313,10 +305,10 @@ class CallWorkflow:
         self._require_known_appointment(request.appointment_id)
 
     @workflow.update
-    async def confirm(self, request: ConfirmRequest) -> AppointmentResult:
+    async def confirm(self, request: ConfirmRequest) -> AppointmentRecord:
         """Mark an appointment of this call's patient confirmed."""
         self._alive = True
-        appointment: AppointmentResult = await self._write(
+        appointment: AppointmentRecord = await self._write(
             confirm_appointment,
             ConfirmAppointmentInput(
                 clinic_id=self._input.clinic_id,
@@ -326,7 +318,7 @@ class CallWorkflow:
                 idempotency_key=self._update_key(),
             ),
         )
-        self._done("confirm", "confirmed", appointment.appointment_id)
+        self._done("confirm", Outcome.confirmed, appointment.id)
         return appointment
 
     @confirm.validator
@@ -344,7 +336,7 @@ class CallWorkflow:
                 self._input.clinic_id, self._input.call_id, request.phone, request.channel, self._update_key()
             ),
         )
-        self._done("opt_out", "opted_out")
+        self._done("opt_out", Outcome.opted_out)
         return patients
 
     @opt_out.validator
@@ -357,12 +349,29 @@ class CallWorkflow:
             )
 
     @workflow.update
+    async def send_confirmation(self, request: SendConfirmationRequest) -> None:
+        """Record that the caller asked for a confirmation of the appointment; the post-call
+        workflow sends it, once, after the call."""
+        await self._record(
+            CONFIRMATION_REQUEST_KIND,
+            {"appointment_id": str(request.appointment_id), "channel": request.channel},
+        )
+        self._actions.append("send_confirmation")
+
+    @send_confirmation.validator
+    def _validate_send_confirmation(self, request: SendConfirmationRequest) -> None:
+        self._require_live()
+        self._require_known_appointment(request.appointment_id)
+        if request.channel not in set(MessageChannel):
+            raise _refused(f"Send a confirmation by sms or email, not {request.channel!r}.", "InvalidChannel")
+
+    @workflow.update
     async def take_message(self, request: MessageRequest) -> None:
         """Record a message for the staff."""
         await self._record(
             "take_message", {"reason": request.reason, "callback_number": request.callback_number}
         )
-        self._done("take_message", "message_taken")
+        self._done("take_message", Outcome.message_taken)
 
     @take_message.validator
     def _validate_take_message(self, request: MessageRequest) -> None:
@@ -372,7 +381,7 @@ class CallWorkflow:
     async def transfer(self, request: TransferRequest) -> None:
         """Record the hand-off; the realtime process moves the live call."""
         await self._record("transfer_to_human", {"reason": request.reason, "number": request.number})
-        self._done("transfer", "transferred")
+        self._done("transfer", Outcome.transferred)
 
     @transfer.validator
     def _validate_transfer(self, request: TransferRequest) -> None:
@@ -426,7 +435,7 @@ class CallWorkflow:
             self._appointment_ids.append(appointment_id)
 
     def _record_outcome(self, outcome: str) -> None:
-        if self._outcome is None or _WEIGHT.get(outcome, 2) >= _WEIGHT.get(self._outcome, 2):
+        if outweighs(outcome, self._outcome):
             self._outcome = outcome
 
     async def _record(self, kind: str, payload: dict[str, str]) -> None:

@@ -5,6 +5,7 @@ from datetime import datetime
 from uuid import UUID
 
 from frontdesk.domain.calls import TurnRecord
+from frontdesk.domain.new_patient import NewPatient
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,6 @@ class OfferedSlot:
     provider_id: UUID
     service_id: UUID
     start_at: datetime  # aware
-
-
-@dataclass(frozen=True)
-class NewPatient:
-    """A caller not yet on file, registered when they book."""
-
-    first_name: str
-    last_name: str
-    date_of_birth: str  # ISO 8601: Temporal's JSON converter carries datetimes, not dates
-    phone: str
-    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +79,15 @@ class ConfirmRequest:
     """Mark an appointment of this call's patient confirmed."""
 
     appointment_id: UUID
+
+
+@dataclass(frozen=True)
+class SendConfirmationRequest:
+    """Send the patient a confirmation of an appointment of this call's patient, on "sms" or
+    "email" (the post-call workflow sends it)."""
+
+    appointment_id: UUID
+    channel: str
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """PostCallWorkflow: what happens after a call hangs up, each step an activity with retries.
 
 load the call's facts -> summary -> CRM sync -> confirmations (SMS and email per appointment
-booked or rescheduled) -> practice-management write-back per appointment; a write-back the
-practice system rejects (or that keeps failing past its retries) becomes a staff task and a
-"we'll call you to confirm" message to the patient.
+booked or rescheduled; the channel asked for, per confirmation the caller asked for of another
+appointment) -> practice-management write-back per appointment booked or rescheduled; a
+write-back the practice system rejects (or that keeps failing past its retries) becomes a staff
+task and a "we'll call you to confirm" message to the patient.
 
 Every activity gets an explicit activity id (naming the step and, where there are several, the
 appointment and channel), so its idempotency key (workflow id + activity id) is the same on a
@@ -15,6 +16,7 @@ the patient from their confirmation.
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
+from uuid import UUID
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -64,6 +66,7 @@ WRITE_BACK_RETRY: Final = RetryPolicy(
 )
 STEP_TIMEOUT: Final = timedelta(minutes=2)
 CHANNELS: Final = ("sms", "email")
+SCHEDULED_TEMPLATE: Final = "scheduled"  # a confirmation asked for of an appointment the call did not change
 WRITE_BACK_COMMITTED: Final = "committed"
 WRITE_BACK_STAFF_TASK: Final = "staff_task"
 
@@ -120,12 +123,18 @@ class PostCallWorkflow:
             workflow.logger.warning("CRM sync failed: %s", crm_error)
         sent = 0
         for change in facts.changes:
-            sent += await self._message_patient(request, change, change.change, "confirm")
+            sent += await self._message_patient(request, change.appointment_id, change.change, "confirm")
+        for asked in facts.confirmations:
+            sent += await self._message_patient(
+                request, asked.appointment_id, SCHEDULED_TEMPLATE, "confirm", (asked.channel,)
+            )
         write_backs = []
         for change in facts.changes:
             outcome = await self._write_back(request, change)
             if outcome.status == WRITE_BACK_STAFF_TASK:
-                sent += await self._message_patient(request, change, "unconfirmed", "unconfirmed")
+                sent += await self._message_patient(
+                    request, change.appointment_id, "unconfirmed", "unconfirmed"
+                )
             write_backs.append(outcome)
         return PostCallResult(
             summary_length=summary.length,
@@ -147,17 +156,23 @@ class PostCallWorkflow:
         )
 
     async def _message_patient(
-        self, request: PostCallInput, change: AppointmentChange, template: str, step: str
+        self,
+        request: PostCallInput,
+        appointment_id: UUID,
+        template: str,
+        step: str,
+        channels: tuple[str, ...] = CHANNELS,
     ) -> int:
-        """Send the message on every channel; how many went out. A channel that failed for good
-        (or whose outcome a crash left unknown) becomes a staff task, so the patient is never left
+        """Send the message about the appointment on each channel; how many went out. Its activity
+        id (step, channel, appointment) sends it once. A channel that failed for good (or whose
+        outcome a crash left unknown) becomes a staff task, so the patient is never left
         unconfirmed without anyone knowing; the other channel and the write-back still run."""
         sent = 0
-        for channel in CHANNELS:
+        for channel in channels:
             message = PatientMessageInput(
-                request.clinic_id, request.call_id, change.appointment_id, channel, template
+                request.clinic_id, request.call_id, appointment_id, channel, template
             )
-            activity_id = f"{step}-{channel}/{change.appointment_id}"
+            activity_id = f"{step}-{channel}/{appointment_id}"
             try:
                 result: PatientMessageResult = await self._step(
                     send_patient_message, message, activity_id, VENDOR_RETRY
@@ -167,7 +182,7 @@ class PostCallWorkflow:
                 reason = f"the {channel} to the patient may not have been sent: {_failure(error)}"
                 await self._step(
                     record_staff_task,
-                    StaffTaskInput(request.clinic_id, request.call_id, change.appointment_id, reason),
+                    StaffTaskInput(request.clinic_id, request.call_id, appointment_id, reason),
                     f"staff-task/{activity_id}",
                     DATABASE_RETRY,
                 )

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from frontdesk.agent.actions import SlotOption
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.conversation import Conversation, TextBlock, ToolResultBlock, ToolUseBlock
-from frontdesk.agent.database_actions import DatabaseActions, load_clinic_profile
+from frontdesk.agent.database_actions import database_call_actions, load_clinic_profile
 from frontdesk.agent.tool_runner import ToolRunner, describe_slot
 from frontdesk.domain import booking
 from frontdesk.domain.models import Appointment, Clinic, Patient, PhoneNumber
@@ -29,7 +29,7 @@ def now() -> datetime:
 @pytest.fixture
 def runner(engine: Engine, demo_clinic: Clinic) -> ToolRunner:
     profile = load_clinic_profile(engine, demo_clinic.id)
-    actions = DatabaseActions(engine, profile, f"test-{uuid.uuid4().hex}")
+    actions = database_call_actions(engine, profile, f"test-{uuid.uuid4().hex}")
     return ToolRunner(profile, actions, CallState(caller_number="+15550199001"), Conversation(), now)
 
 

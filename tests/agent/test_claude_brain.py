@@ -7,6 +7,7 @@ the filler filter, and every way the vendor can fail handing the call to the fal
 import json
 import socket
 import uuid
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -18,7 +19,6 @@ from pydantic import SecretStr
 
 from frontdesk.agent.actions import (
     ActionRefused,
-    AppointmentRecord,
     InsuranceCheck,
     PatientRecord,
     SlotOption,
@@ -27,13 +27,15 @@ from frontdesk.agent.actions import (
 from frontdesk.agent.brains.base import Brain, BrainContext, BrainError, TextDelta
 from frontdesk.agent.brains.claude import CONNECT_SECONDS, STREAM_IDLE_SECONDS, ClaudeBrain, make_claude_brain
 from frontdesk.agent.brains.fallback import FallbackBrain
-from frontdesk.agent.call_state import CallState, Outcome
+from frontdesk.agent.call_state import CallState
 from frontdesk.agent.clinic_profile import ClinicProfile
 from frontdesk.agent.conversation import Conversation, ToolUseBlock
 from frontdesk.agent.engine import Receptionist
 from frontdesk.agent.prompt import build_system_prompt
 from frontdesk.agent.tools import TOOL_MODELS, ConfirmationChannel, PatientDetails, TransferReason
 from frontdesk.config import Settings
+from frontdesk.domain.appointment_details import AppointmentRecord
+from frontdesk.domain.outcomes import Outcome
 from tests.agent.fake_anthropic import (
     FakeAnthropic,
     HttpError,
@@ -141,16 +143,21 @@ class MemoryActions:
     async def reschedule(self, appointment_id: UUID, slot: SlotOption) -> AppointmentRecord:
         current = self._booked(appointment_id)
         self._take(slot)
-        moved = current.model_copy(update=slot.model_dump())
+        moved = replace(current, **slot.model_dump())
         self.appointments[self.appointments.index(current)] = moved
         self.free.append(
-            SlotOption(**current.model_dump(include={"provider_id", "service_id", "start", "end"}))
+            SlotOption(
+                provider_id=current.provider_id,
+                service_id=current.service_id,
+                start=current.start,
+                end=current.end,
+            )
         )
         return moved
 
     async def cancel(self, appointment_id: UUID) -> AppointmentRecord:
         current = self._booked(appointment_id)
-        cancelled = current.model_copy(update={"status": "cancelled"})
+        cancelled = replace(current, status="cancelled")
         self.appointments[self.appointments.index(current)] = cancelled
         return cancelled
 

@@ -10,10 +10,10 @@ from sqlmodel import Session, select
 
 from frontdesk.agent.actions import SlotQuery
 from frontdesk.agent.brains.claude import ClaudeBrain
-from frontdesk.agent.call_state import Outcome
 from frontdesk.agent.text_call import TextCall
 from frontdesk.agent.tool_runner import describe_slot
 from frontdesk.domain.models import Appointment, AppointmentStatus, Clinic, Patient
+from frontdesk.domain.outcomes import Outcome
 from tests.agent.fake_anthropic import FakeAnthropic, Reply, Text, ToolUse
 
 MODEL = "claude-test-model"

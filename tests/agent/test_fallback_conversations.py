@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from frontdesk.agent.call_state import Outcome
 from frontdesk.agent.text_call import TextCall
 from frontdesk.agent.tools import TransferReason
 from frontdesk.domain.models import Action, Appointment, AppointmentStatus, Clinic, Patient, Service
+from frontdesk.domain.outcomes import Outcome
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -14,13 +14,15 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from frontdesk.agent.actions import AppointmentRecord
-from frontdesk.agent.call_state import CallState, Outcome
+from frontdesk.agent.call_actions import CallActions
+from frontdesk.agent.call_state import CallState
 from frontdesk.agent.conversation import Conversation, TextBlock, ToolResultBlock, ToolUseBlock
-from frontdesk.agent.database_actions import DatabaseActions, load_clinic_profile
+from frontdesk.agent.database_actions import database_call_actions, load_clinic_profile
 from frontdesk.agent.text_call import TextCall
 from frontdesk.agent.tool_runner import ToolRunner, describe_slot
+from frontdesk.domain.appointment_details import AppointmentRecord
 from frontdesk.domain.models import Action, Appointment, AppointmentStatus, Clinic, Patient
+from frontdesk.domain.outcomes import Outcome
 from tests.agent.test_fallback_conversations import NEW_YORK, appointments_of, converse
 
 JOHN_PHONE = "+15550199002"
@@ -32,8 +34,8 @@ def johns_cleaning(engine: Engine) -> Appointment:
     return appointment
 
 
-def database_actions(engine: Engine, clinic: Clinic) -> DatabaseActions:
-    return DatabaseActions(engine, load_clinic_profile(engine, clinic.id), f"test-{uuid.uuid4().hex}")
+def database_actions(engine: Engine, clinic: Clinic) -> CallActions:
+    return database_call_actions(engine, load_clinic_profile(engine, clinic.id), f"test-{uuid.uuid4().hex}")
 
 
 async def johns_record(engine: Engine, clinic: Clinic) -> AppointmentRecord:
@@ -195,7 +197,8 @@ async def test_confirm_is_refused_for_another_patients_appointment(
     [(marias, _)] = appointments_of(engine, "Maria")
     state = CallState(caller_number=JOHN_PHONE, direction="outbound", appointment_id=johns.id)
     handle = state.remember_appointment(johns)
-    runner = ToolRunner(actions.profile, actions, state, Conversation(), lambda: datetime.now(UTC))
+    profile = load_clinic_profile(engine, demo_clinic.id)
+    runner = ToolRunner(profile, actions, state, Conversation(), lambda: datetime.now(UTC))
 
     for not_johns in (str(marias.id)[:16], "A2"):
         refused = await _confirm(runner, "yes", not_johns)

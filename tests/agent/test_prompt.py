@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from frontdesk.agent.actions import AppointmentRecord, PatientRecord, SlotOption
+from frontdesk.agent.actions import PatientRecord, SlotOption
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.prompt import build_system_prompt, system_prompt_text
 from frontdesk.agent.tools import TOOL_MODELS, TransferReason
+from frontdesk.domain.appointment_details import AppointmentRecord
 from tests.agent.sample_clinics import EXAM, PATEL, bright_smile, harbor
 
 NEW_YORK = ZoneInfo("America/New_York")

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from frontdesk.agent.actions import SlotQuery
 from frontdesk.agent.call_state import CallState
-from frontdesk.agent.database_actions import DatabaseActions, load_clinic_profile
+from frontdesk.agent.database_actions import DatabaseReads, load_clinic_profile
 from frontdesk.agent.prompt import build_system_prompt, system_prompt_text
 from tests.api.conftest import Tenants, bearer
 from tests.domain.factories import NEW_YORK
@@ -20,9 +20,9 @@ WEDNESDAY = date(2030, 1, 9)
 async def slots_on_wednesday(engine: Engine, tenants: Tenants) -> list[datetime]:
     """The exam slots a new call's engine would offer for Wednesday."""
     profile = load_clinic_profile(engine, tenants.a.clinic_id)
-    actions = DatabaseActions(engine, profile, "call-key", now=lambda: NOW)
+    reads = DatabaseReads(engine, profile, now=lambda: NOW)
     query = SlotQuery(service_id=tenants.a.exam_id, date_from=WEDNESDAY, date_to=WEDNESDAY)
-    return [slot.start for slot in await actions.find_slots(query)]
+    return [slot.start for slot in await reads.find_slots(query)]
 
 
 async def test_agent_name_and_hours_changed_by_the_api_reach_the_next_call(

@@ -13,7 +13,6 @@ from temporalio.testing import ActivityEnvironment
 
 from frontdesk.activities.appointments import (
     APPOINTMENT_ACTIVITIES,
-    AppointmentResult,
     BookAppointmentInput,
     CancelAppointmentInput,
     RescheduleAppointmentInput,
@@ -22,6 +21,7 @@ from frontdesk.activities.appointments import (
     reschedule_appointment,
 )
 from frontdesk.config import get_settings
+from frontdesk.domain.appointment_details import AppointmentRecord
 from frontdesk.domain.database import session_scope
 from frontdesk.domain.models import Action, Appointment
 from frontdesk.domain.repository import ClinicRepository
@@ -77,7 +77,7 @@ def test_a_retried_activity_books_once(engine: Engine, clinic: SmallClinic) -> N
     first = env.run(book_appointment, request)
     retried = env.run(book_appointment, request)
     assert retried == first
-    assert first.start_at == request.start_at and first.status == "booked"
+    assert first.start == request.start_at and first.status == "booked"
     with session_scope(engine) as session:
         repo = ClinicRepository(session, clinic.clinic_id)
         assert [a.idempotency_key for a in repo.actions()] == ["CA-call-1/7"]
@@ -108,17 +108,15 @@ def test_reschedule_and_cancel_with_explicit_keys(engine: Engine, clinic: SmallC
         reschedule_appointment,
         RescheduleAppointmentInput(
             clinic_id=clinic.clinic_id,
-            appointment_id=booked.appointment_id,
+            appointment_id=booked.id,
             new_start_at=_tomorrow_at(15),
             idempotency_key="explicit-move",
         ),
     )
-    assert moved.appointment_id == booked.appointment_id and moved.start_at == _tomorrow_at(15)
+    assert moved.id == booked.id and moved.start == _tomorrow_at(15)
     cancelled = env.run(
         cancel_appointment,
-        CancelAppointmentInput(
-            clinic_id=clinic.clinic_id, appointment_id=booked.appointment_id, reason="travel"
-        ),
+        CancelAppointmentInput(clinic_id=clinic.clinic_id, appointment_id=booked.id, reason="travel"),
     )
     assert cancelled.status == "cancelled"
     with session_scope(engine) as session:
@@ -128,7 +126,7 @@ def test_reschedule_and_cancel_with_explicit_keys(engine: Engine, clinic: SmallC
     with pytest.raises(ApplicationError) as caught:
         _environment("CA-call-3", "2").run(
             cancel_appointment,
-            CancelAppointmentInput(clinic_id=clinic.clinic_id, appointment_id=booked.appointment_id),
+            CancelAppointmentInput(clinic_id=clinic.clinic_id, appointment_id=booked.id),
         )
     assert caught.value.non_retryable and caught.value.type == "AppointmentNotActive"
 
@@ -159,9 +157,9 @@ def test_inputs_and_results_survive_the_temporal_data_converter(engine: Engine, 
     (decoded_request,) = converter.from_payloads(converter.to_payloads([request]), [BookAppointmentInput])
     assert decoded_request == request
     result = _environment("CA-call-5", "1").run(book_appointment, decoded_request)
-    (decoded_result,) = converter.from_payloads(converter.to_payloads([result]), [AppointmentResult])
+    (decoded_result,) = converter.from_payloads(converter.to_payloads([result]), [AppointmentRecord])
     assert decoded_result == result
     with session_scope(engine) as session:
-        row = session.get(Appointment, result.appointment_id)
+        row = session.get(Appointment, result.id)
         assert row is not None and row.start_at == request.start_at
         assert len(session.exec(select(Action)).all()) == 1

@@ -1,5 +1,6 @@
 """CallWorkflow: the 15 s liveness rule on the time-skipping test server, and the Update path on
-the real dev server with a worker, the test databases and `WorkflowCallActions`.
+the real dev server with a worker, the test databases and a live call's actions
+(`workflow_call_actions`: changes as Updates, the database taking over past an Update's deadline).
 
 PostCallWorkflow is another workflow (tests/workflows/test_post_call.py covers it); here a
 stand-in registered under its name records that the child was started with the call's input.
@@ -11,7 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -24,8 +25,9 @@ from temporalio.worker import Worker
 
 from frontdesk.activities.appointments import APPOINTMENT_ACTIVITIES
 from frontdesk.activities.calls import CALL_ACTIVITIES, DROPPED_CALL_REASON
-from frontdesk.agent.actions import ActionRefused, SlotOption, SlotQuery
-from frontdesk.agent.database_actions import DatabaseActions, load_clinic_profile
+from frontdesk.agent.actions import UNAVAILABLE, ActionRefused, CallReads, SlotOption, SlotQuery
+from frontdesk.agent.call_actions import CallActions
+from frontdesk.agent.database_actions import database_call_actions, load_clinic_profile
 from frontdesk.agent.tools import PatientDetails
 from frontdesk.config import get_settings
 from frontdesk.domain.calls import TurnRecord, ensure_call
@@ -42,7 +44,8 @@ from frontdesk.domain.models import (
     TurnRole,
 )
 from frontdesk.domain.opt_outs import OptOutChannel
-from frontdesk.realtime.workflow_actions import WorkflowCallActions, slot_handle
+from frontdesk.realtime.call_actions import workflow_call_actions
+from frontdesk.realtime.workflow_changes import slot_handle
 from frontdesk.workflows.call import CallWorkflow, post_call_workflow_id
 from frontdesk.workflows.inputs import (
     BookRequest,
@@ -207,17 +210,28 @@ async def test_heartbeats_keep_the_call_live_past_the_timeout(
     assert _call(engine, live_call.call.call_id).outcome == "answered"
 
 
-# The Update path (real dev server, real worker, WorkflowCallActions as the realtime process uses it).
+# The Update path (real dev server, real worker, a live call's actions as the realtime process uses them).
 
 
-def _call_actions(engine: Engine, live_call: LiveCall, client: Client) -> WorkflowCallActions:
+def _call_actions(
+    engine: Engine,
+    live_call: LiveCall,
+    client: Client,
+    update_deadline: float = 4.0,
+) -> CallActions:
     profile = load_clinic_profile(engine, live_call.clinic.clinic_id)
-    return WorkflowCallActions(
-        engine, profile, live_call.call.call_sid, client, call_id=live_call.call.call_id
+    return workflow_call_actions(
+        engine,
+        profile,
+        client,
+        live_call.call.call_sid,
+        call_id=live_call.call.call_id,
+        now=lambda: datetime.now(UTC),
+        update_deadline=update_deadline,
     )
 
 
-async def _slots(actions: WorkflowCallActions, live_call: LiveCall) -> list[SlotOption]:
+async def _slots(actions: CallReads, live_call: LiveCall) -> list[SlotOption]:
     day = date.today() + timedelta(days=2)
     return await actions.find_slots(
         SlotQuery(service_id=live_call.clinic.cleaning_id, date_from=day, date_to=day)
@@ -245,7 +259,7 @@ async def test_a_retried_booking_update_books_once(
         await actions.hang_up(TURNS, "booked")
         result = await handle.result()
 
-    assert again.appointment_id == booked.id and booked.start == slot.start
+    assert again.id == booked.id and booked.start == slot.start
     [appointment] = _appointments(engine, live_call.clinic.clinic_id)
     assert appointment.id == booked.id and appointment.patient_id == live_call.clinic.patient_id
     assert result.appointment_ids == [booked.id] and result.outcome == "booked"
@@ -300,7 +314,7 @@ async def test_a_slot_not_offered_is_refused_and_nothing_is_written(
 
 async def _booked_before_the_call(engine: Engine, live_call: LiveCall, patient_id: UUID, index: int) -> UUID:
     """An appointment of `patient_id` made before the call (directly on the database)."""
-    setup = DatabaseActions(
+    setup = database_call_actions(
         engine, load_clinic_profile(engine, live_call.clinic.clinic_id), f"setup-{uuid4()}"
     )
     day = date.today() + timedelta(days=3)
@@ -367,7 +381,7 @@ async def test_confirm_and_opt_out_write_once_and_only_for_this_calls_patient(
         await actions.hang_up(TURNS, "opted_out")
         result = await handle.result()
 
-    assert confirmed.status == "confirmed" and again.appointment_id == pats_exam and patients == 1
+    assert confirmed.status == "confirmed" and again.id == pats_exam and patients == 1
     statuses = {a.id: a.status for a in _appointments(engine, live_call.clinic.clinic_id)}
     assert statuses == {pats_exam: AppointmentStatus.confirmed, others_exam: AppointmentStatus.booked}
     assert not _patient(engine, pat).call_opt_out
@@ -429,6 +443,42 @@ async def test_hang_up_stores_the_transcript_and_starts_the_post_call_child(
     assert child_input == PostCallInput(
         live_call.call.clinic_id, live_call.call.call_id, live_call.call.call_sid
     )
+
+
+async def test_an_update_past_its_deadline_is_refused_and_later_changes_go_to_the_database(
+    temporal_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
+) -> None:
+    client = temporal_env.client
+    # No worker polls this task queue: the workflow never answers an Update.
+    handle = await start_call(client, live_call.call, f"nobody-{uuid4().hex}")
+    deadline = 0.5
+    actions = _call_actions(engine, live_call, client, update_deadline=deadline)
+    slot = (await _slots(actions.reads, live_call))[0]  # read directly: book is the first Update
+    started = time.perf_counter()
+    with pytest.raises(ActionRefused) as refused:
+        await actions.book(slot, PATIENT, live_call.clinic.patient_id)
+    waited = time.perf_counter() - started
+    assert str(refused.value) == UNAVAILABLE and deadline <= waited < deadline + 1.0
+    assert actions.fell_back
+
+    # The caller leaves a message: written straight to the database, without waiting on the workflow.
+    started = time.perf_counter()
+    await actions.take_message("wants a cleaning next week", CALLER_NUMBER)
+    assert time.perf_counter() - started < deadline
+    await actions.heartbeat()  # still told to the workflow (a signal needs no worker)
+    await actions.hang_up(TURNS, "message_taken")
+    await handle.terminate("test over: no worker will ever run it")
+
+    [message] = _actions(engine, live_call.call.call_id)
+    assert message.kind == "take_message" and message.payload["callback_number"] == CALLER_NUMBER
+    reason = message.payload["reason"]
+    assert reason.startswith("wants a cleaning next week") and "a booking" in reason and "unknown" in reason
+    assert _appointments(engine, live_call.clinic.clinic_id) == []
+    row = _call(engine, live_call.call.call_id)  # the transcript did not wait for the workflow either
+    assert row.outcome == "message_taken" and row.ended_at is not None
+    with session_scope(engine) as session:
+        turns = session.exec(select(CallTurn).where(CallTurn.call_id == live_call.call.call_id)).all()
+    assert len(turns) == len(TURNS)
 
 
 async def test_update_round_trip(temporal_env: WorkflowEnvironment, live_call: LiveCall) -> None:

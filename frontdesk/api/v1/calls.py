@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 from sqlmodel import col
 
-from frontdesk.agent.call_state import Outcome
 from frontdesk.api.v1.access import ClinicContext, clinic_context
 from frontdesk.api.v1.base_models import Output
 from frontdesk.api.v1.pagination import Page, PageParams, page_params
 from frontdesk.config import Settings
 from frontdesk.domain.models import ActionStatus, Call, CallDirection, CallStatus, TurnRole
+from frontdesk.domain.outcomes import Outcome
 
 
 class CallOut(Output):

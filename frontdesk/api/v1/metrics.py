@@ -21,11 +21,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from frontdesk.agent.call_state import Outcome
 from frontdesk.api.errors import ApiError
 from frontdesk.api.v1.access import ClinicContext, clinic_context
 from frontdesk.domain.clinic_settings import OpeningHours
 from frontdesk.domain.models import Action, Appointment, Call, CallDirection, CallStatus, CallTurn, TurnRole
+from frontdesk.domain.outcomes import Outcome
 
 BOOKING_ACTION: Final = "book_appointment"
 MAX_PERIOD_DAYS: Final = 366
