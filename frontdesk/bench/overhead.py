@@ -7,9 +7,9 @@ The vendor time of a turn is what the fakes took on the way to its first audio:
   streams after a spoken message whose tools run next): whole messages before it (their tool
   calls then run on the platform, between two messages), then that message's arrival -> the token
   that completed the clause (or the end of the message, for the space);
-- TTS: the request for the first piece of that clause (the TTS chain cuts clauses as piper does)
-  -> its first chunk; the earliest request for that text (or text beginning the same way) after
-  the clause was written.
+- TTS: the request for that clause (the turn loop hands TTS one clause per request) -> its first
+  chunk; the earliest request for that text (or text beginning the same way) after the clause
+  was written.
 
 Turns are joined to the fakes' records by the call's tag (its first transcript) and caller line.
 """
@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from frontdesk.bench.vendor_log import LlmMessage, Synthesis, VendorLog
-from frontdesk.realtime.speech.piper_tts import split_clauses
 from frontdesk.realtime.turn.clauses import ClauseStream
 
 
@@ -104,7 +103,7 @@ def vendor_times(log: VendorLog, turns: Iterable[tuple[int, int]]) -> dict[tuple
     joined: dict[tuple[int, int], TurnVendorTime] = {}
     # Claim syntheses in the order the clauses were written: the earliest writer gets the earliest.
     for turn, clause in sorted(clauses.items(), key=lambda item: item[1].written_at):
-        synthesis = syntheses.claim(split_clauses(clause.text)[0], clause.written_at)
+        synthesis = syntheses.claim(clause.text, clause.written_at)
         if turn in finals and synthesis is not None:
             joined[turn] = TurnVendorTime(
                 finals[turn].vendor_ms, clause.llm_ms, synthesis.vendor_ms, clause.after_tools

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from frontdesk.realtime.audio.codec import PCM16_FRAME_BYTES, mulaw_decode, pcm16_bytes
+from frontdesk.realtime.audio.analysis import AnalyzedFrame, FrameAnalyzer
+from frontdesk.realtime.audio.codec import mulaw_decode, mulaw_encode, split_mulaw_frames
 from frontdesk.realtime.speech.base import TranscriptEvent
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.speech.whisper_stt import WhisperSpeechToText
@@ -53,17 +54,24 @@ def silence(seconds: float) -> NDArray[np.int16]:
     return np.zeros(round(seconds * 8000), dtype=np.int16)
 
 
+def analyzed(samples: NDArray[np.int16], analyzer: FrameAnalyzer | None = None) -> list[AnalyzedFrame]:
+    """8 kHz audio as the carrier delivers it (mu-law 20 ms frames, the last padded with silence),
+    each frame analyzed as the turn loop does: by `analyzer`, else by a fresh one."""
+    analyzer = analyzer or FrameAnalyzer()
+    return [analyzer.analyze(frame) for frame in split_mulaw_frames(mulaw_encode(samples))]
+
+
 @pytest.fixture(scope="session")
 def transcribe(stt: WhisperSpeechToText) -> Transcribe:
-    """Play 8 kHz audio into a fresh Whisper session in 20 ms frames; return all its events."""
+    """Play 8 kHz audio (or frames already analyzed) into a fresh Whisper session; return all its
+    events."""
 
     async def _transcribe(
-        samples: NDArray[np.int16], engine: WhisperSpeechToText | None = None
+        audio: NDArray[np.int16] | list[AnalyzedFrame], engine: WhisperSpeechToText | None = None
     ) -> list[TranscriptEvent]:
         session = await (engine or stt).start()
-        pcm = pcm16_bytes(samples)
-        for offset in range(0, len(pcm), PCM16_FRAME_BYTES):
-            await session.send(pcm[offset : offset + PCM16_FRAME_BYTES])
+        for frame in analyzed(audio) if isinstance(audio, np.ndarray) else audio:
+            await session.send(frame)
         await session.finish()
         return [event async for event in session.events()]
 

@@ -1,6 +1,5 @@
 """Cutting the agent's streamed text into clauses: early first clause, sentence ends, titles."""
 
-from frontdesk.realtime.speech.piper_tts import split_clauses
 from frontdesk.realtime.turn.clauses import ClauseStream, clauses_of
 
 
@@ -31,8 +30,8 @@ def test_a_streamed_sentence_is_released_once_the_space_after_it_arrives() -> No
     assert stream.flush() == ["I have 9 AM with Dr. Patel."]
 
 
-def test_the_tts_chain_keeps_a_title_with_its_name_too() -> None:
-    assert split_clauses("I have 8 AM with Dr. Patel, or 9 AM with Sarah Kim.") == [
+def test_a_title_stays_with_its_name_before_a_pause_too() -> None:
+    assert clauses_of("I have 8 AM with Dr. Patel, or 9 AM with Sarah Kim.") == [
         "I have 8 AM with Dr. Patel,",
         "or 9 AM with Sarah Kim.",
     ]

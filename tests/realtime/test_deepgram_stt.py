@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from frontdesk.realtime.audio.codec import PCM16_FRAME_BYTES, pcm16_bytes, pcm16_to_mulaw
+from frontdesk.realtime.audio.analysis import AnalyzedFrame
 from frontdesk.realtime.speech.base import SpeechProviderError, TranscriptEvent, TranscriptKind
 from frontdesk.realtime.speech.deepgram_stt import DeepgramSpeechToText, DeepgramSTTSession
+from tests.realtime.conftest import analyzed
 from tests.realtime.fake_deepgram import (
     API_KEY,
     CloseWith,
@@ -22,15 +23,16 @@ from tests.realtime.fake_deepgram import (
 ONE_SECOND_MULAW = 8000  # mu-law on the wire: one byte per sample
 
 
-def tone(seconds: float) -> bytes:
-    """A 440 Hz tone as PCM16 8 kHz: audio with varied samples, so the encoding is checked."""
+def tone(seconds: float) -> list[AnalyzedFrame]:
+    """A 440 Hz tone as the carrier's analyzed frames: audio with varied samples, so the bytes on
+    the wire are checked."""
     t = np.arange(round(seconds * 8000)) / 8000
-    return pcm16_bytes((np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16))
+    return analyzed((np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16))
 
 
-async def send_frames(session: DeepgramSTTSession, pcm: bytes) -> None:
-    for offset in range(0, len(pcm), PCM16_FRAME_BYTES):
-        await session.send(pcm[offset : offset + PCM16_FRAME_BYTES])
+async def send_frames(session: DeepgramSTTSession, frames: list[AnalyzedFrame]) -> None:
+    for frame in frames:
+        await session.send(frame)
 
 
 def provider(fake: FakeDeepgram, **options: object) -> DeepgramSpeechToText:
@@ -98,8 +100,8 @@ async def test_results_map_to_events_in_order_with_text_confidence_and_times() -
         TranscriptEvent(TranscriptKind.SPEECH_FINAL, "a cleaning.", 0.88, 1.0, 1.5),
         TranscriptEvent(TranscriptKind.UTTERANCE_END, start=1.42, end=1.42),
     ]
-    # The wire carries exactly the mu-law encoding of what was sent.
-    assert bytes(fake.connections[0].audio) == pcm16_to_mulaw(audio)
+    # The wire carries exactly the carrier's bytes.
+    assert bytes(fake.connections[0].audio) == b"".join(frame.mulaw for frame in audio)
 
 
 async def test_keepalives_flow_while_idle_and_finish_sends_close_stream_and_drains() -> None:
@@ -151,7 +153,7 @@ async def test_a_failing_server_becomes_a_provider_error(
                 received.append(event)
         # Audio after the failure is refused with the same error, and finish() reports it too.
         with pytest.raises(SpeechProviderError, match=expected):
-            await session.send(tone(0.02))
+            await session.send(tone(0.02)[0])
         with pytest.raises(SpeechProviderError, match=expected):
             await session.finish()
     assert [event.text for event in received] == ["I need"]

@@ -1,4 +1,4 @@
-"""The offline TTS twin: piper, streamed as mu-law 8 kHz clause by clause, and cancellable."""
+"""The offline TTS twin: piper, streamed as mu-law 8 kHz sentence by sentence, and cancellable."""
 
 import asyncio
 import threading
@@ -8,11 +8,12 @@ import pytest
 
 from frontdesk.realtime.audio.codec import TELEPHONY_SAMPLE_RATE
 from frontdesk.realtime.speech.base import SpeechProviderError
-from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech, split_clauses
+from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 
-REPLY = (
-    "Sure, I can help with that. Your cleaning is booked for next Tuesday at nine in the morning. "
-    "Is there anything else I can do for you today?"
+SENTENCES = (
+    "Sure, I can help with that.",
+    "Your cleaning is booked for next Tuesday at nine in the morning.",
+    "Is there anything else I can do for you today?",
 )
 LONG_REPLY = " ".join(
     f"This is sentence number {n} of a long answer that the caller will interrupt." for n in range(1, 9)
@@ -32,17 +33,17 @@ async def collect(tts: PiperTextToSpeech, text: str) -> list[bytes]:
     return [chunk async for chunk in tts.synthesize(text)]
 
 
-async def test_streams_clause_by_clause(tts: PiperTextToSpeech) -> None:
-    clauses = split_clauses(REPLY)
-    assert len(clauses) == 3
-    chunks = await collect(tts, REPLY)
+async def test_a_longer_text_streams_sentence_by_sentence(tts: PiperTextToSpeech) -> None:
+    # The turn loop hands over one clause at a time; a text of several sentences is still
+    # synthesized as given, piper rendering and sending one sentence after another.
+    chunks = await collect(tts, " ".join(SENTENCES))
     assert all(isinstance(chunk, bytes) and chunk for chunk in chunks)
-    # One chunk per clause (and the resampler's short tail): the first audio is out as soon as
-    # the first clause is rendered, long before the reply is.
-    assert len(chunks) >= len(clauses)
+    # One chunk per sentence (and the resampler's short tail): the first audio is out as soon as
+    # the first sentence is rendered, long before the reply is.
+    assert len(chunks) >= len(SENTENCES)
     total = seconds(b"".join(chunks))
     assert 4.0 < total < 15.0
-    alone = seconds(b"".join(await collect(tts, clauses[0])))
+    alone = seconds(b"".join(await collect(tts, SENTENCES[0])))
     assert seconds(chunks[0]) < total / 3
     assert seconds(chunks[0]) == pytest.approx(alone, rel=0.35)
 
@@ -116,20 +117,3 @@ async def test_blank_text_is_refused(tts: PiperTextToSpeech, text: str) -> None:
 def test_unreasonable_speaking_rates_are_refused(length_scale: float) -> None:
     with pytest.raises(ValueError, match="length_scale"):
         PiperTextToSpeech(length_scale=length_scale)
-
-
-@pytest.mark.parametrize(
-    ("text", "clauses"),
-    [
-        ("Yes.", ["Yes."]),
-        ("Sure, I can help with that.", ["Sure, I can help with that."]),
-        (
-            "I would like to book a cleaning, ideally next Tuesday. Thanks!",
-            ["I would like to book a cleaning,", "ideally next Tuesday. Thanks!"],
-        ),
-        ("We open at 9 a.m. on Monday; closed Sunday.", ["We open at 9 a.m. on Monday; closed Sunday."]),
-        ("It costs 1,500 dollars in total, sadly.", ["It costs 1,500 dollars in total, sadly."]),
-    ],
-)
-def test_split_clauses(text: str, clauses: list[str]) -> None:
-    assert split_clauses(text) == clauses

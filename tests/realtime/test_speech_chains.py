@@ -9,7 +9,7 @@ import pytest
 from numpy.typing import NDArray
 
 from frontdesk.config import Settings
-from frontdesk.realtime.audio.codec import FRAME_MS, PCM16_FRAME_BYTES, mulaw_decode, pcm16_bytes
+from frontdesk.realtime.audio.codec import FRAME_MS, mulaw_decode
 from frontdesk.realtime.speech.base import SpeechProviderError, TranscriptEvent, TranscriptKind
 from frontdesk.realtime.speech.chains import FallbackSpeechToText, FallbackSTTSession, FallbackTextToSpeech
 from frontdesk.realtime.speech.deepgram_stt import DeepgramSpeechToText
@@ -18,13 +18,13 @@ from frontdesk.realtime.speech.factory import make_speech_to_text, make_text_to_
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.speech.whisper_stt import WhisperSpeechToText
 from tests.realtime import fake_deepgram, fake_elevenlabs
-from tests.realtime.conftest import Padded, Speak, Transcribe
+from tests.realtime.conftest import Padded, Speak, Transcribe, analyzed
 from tests.realtime.fake_deepgram import Drop, FakeDeepgram, Send, Stall, results, speech_started
 from tests.realtime.fake_elevenlabs import Audio, FakeElevenLabs, server_error
 
 BOOKING = "I'd like to book a cleaning for next Tuesday."
 CONFIRM = "Tuesday at nine works for me."
-TWO_CLAUSES = "Sure, I can book that for you. Your cleaning is on Tuesday at nine in the morning."
+TWO_SENTENCES = "Sure, I can book that for you. Your cleaning is on Tuesday at nine in the morning."
 EL_CHUNKS = (b"\x11" * 800, b"\x22" * 800)
 
 
@@ -41,9 +41,8 @@ def elevenlabs(fake: FakeElevenLabs) -> ElevenLabsTextToSpeech:
 
 async def send_frames(session: FallbackSTTSession, samples: NDArray[np.int16], paced: bool = False) -> None:
     """Send the audio frame by frame: at once, or `paced` as a phone line delivers it (in real time)."""
-    pcm = pcm16_bytes(samples)
-    for offset in range(0, len(pcm), PCM16_FRAME_BYTES):
-        await session.send(pcm[offset : offset + PCM16_FRAME_BYTES])
+    for frame in analyzed(samples):
+        await session.send(frame)
         if paced:
             await asyncio.sleep(FRAME_SECONDS)
 
@@ -115,10 +114,12 @@ async def test_a_backlog_of_speech_arriving_at_once_is_no_stall(speak: Speak, pa
         session = await FallbackSpeechToText(
             [deepgram(fake), WhisperSpeechToText()], stall_after_s=1.0
         ).start()
-        await send_frames(session, audio)  # well over a second of speech, in a fraction of one
+        frames = analyzed(audio)
+        for frame in frames:  # well over a second of speech, in a fraction of one
+            await session.send(frame)
         assert session.active_provider == "DeepgramSpeechToText"
-        # All of it went to Deepgram (as mu-law, a byte a sample), none was kept back for Whisper.
-        await fake.wait_for(lambda: len(fake.connections[0].audio) == len(audio))
+        # All of it went to Deepgram, none was kept back for Whisper.
+        await fake.wait_for(lambda: fake.connections[0].audio == b"".join(frame.mulaw for frame in frames))
         await session.close()
 
 
@@ -186,30 +187,27 @@ async def test_a_stalled_elevenlabs_is_abandoned_for_piper(
 @pytest.mark.parametrize(
     "second_reply",
     [Audio(EL_CHUNKS, drop_at=1), server_error()],
-    ids=["dropped-mid-clause", "refused"],
+    ids=["dropped-part-way", "refused"],
 )
-async def test_elevenlabs_failing_after_the_first_clause_leaves_the_rest_to_piper(
+async def test_each_text_is_one_unit_and_a_failure_part_way_ends_its_audio_there(
     tts: PiperTextToSpeech, transcribe: Transcribe, padded: Padded, second_reply: Audio
 ) -> None:
     async with FakeElevenLabs() as fake:
         fake.script(Audio(EL_CHUNKS), second_reply)
         chain = FallbackTextToSpeech([elevenlabs(fake), tts])
-        audio = b"".join([chunk async for chunk in chain.synthesize(TWO_CLAUSES)])
-    first, second = (request.body["text"] for request in fake.syntheses)  # type: ignore[index]
-    assert (first, second) == (
-        "Sure, I can book that for you.",
-        "Your cleaning is on Tuesday at nine in the morning.",
-    )
-    # ElevenLabs' audio of what it spoke comes first; what piper then says is the clause ElevenLabs
-    # could not finish or start (a clause partly heard is not said again).
-    spoken_by_elevenlabs = b"".join(EL_CHUNKS) + (EL_CHUNKS[0] if isinstance(second_reply, Audio) else b"")
-    assert audio.startswith(spoken_by_elevenlabs)
-    rest = audio[len(spoken_by_elevenlabs) :]
+        first = b"".join([chunk async for chunk in chain.synthesize(TWO_SENTENCES)])
+        second = b"".join([chunk async for chunk in chain.synthesize(CONFIRM)])
+    # Each text went to the vendor whole, as given: the chain cuts nothing (the turn loop does).
+    assert [request.body["text"] for request in fake.syntheses] == [TWO_SENTENCES, CONFIRM]  # type: ignore[index]
+    assert first == b"".join(EL_CHUNKS)
+    assert chain.active_provider == "PiperTextToSpeech"  # later texts go straight to piper
     if isinstance(second_reply, Audio):
-        assert rest == b""  # the second clause was the last one
+        # Part of the text was heard: its audio ends where ElevenLabs' did, piper does not repeat it.
+        assert second == EL_CHUNKS[0]
     else:
-        [heard] = committed(await transcribe(padded(0.3, mulaw_decode(rest), 0.8)))
-        assert "tuesday" in words(heard) and "book" not in words(heard)
+        # Nothing of it was heard: piper says all of it.
+        [heard] = committed(await transcribe(padded(0.3, mulaw_decode(second), 0.8)))
+        assert "tuesday" in words(heard) and "works for me" in words(heard)
 
 
 async def test_a_failed_elevenlabs_is_skipped_until_the_retry_period_ends(tts: PiperTextToSpeech) -> None:

@@ -1,33 +1,26 @@
-"""Silero voice activity detection on 8 kHz telephone audio."""
-
-from collections.abc import Awaitable, Callable
+"""Speech segmentation of 8 kHz telephone audio: Silero probabilities from the frame analyzer,
+turned into speech start and end by a SpeechSegmenter."""
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from frontdesk.realtime.audio.codec import PCM16_FRAME_BYTES, pcm16_bytes
-from frontdesk.realtime.audio.vad import (
-    VadConfig,
-    VadEvent,
-    VadEventKind,
-    VadFrameResult,
-    VoiceActivityDetector,
-)
+from frontdesk.realtime.audio.analysis import AnalyzedFrame
+from frontdesk.realtime.audio.vad import SpeechSegmenter, VadConfig, VadEvent, VadEventKind, VadFrameResult
+from tests.realtime.conftest import Padded, Speak, analyzed
 
 SENTENCE = "I would like to book a teeth cleaning next Tuesday."
-Speak = Callable[[str], Awaitable[NDArray[np.int16]]]
-Padded = Callable[..., NDArray[np.int16]]
+
+
+def segment(frames: list[AnalyzedFrame], config: VadConfig | None = None) -> list[VadFrameResult]:
+    """Every frame's result from a fresh segmenter."""
+    segmenter = SpeechSegmenter(config or VadConfig())
+    return [segmenter.process(frame) for frame in frames]
 
 
 def run(samples: NDArray[np.int16], config: VadConfig | None = None) -> list[VadFrameResult]:
-    """Every frame's result from a fresh detector (a trailing partial frame is dropped)."""
-    detector = VoiceActivityDetector(config)
-    pcm = pcm16_bytes(samples)
-    whole = len(pcm) - len(pcm) % PCM16_FRAME_BYTES
-    return [
-        detector.process_frame(pcm[i : i + PCM16_FRAME_BYTES]) for i in range(0, whole, PCM16_FRAME_BYTES)
-    ]
+    """Every frame's result from a fresh analyzer and segmenter."""
+    return segment(analyzed(samples), config)
 
 
 def events_of(results: list[VadFrameResult]) -> list[VadEvent]:
@@ -110,42 +103,26 @@ async def test_speech_starts_exactly_when_the_probability_reaches_the_threshold(
 async def test_config_can_change_mid_stream(speak: Speak, padded: Padded) -> None:
     # The turn loop switches end-of-turn profiles between turns.
     audio = padded(0.5, await speak("Yes."), 0.7, await speak("Okay."), 1.5)
-    detector = VoiceActivityDetector(VadConfig(end_silence_ms=1200))
-    pcm = pcm16_bytes(audio)
+    segmenter = SpeechSegmenter(VadConfig(end_silence_ms=1200))
     kinds: list[VadEventKind] = []
-    for offset in range(0, len(pcm) - PCM16_FRAME_BYTES + 1, PCM16_FRAME_BYTES):
-        result = detector.process_frame(pcm[offset : offset + PCM16_FRAME_BYTES])
-        kinds += [event.kind for event in result.events]
+    for frame in analyzed(audio):
+        kinds += [event.kind for event in segmenter.process(frame).events]
         if kinds == [VadEventKind.SPEECH_START]:
-            detector.config = VadConfig(end_silence_ms=300)
+            segmenter.config = VadConfig(end_silence_ms=300)
     assert kinds == [VadEventKind.SPEECH_START, VadEventKind.SPEECH_END] * 2
 
 
-async def test_reset_starts_a_new_stream_at_time_zero(speak: Speak, padded: Padded) -> None:
-    audio = padded(0.5, await speak("Yes."), 1.0)
-    detector = VoiceActivityDetector()
-    pcm = pcm16_bytes(audio)
-    frames = [
-        pcm[i : i + PCM16_FRAME_BYTES] for i in range(0, len(pcm) - PCM16_FRAME_BYTES + 1, PCM16_FRAME_BYTES)
-    ]
-    first = [e for f in frames for e in detector.process_frame(f).events]
-    detector.reset()
-    second = [e for f in frames for e in detector.process_frame(f).events]
-    assert [e.kind for e in first] == [e.kind for e in second]
-    assert first[0].at == pytest.approx(second[0].at, abs=0.04)
+async def test_a_segmenter_joining_mid_stream_counts_time_from_its_first_frame(
+    speak: Speak, padded: Padded
+) -> None:
+    # A fallback provider's segmenter starts on a replay of frames analyzed since the call began.
+    frames = analyzed(padded(1.0, await speak("Yes."), 1.0))
+    [whole_start, _] = [event.at for result in segment(frames) for event in result.events]
+    [late_start, _] = [event.at for result in segment(frames[25:]) for event in result.events]
+    assert late_start == pytest.approx(whole_start - 0.5, abs=0.032)
 
 
-def test_frames_of_the_wrong_size_are_refused() -> None:
-    detector = VoiceActivityDetector()
-    with pytest.raises(ValueError, match="320 bytes"):
-        detector.process_frame(b"\x00" * 318)
-    with pytest.raises(ValueError, match="640 bytes"):
-        VoiceActivityDetector(sample_rate=16000).process_frame(b"\x00" * 320)
-
-
-def test_unsupported_rates_and_bad_thresholds_are_refused() -> None:
-    with pytest.raises(ValueError, match="Hz"):
-        VoiceActivityDetector(sample_rate=22050)
+def test_bad_thresholds_are_refused() -> None:
     with pytest.raises(ValueError, match="threshold"):
         VadConfig(threshold=1.0)
     with pytest.raises(ValueError, match="min_speech_ms"):

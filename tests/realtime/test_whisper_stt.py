@@ -1,21 +1,17 @@
-"""The offline STT twin: Silero segmentation + faster-whisper, fed by piper over a mu-law line."""
+"""The offline STT twin: segmentation over the call's frame analysis + faster-whisper, fed by
+piper over a mu-law line."""
 
+import dataclasses
 import itertools
-from collections.abc import Awaitable, Callable
 
 import numpy as np
 import pytest
 from faster_whisper.transcribe import Segment
-from numpy.typing import NDArray
 
-from frontdesk.realtime.audio.codec import pcm16_bytes
 from frontdesk.realtime.audio.vad import VadConfig
 from frontdesk.realtime.speech.base import TranscriptEvent, TranscriptKind
 from frontdesk.realtime.speech.whisper_stt import WhisperSpeechToText, utterance_confidence
-
-Speak = Callable[[str], Awaitable[NDArray[np.int16]]]
-Transcribe = Callable[..., Awaitable[list[TranscriptEvent]]]
-Padded = Callable[..., NDArray[np.int16]]
+from tests.realtime.conftest import Padded, Speak, Transcribe, analyzed, silence
 
 BOOKING = "I would like to book a teeth cleaning next Tuesday."
 DATE_AND_TIME = "Can I come in on March 14th at 3:30?"
@@ -90,38 +86,44 @@ async def test_close_drops_pending_audio_and_ends_the_events(
     stt: WhisperSpeechToText, speak: Speak, padded: Padded
 ) -> None:
     session = await stt.start()
-    await session.send(pcm16_bytes(padded(0.5, await speak(BOOKING))))
+    for frame in analyzed(padded(0.5, await speak(BOOKING))):
+        await session.send(frame)
     await session.close()
     assert [event.kind async for event in session.events()] == [TranscriptKind.SPEECH_STARTED]
+    [quiet] = analyzed(silence(0.02))
     with pytest.raises(RuntimeError, match="finished or closed"):
-        await session.send(b"\x00\x00")
+        await session.send(quiet)
     await session.close()  # closing twice is harmless
 
 
-async def test_audio_may_arrive_in_pieces_of_any_even_size(
-    stt: WhisperSpeechToText, speak: Speak, padded: Padded
+async def test_utterances_follow_the_frames_analysis_not_a_model_of_its_own(
+    speak: Speak, padded: Padded, transcribe: Transcribe
 ) -> None:
-    pcm = pcm16_bytes(padded(0.5, await speak(BOOKING), 1.0))
-    session = await stt.start()
-    for offset in range(0, len(pcm), 1234):
-        await session.send(pcm[offset : offset + 1234])
-    await session.finish()
-    (final,) = of_kind([event async for event in session.events()], TranscriptKind.SPEECH_FINAL)
-    assert "cleaning" in final.text.lower()
+    # The session segments by the probabilities its frames carry: speech whose analysis says
+    # silence is no utterance, and silence marked as speech is one.
+    speech = [
+        dataclasses.replace(frame, windows=tuple(0.0 for _ in frame.windows), probability=0.0)
+        for frame in analyzed(padded(0.5, await speak(BOOKING), 1.0))
+    ]
+    assert await transcribe(speech) == []
+    marked = [
+        dataclasses.replace(frame, windows=tuple(1.0 for _ in frame.windows), probability=1.0)
+        for frame in analyzed(silence(1.0))
+    ]
+    events = await transcribe([*marked, *analyzed(silence(1.0))])
+    assert [event.kind for event in events] == [TranscriptKind.SPEECH_STARTED, TranscriptKind.SPEECH_FINAL]
+    assert events[0].start == 0.0
 
 
 async def test_misuse_gets_clear_errors(stt: WhisperSpeechToText) -> None:
     session = await stt.start()
-    with pytest.raises(ValueError, match="even number of bytes"):
-        await session.send(b"\x00\x01\x02")
-    with pytest.raises(TypeError, match="must be bytes"):
-        await session.send("audio")  # type: ignore[arg-type]
+    [quiet] = analyzed(silence(0.02))
     session.events()
     with pytest.raises(RuntimeError, match="one consumer"):
         session.events()
     await session.finish()
     with pytest.raises(RuntimeError, match="finished or closed"):
-        await session.send(b"\x00\x00")
+        await session.send(quiet)
     with pytest.raises(RuntimeError, match="finished or closed"):
         await session.finish()
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from frontdesk.realtime.audio.analysis import AnalyzedFrame
+
 
 class TranscriptKind(StrEnum):
     """The kind of a transcript event (see the module docstring for the Deepgram mapping)."""
@@ -68,8 +70,8 @@ class SpeechProviderError(Exception):
 class STTSession(Protocol):
     """One caller's live transcription: audio in, transcript events out."""
 
-    async def send(self, pcm16_8k: bytes) -> None:
-        """Feed PCM16 little-endian mono 8 kHz audio, in pieces of any even length."""
+    async def send(self, frame: AnalyzedFrame) -> None:
+        """Feed the caller's next 20 ms frame, with the call's one voice-activity analysis of it."""
         ...
 
     def events(self) -> AsyncIterator[TranscriptEvent]:

@@ -1,25 +1,28 @@
 """Fallback chains: when a speech vendor fails or stalls mid-call, the next provider takes over
 within the same turn, so the caller is not left in silence (DESIGN.md section 3, principle 4).
 
-Speech to text: the chain session forwards audio to the active provider's session and keeps the
-audio since the last committed transcript (at most `buffer_s`). When the active provider fails
-(a SpeechProviderError from send, finish or its events, or its events ending early), or stays
-silent through `stall_after_s` of caller speech, the next provider's session is started and the
-kept audio re-sent to it, so the utterance in progress is transcribed again rather than lost.
-Speech is judged by a Silero detector and counted in audio time, and the provider must also have
-been silent that long on the wall clock: a process behind on its work receives a backlog of
-audio at once, which is no sign of a silent vendor (and falling back to the local recognizer
-then would only deepen the overload). Event times are shifted onto one timeline (seconds since
+Speech to text: the chain session forwards each analyzed frame to the active provider's session
+and keeps the frames since the last committed transcript (at most `buffer_s`). When the active
+provider fails (a SpeechProviderError from send, finish or its events, or its events ending
+early), or stays silent through `stall_after_s` of caller speech, the next provider's session is
+started and the kept frames re-sent to it, so the utterance in progress is transcribed again
+rather than lost. Speech is judged by a SpeechSegmenter over the frames' Silero probabilities
+(the call's one analysis: no model runs here) and counted in audio time, and the provider must
+also have been silent that long on the wall clock: a process behind on its work receives a
+backlog of audio at once, which is no sign of a silent vendor (and falling back to the local
+recognizer then would only deepen the overload). Event times are shifted onto one timeline (seconds since
 the chain session's first audio). The last provider is never abandoned for silence: there is
 nothing to fall back to, and a per-utterance recognizer (Whisper) says nothing until the caller
 pauses.
 
-Text to speech: the text is cut into clauses (piper's `split_clauses`) and each is synthesized
-on its own by the active provider. A provider that fails, or sends no first chunk within
-`first_chunk_timeout`, hands the clause to the next one; if it fails after audio of a clause
-went out, the next provider carries on from the following clause (the caller heard part of that
-one already). The rest of that text, and later texts for `retry_primary_after_s`, go straight
-to the provider that took over, so later sentences do not each wait out a dead vendor first.
+Text to speech: each `synthesize` call's text is one unit, synthesized whole by the active
+provider (the turn loop cuts replies into clauses, turn/clauses.py, and hands them over one at a
+time). A provider that fails, or sends no first chunk within `first_chunk_timeout`, hands the
+whole text to the next one. If it fails after audio of the text went out, that text's audio ends
+there: the caller heard part of it already, and saying it again from the start would repeat
+words (the turn loop's marks still say how much was heard). Later texts, for
+`retry_primary_after_s`, go straight to the provider that took over, so later clauses do not
+each wait out a dead vendor first. Only the last provider's failure is raised.
 """
 
 import asyncio
@@ -31,13 +34,9 @@ from dataclasses import replace
 from typing import Final, Protocol
 
 from frontdesk.logs import get_logger
-from frontdesk.realtime.audio.codec import (
-    FRAME_SAMPLES,
-    PCM16_FRAME_BYTES,
-    TELEPHONY_SAMPLE_RATE,
-    pcm16_samples,
-)
-from frontdesk.realtime.audio.vad import VadConfig, VoiceActivityDetector
+from frontdesk.realtime.audio.analysis import AnalyzedFrame
+from frontdesk.realtime.audio.codec import FRAME_MS, FRAME_SAMPLES, TELEPHONY_SAMPLE_RATE
+from frontdesk.realtime.audio.vad import SpeechSegmenter, VadConfig
 from frontdesk.realtime.speech.base import (
     SpeechProviderError,
     SpeechToText,
@@ -46,7 +45,6 @@ from frontdesk.realtime.speech.base import (
     TranscriptEvent,
     TranscriptQueue,
 )
-from frontdesk.realtime.speech.piper_tts import split_clauses
 
 STALL_AFTER_S: Final = 2.0
 BUFFER_S: Final = 10.0
@@ -94,21 +92,19 @@ class FallbackSTTSession:
         providers: Sequence[SpeechToText],
         index: int,
         session: STTSession,
-        vad: VoiceActivityDetector,
+        segmenter: SpeechSegmenter,
         stall_after_s: float,
         buffer_s: float,
     ) -> None:
         self._providers = providers
         self._index = index
         self._session = session
-        self._vad = vad
+        self._segmenter = segmenter
         self._stall_samples = round(stall_after_s * TELEPHONY_SAMPLE_RATE)
-        self._buffer_samples = round(buffer_s * TELEPHONY_SAMPLE_RATE)
-        self._kept: deque[tuple[int, bytes]] = deque()  # (start sample, PCM16) since the last commit
-        self._kept_samples = 0
-        self._position = 0  # samples received so far
+        # Frames since the last commit (at most `buffer_s` of them); the first starts at `_kept_start`.
+        self._kept: deque[AnalyzedFrame] = deque(maxlen=max(round(buffer_s * 1000 / FRAME_MS), 1))
+        self._kept_start = 0
         self._origin = 0  # where the active session's time zero sits on the chain's timeline
-        self._unframed = bytearray()  # audio short of a whole 20 ms frame, for the detector
         self._unanswered_speech = 0  # samples of speech sent since the active provider's last event
         self._stall_after_s = stall_after_s
         self._unanswered_since: float | None = None  # monotonic time of the first of those samples
@@ -129,23 +125,19 @@ class FallbackSTTSession:
         """The position in the chain of the provider now transcribing (0 is the primary)."""
         return self._index
 
-    async def send(self, pcm16_8k: bytes) -> None:
-        """Feed PCM16 8 kHz audio to the active provider, switching providers if it fails or stalls."""
+    async def send(self, frame: AnalyzedFrame) -> None:
+        """Feed the caller's next frame to the active provider, switching providers if it fails or stalls."""
         if self._failure is not None:
             raise self._failure
         if self._finishing or self._closed:
             raise RuntimeError("send() on a fallback session that was finished or closed")
-        samples = pcm16_samples(pcm16_8k).size  # validates type and even length
-        if not samples:
-            return
-        chunk = bytes(pcm16_8k)
         reason = None
-        # Keep and forward as one step: a switch in progress replays the kept audio, and this
-        # chunk must be either in that replay or sent to the new provider, never neither.
+        # Keep and forward as one step: a switch in progress replays the kept frames, and this
+        # frame must be either in that replay or sent to the new provider, never neither.
         async with self._switch_lock:
-            self._keep(chunk, samples)
-            if speech := self._speech_samples(chunk):
-                self._unanswered_speech += speech
+            self._keep(frame)
+            if self._segmenter.process(frame).in_speech:
+                self._unanswered_speech += FRAME_SAMPLES
                 self._unanswered_since = self._unanswered_since or time.monotonic()
             index, session = self._index, self._session
             if index < len(self._providers) - 1 and self._stalled():
@@ -153,11 +145,11 @@ class FallbackSTTSession:
                 reason = f"no transcript event during {stalled:.1f} s of speech"
             else:
                 try:
-                    await session.send(chunk)
+                    await session.send(frame)
                 except SpeechProviderError as exc:
                     reason = str(exc)
         if reason is not None:
-            await self._switch(index, reason)  # replays the kept audio, this chunk included
+            await self._switch(index, reason)  # replays the kept frames, this one included
 
     def events(self) -> AsyncIterator[TranscriptEvent]:
         """The events of whichever provider is active, in order, on the chain's timeline."""
@@ -192,13 +184,11 @@ class FallbackSTTSession:
         await _close_quietly(self._session, self._index, self._providers)
         self._events.end()
 
-    def _keep(self, chunk: bytes, samples: int) -> None:
-        """Keep audio for a replay, bounded to the last `buffer_s` seconds."""
-        self._kept.append((self._position, chunk))
-        self._kept_samples += samples
-        self._position += samples
-        while self._kept_samples > self._buffer_samples:
-            self._kept_samples -= len(self._kept.popleft()[1]) // 2
+    def _keep(self, frame: AnalyzedFrame) -> None:
+        """Keep a frame for a replay; past `buffer_s` of them, the oldest goes."""
+        if len(self._kept) == self._kept.maxlen:
+            self._kept_start += FRAME_SAMPLES
+        self._kept.append(frame)
 
     def _stalled(self) -> bool:
         """Whether the active provider stayed silent through enough speech, in audio and in time."""
@@ -206,22 +196,11 @@ class FallbackSTTSession:
         return self._unanswered_speech >= self._stall_samples and waited >= self._stall_after_s
 
     def _commit(self, end_s: float) -> None:
-        """Forget the kept audio that a committed transcript (ending at `end_s`) covers."""
+        """Forget the kept frames that a committed transcript (ending at `end_s`) covers."""
         end = round(end_s * TELEPHONY_SAMPLE_RATE)
-        while self._kept and self._kept[0][0] + len(self._kept[0][1]) // 2 <= end:
-            self._kept_samples -= len(self._kept.popleft()[1]) // 2
-
-    def _speech_samples(self, chunk: bytes) -> int:
-        """Run the detector over the chunk's whole frames; how many samples of them are speech."""
-        self._unframed += chunk
-        whole = len(self._unframed) - len(self._unframed) % PCM16_FRAME_BYTES
-        speech = 0
-        for offset in range(0, whole, PCM16_FRAME_BYTES):
-            frame = bytes(self._unframed[offset : offset + PCM16_FRAME_BYTES])
-            if self._vad.process_frame(frame).in_speech:
-                speech += FRAME_SAMPLES
-        del self._unframed[:whole]
-        return speech
+        while self._kept and self._kept_start + FRAME_SAMPLES <= end:
+            self._kept.popleft()
+            self._kept_start += FRAME_SAMPLES
 
     def _start_pump(self) -> "asyncio.Task[None]":
         return asyncio.create_task(
@@ -276,7 +255,7 @@ class FallbackSTTSession:
                 "stt.fallback",
                 from_provider=provider_name(self._providers[failed]),
                 to_provider=provider_name(self._providers[index]),
-                replayed_s=round(self._kept_samples / TELEPHONY_SAMPLE_RATE, 2),
+                replayed_s=round(len(self._kept) * FRAME_MS / 1000, 2),
             )
             self._index, self._session, self._origin = index, session, origin
             self._unanswered_speech, self._unanswered_since = 0, None
@@ -286,15 +265,16 @@ class FallbackSTTSession:
         await _close_quietly(old_session, failed, self._providers)
 
     async def _open_with_replay(self, index: int) -> tuple[STTSession, int]:
-        """Start provider `index` and send it the kept audio; its time zero is the kept audio's start."""
+        """Start provider `index` and send it the kept frames; its time zero is the first one's start."""
         session = await self._providers[index].start()
-        origin = self._kept[0][0] if self._kept else self._position
-        if self._kept:
-            try:
-                await session.send(b"".join(chunk for _start, chunk in self._kept))
-            except SpeechProviderError:
-                await _close_quietly(session, index, self._providers)
-                raise
+        # A snapshot: the old provider's events may still commit (and drop kept frames) meanwhile.
+        origin, replay = self._kept_start, list(self._kept)
+        try:
+            for frame in replay:
+                await session.send(frame)
+        except SpeechProviderError:
+            await _close_quietly(session, index, self._providers)
+            raise
         return session, origin
 
     def _fail(self, reason: str) -> SpeechProviderError:
@@ -326,7 +306,7 @@ class FallbackSpeechToText:
         vad_config: VadConfig | None = None,
     ) -> None:
         """`stall_after_s`: caller speech without any event that counts as a stalled provider;
-        `buffer_s`: the most audio kept for a replay; `vad_config`: the speech detector's."""
+        `buffer_s`: the most audio kept for a replay; `vad_config`: the stall watchdog's segmenter's."""
         _require_providers(providers)
         if stall_after_s <= 0 or buffer_s <= 0:
             raise ValueError("stall_after_s and buffer_s must be positive")
@@ -341,8 +321,6 @@ class FallbackSpeechToText:
 
     async def start(self) -> FallbackSTTSession:
         """Open a session on the first provider that starts."""
-        # Creating a Silero instance takes ~60 ms: keep it off the event loop other calls share.
-        vad = await asyncio.to_thread(VoiceActivityDetector, self._vad_config)
         index = 0
         while True:
             try:
@@ -356,7 +334,12 @@ class FallbackSpeechToText:
                     raise
                 continue
             return FallbackSTTSession(
-                self.providers, index, session, vad, self._stall_after_s, self._buffer_s
+                self.providers,
+                index,
+                session,
+                SpeechSegmenter(self._vad_config),
+                self._stall_after_s,
+                self._buffer_s,
             )
 
 
@@ -371,7 +354,7 @@ class FallbackTextToSpeech:
         retry_primary_after_s: float = RETRY_PRIMARY_AFTER_S,
     ) -> None:
         """`first_chunk_timeout`: how long a provider (all but the last) may take to its first chunk
-        of a clause; `retry_primary_after_s`: how long a failed provider is skipped."""
+        of a text; `retry_primary_after_s`: how long a failed provider is skipped."""
         _require_providers(providers)
         if first_chunk_timeout <= 0 or retry_primary_after_s < 0:
             raise ValueError("first_chunk_timeout must be positive and retry_primary_after_s not negative")
@@ -396,19 +379,18 @@ class FallbackTextToSpeech:
         await warm_all(self.providers, "tts-chain")
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
-        """Speak `text` clause by clause as mu-law 8 kHz chunks, falling back per the module
-        docstring. Raises ValueError for blank text, SpeechProviderError if the last provider fails."""
+        """Speak `text`, as one unit, as mu-law 8 kHz chunks, falling back per the module docstring.
+        Raises ValueError for blank text, SpeechProviderError if the last provider fails."""
         if not isinstance(text, str) or not text.strip():
             raise ValueError("text to synthesize must be a non-blank string")
         self._restore_primary_when_due()
-        clauses = deque(split_clauses(text))
-        while clauses:
+        while True:
             index = self._index
             provider = self.providers[index]
             is_last = index == len(self.providers) - 1
             spoke = False
             try:
-                async with contextlib.aclosing(provider.synthesize(clauses[0])) as stream:
+                async with contextlib.aclosing(provider.synthesize(text)) as stream:
                     # Only a provider with a fallback behind it is held to the first-chunk deadline.
                     deadline = None if is_last else self._first_chunk_timeout
                     while True:
@@ -425,8 +407,8 @@ class FallbackTextToSpeech:
                 reason = str(exc) if isinstance(exc, SpeechProviderError) else "no first audio in time"
                 self._demote(index, reason, spoke)
                 if not spoke:
-                    continue  # nothing of this clause was heard: the next provider says all of it
-            clauses.popleft()
+                    continue  # nothing of the text was heard: the next provider says all of it
+            return  # said whole, or cut off part way (its audio ends there: see the module docstring)
 
     def _restore_primary_when_due(self) -> None:
         """Go back to the primary for a new text once a failed provider's skip period is over."""
@@ -443,5 +425,5 @@ class FallbackTextToSpeech:
             from_provider=provider_name(self.providers[index]),
             to_provider=provider_name(self.providers[index + 1]),
             reason=reason,
-            mid_clause=spoke,
+            mid_text=spoke,
         )

@@ -1,10 +1,10 @@
 """Deepgram live transcription over the listen v1 WebSocket, through deepgram-sdk's async client.
 
-The socket carries mu-law 8 kHz mono (what the phone line carries: PCM16 from the turn loop is
-encoded back, which is lossless for audio that arrived as mu-law) with interim results,
-endpointing (the clinic profile's silence, in ms), utterance-end and VAD events. Messages map to
-TranscriptEvent as base.py's table says; empty interims and empty plain finals carry nothing and
-are dropped, but an empty speech_final is kept because it still says the caller stopped talking.
+The socket carries mu-law 8 kHz mono (each frame's bytes as the carrier sent them) with interim
+results, endpointing (the clinic profile's silence, in ms), utterance-end and VAD events.
+Messages map to TranscriptEvent as base.py's table says; empty interims and empty plain finals
+carry nothing and are dropped, but an empty speech_final is kept because it still says the
+caller stopped talking.
 
 Deepgram closes a socket that hears neither audio nor a KeepAlive for 10 s (NET-0001), so an idle
 session sends a KeepAlive every `keepalive_interval_s`. finish() sends CloseStream and drains:
@@ -33,7 +33,8 @@ from deepgram.listen.v1.types import (
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from frontdesk.logs import get_logger
-from frontdesk.realtime.audio.codec import TELEPHONY_SAMPLE_RATE, pcm16_to_mulaw
+from frontdesk.realtime.audio.analysis import AnalyzedFrame
+from frontdesk.realtime.audio.codec import TELEPHONY_SAMPLE_RATE
 from frontdesk.realtime.speech.base import (
     SpeechProviderError,
     TranscriptEvent,
@@ -80,7 +81,7 @@ def deepgram_environment(base_url: str) -> DeepgramClientEnvironment:
 
 
 class DeepgramSTTSession:
-    """One live Deepgram socket: PCM16 in, transcript events out (see the module docstring)."""
+    """One live Deepgram socket: caller frames in, transcript events out (see the module docstring)."""
 
     def __init__(
         self,
@@ -106,15 +107,13 @@ class DeepgramSTTSession:
         """Whether the socket is open and has not failed (a spare must be, to be handed out)."""
         return self._open and self._failure is None and not self._reader.done()
 
-    async def send(self, pcm16_8k: bytes) -> None:
-        """Feed PCM16 little-endian 8 kHz mono audio; it goes to Deepgram as mu-law."""
+    async def send(self, frame: AnalyzedFrame) -> None:
+        """Feed the caller's next 20 ms frame; its mu-law goes to Deepgram as the carrier sent it."""
         if self._failure is not None:
             raise self._failure
         if not self._open:
             raise RuntimeError("send() on a deepgram session that was finished or closed")
-        mulaw = pcm16_to_mulaw(pcm16_8k)  # validates type and even length
-        if mulaw:
-            await self._transmit("audio", lambda: self._socket.send_media(mulaw))
+        await self._transmit("audio", lambda: self._socket.send_media(frame.mulaw))
 
     def events(self) -> AsyncIterator[TranscriptEvent]:
         """The session's events in order; ends after finish() or close(). One consumer only."""

@@ -1,14 +1,13 @@
 """The offline text-to-speech twin: piper with the joe-us voice, streamed as mu-law 8 kHz.
 
-Piper's VITS model renders a whole sentence in one ONNX run; it cannot stream inside one.
-To get the first audio out early, the text is cut into clauses (at , ; : and sentence ends)
-and each clause is rendered and sent on its own, so the caller hears the first clause while
-the next is still being synthesized. Synthesis runs in a worker thread that runs ahead of
-the consumer; closing the stream stops it after the clause in hand.
+Piper's VITS model renders a whole sentence in one ONNX run; it cannot stream inside one. The
+text is synthesized as given: the turn loop already hands it over one clause at a time
+(turn/clauses.py), and piper itself renders a longer text sentence by sentence, each sentence
+sent as soon as it exists. Synthesis runs in a worker thread that runs ahead of the consumer;
+closing the stream stops it after the sentence in hand.
 """
 
 import asyncio
-import re
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Final
@@ -21,21 +20,14 @@ from frontdesk.logs import get_logger
 from frontdesk.realtime.audio.codec import TELEPHONY_SAMPLE_RATE, mulaw_encode
 from frontdesk.realtime.audio.resample import DEFAULT_QUALITY, ResampleQuality, StreamingResampler
 from frontdesk.realtime.speech.base import SpeechProviderError
-from frontdesk.realtime.turn.clauses import ends_with_title
 
 PROVIDER: Final = "piper"
 MIN_LENGTH_SCALE: Final = 0.5
 MAX_LENGTH_SCALE: Final = 2.0
-# A clause shorter than this is merged into the next: one-word pieces sound choppy and each
-# ONNX run has a fixed cost.
-MIN_CLAUSE_WORDS: Final = 3
 # The voice's raw output sits near -26 dBFS RMS with peaks under 0.65 (measured); lift it toward
 # telephone speech level without clipping. Piper's per-sentence peak normalization is off so
 # that every clause of one reply has the same loudness.
 _VOLUME: Final = 1.4
-# Split after clause punctuation, and after sentence punctuation that starts a new sentence
-# (so "9 a.m. on Tuesday" stays whole).
-_CLAUSE_BREAK: Final = re.compile(r"(?<=[,;:])\s+|(?<=[.!?])\s+(?=[A-Z0-9\"'])")
 
 _log = get_logger(__name__)
 _voice_lock = threading.Lock()
@@ -52,29 +44,6 @@ def load_piper_voice() -> PiperVoice:
         return _voice
 
 
-def split_clauses(text: str) -> list[str]:
-    """Cut text into the clauses piper renders one at a time, merging very short ones."""
-    pieces: list[str] = []
-    for piece in filter(None, _CLAUSE_BREAK.split(text.strip())):
-        if pieces and ends_with_title(pieces[-1]):  # "Dr. Patel" is one name
-            pieces[-1] = f"{pieces[-1]} {piece}"
-        else:
-            pieces.append(piece)
-    clauses: list[str] = []
-    carry = ""
-    for piece in pieces:
-        carry = f"{carry} {piece}" if carry else piece
-        if len(carry.split()) >= MIN_CLAUSE_WORDS:
-            clauses.append(carry)
-            carry = ""
-    if carry:
-        if clauses:
-            clauses[-1] = f"{clauses[-1]} {carry}"
-        else:
-            clauses.append(carry)
-    return clauses
-
-
 class _End:
     """Marks the end of a synthesis thread's output."""
 
@@ -84,7 +53,7 @@ _Item = bytes | Exception | _End
 
 
 class PiperTextToSpeech:
-    """Offline TTS: mu-law 8 kHz chunks from piper, one per clause (see the module docstring)."""
+    """Offline TTS: mu-law 8 kHz chunks from piper, one per sentence (see the module docstring)."""
 
     def __init__(self, length_scale: float = 1.0, quality: ResampleQuality = DEFAULT_QUALITY) -> None:
         """`length_scale` sets the speaking rate: above 1 slower, below 1 faster."""
@@ -101,14 +70,13 @@ class PiperTextToSpeech:
             pass
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
-        """Speak `text` as mu-law 8 kHz chunks, the first as soon as the first clause is rendered.
+        """Speak `text` as mu-law 8 kHz chunks, the first as soon as its first sentence is rendered.
 
         Raises ValueError for blank text and SpeechProviderError if the engine fails.
         Closing the iterator early stops the synthesis thread and waits for it to end.
         """
         if not isinstance(text, str) or not text.strip():
             raise ValueError("text to synthesize must be a non-blank string")
-        clauses = split_clauses(text)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[_Item] = asyncio.Queue()
         stop = threading.Event()
@@ -122,7 +90,7 @@ class PiperTextToSpeech:
                 stop.set()
 
         thread = threading.Thread(
-            target=self._produce, args=(clauses, stop, deliver), name="piper-tts", daemon=True
+            target=self._produce, args=(text, stop, deliver), name="piper-tts", daemon=True
         )
         thread.start()
         ended = False
@@ -145,18 +113,17 @@ class PiperTextToSpeech:
             # no synthesis outlives its stream.
             thread.join()
 
-    def _produce(self, clauses: list[str], stop: threading.Event, deliver: Callable[[_Item], None]) -> None:
-        """Worker thread: render clause after clause, resample and encode, hand each to the loop."""
+    def _produce(self, text: str, stop: threading.Event, deliver: Callable[[_Item], None]) -> None:
+        """Worker thread: render sentence after sentence, resample and encode, hand each to the loop."""
         try:
             voice = load_piper_voice()
             resampler = StreamingResampler(voice.config.sample_rate, TELEPHONY_SAMPLE_RATE, self._quality)
-            for clause in clauses:
+            for audio in voice.synthesize(text, self._config):
+                samples = resampler.process(audio.audio_int16_array)
+                if samples.size:
+                    deliver(mulaw_encode(samples))
                 if stop.is_set():
-                    return
-                for audio in voice.synthesize(clause, self._config):
-                    samples = resampler.process(audio.audio_int16_array)
-                    if samples.size:
-                        deliver(mulaw_encode(samples))
+                    return  # before the next sentence is rendered
             tail = resampler.flush()
             if tail.size and not stop.is_set():
                 deliver(mulaw_encode(tail))

@@ -1,11 +1,12 @@
 """The offline speech-to-text twin: faster-whisper (tiny.en, int8, CPU), one utterance at a time.
 
-Whisper is not a streaming recognizer, so the session segments the call itself with the Silero
-detector: speech_started at the detector's speech onset, then at its end of speech the
-utterance (with a little audio either side) is resampled to 16 kHz and transcribed in a worker
-thread, giving one speech_final event. An utterance that runs past `max_utterance_s` is cut
-and transcribed as a `final` (the caller is still talking), as Deepgram does for long speech.
-There are no interim results.
+Whisper is not a streaming recognizer, so the session segments the call itself, with a
+SpeechSegmenter of its own over the Silero probabilities the call's frames arrive with (no model
+run here; its VadConfig's end-of-speech silence is the clinic profile's): speech_started at the
+segmenter's speech onset, then at its end of speech the utterance (with a little audio either
+side) is resampled to 16 kHz and transcribed in a worker thread, giving one speech_final event.
+An utterance that runs past `max_utterance_s` is cut and transcribed as a `final` (the caller is
+still talking), as Deepgram does for long speech. There are no interim results.
 
 Confidence: per segment, exp(avg_logprob) is the geometric mean probability of its tokens;
 multiplied by (1 - no_speech_prob) it drops for noise that Whisper "hears" words in. The
@@ -26,14 +27,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from frontdesk.logs import get_logger
-from frontdesk.realtime.audio.codec import (
-    FRAME_SAMPLES,
-    PCM16_FRAME_BYTES,
-    TELEPHONY_SAMPLE_RATE,
-    pcm16_samples,
-)
+from frontdesk.realtime.audio.analysis import AnalyzedFrame
+from frontdesk.realtime.audio.codec import FRAME_SAMPLES, TELEPHONY_SAMPLE_RATE, pcm16_samples
 from frontdesk.realtime.audio.resample import resample
-from frontdesk.realtime.audio.vad import VadConfig, VadEventKind, VoiceActivityDetector
+from frontdesk.realtime.audio.vad import SpeechSegmenter, VadConfig, VadEventKind
 from frontdesk.realtime.speech.base import (
     SpeechProviderError,
     TranscriptEvent,
@@ -57,7 +54,7 @@ DENTAL_PROMPT: Final = (
 )
 PRE_ROLL_MS: Final = 300  # audio kept before the detected onset: Silero confirms speech late
 POST_ROLL_MS: Final = 200  # audio kept after the silence began: trailing consonants are quiet
-# How far the detector's confirmation can trail its onset beyond min_speech_ms: its 32 ms
+# How far the segmenter's confirmation can trail its onset beyond min_speech_ms: its 32 ms
 # window, the samples waiting to fill the next one, and a frame.
 _DETECTION_LAG_MS: Final = 100
 MAX_UTTERANCE_S: Final = 30.0
@@ -133,17 +130,16 @@ class _Utterance:
 
 
 class WhisperSTTSession:
-    """One call's transcription: VAD segmentation on arrival, Whisper per utterance.
+    """One call's transcription: segmentation on arrival, Whisper per utterance.
 
-    `vad` is the session's detector: the turn loop may swap `vad.config` between turns to change
-    the end-of-speech silence. Always end a session with finish() or close().
+    `segmenter` is the session's own: the turn loop may swap `segmenter.config` between turns to
+    change the end-of-speech silence. Always end a session with finish() or close().
     """
 
-    def __init__(self, vad: VoiceActivityDetector, prompt: str, max_utterance_s: float) -> None:
-        self.vad = vad
+    def __init__(self, segmenter: SpeechSegmenter, prompt: str, max_utterance_s: float) -> None:
+        self.segmenter = segmenter
         self._prompt = prompt
         self._max_utterance_samples = int(max_utterance_s * TELEPHONY_SAMPLE_RATE)
-        self._partial = bytearray()  # bytes short of a whole 20 ms frame
         self._frames: deque[NDArray[np.int16]] = deque()  # recent audio, oldest first
         self._first_sample = 0  # stream position of _frames[0]
         self._total_samples = 0  # stream position after the newest frame
@@ -154,18 +150,28 @@ class WhisperSTTSession:
         self._failure: SpeechProviderError | None = None
         self._worker = asyncio.create_task(self._transcribe_loop(), name="whisper-stt")
 
-    async def send(self, pcm16_8k: bytes) -> None:
-        """Feed PCM16 little-endian 8 kHz mono audio in pieces of any even length."""
+    async def send(self, frame: AnalyzedFrame) -> None:
+        """Feed the caller's next 20 ms frame: keep its audio, cut utterances at its speech events."""
         if self._failure is not None:
             raise self._failure
         if not self._open:
             raise RuntimeError("send() on a whisper session that was finished or closed")
-        pcm16_samples(pcm16_8k)  # validates type and even length before anything is buffered
-        self._partial += pcm16_8k
-        whole = len(self._partial) - len(self._partial) % PCM16_FRAME_BYTES
-        for offset in range(0, whole, PCM16_FRAME_BYTES):
-            self._process_frame(bytes(self._partial[offset : offset + PCM16_FRAME_BYTES]))
-        del self._partial[:whole]
+        self._frames.append(pcm16_samples(frame.pcm))
+        self._total_samples += FRAME_SAMPLES
+        for event in self.segmenter.process(frame).events:
+            at = round(event.at * TELEPHONY_SAMPLE_RATE)
+            if event.kind is VadEventKind.SPEECH_START:
+                self._utterance_start = max(at - _samples(PRE_ROLL_MS), self._first_sample)
+                self._events.put(TranscriptEvent(TranscriptKind.SPEECH_STARTED, start=event.at, end=event.at))
+            else:
+                self._cut(min(at + _samples(POST_ROLL_MS), self._total_samples), TranscriptKind.SPEECH_FINAL)
+        if self._utterance_start is None:
+            # Idle: keep just enough history to reach back from a speech start confirmed later.
+            keep = _samples(PRE_ROLL_MS + self.segmenter.config.min_speech_ms + _DETECTION_LAG_MS)
+            self._drop_before(self._total_samples - keep)
+        elif self._total_samples - self._utterance_start >= self._max_utterance_samples:
+            self._cut(self._total_samples, TranscriptKind.FINAL)
+            self._utterance_start = self._total_samples
 
     def events(self) -> AsyncIterator[TranscriptEvent]:
         """The session's events in order; ends after finish() or close(). One consumer only."""
@@ -175,11 +181,6 @@ class WhisperSTTSession:
         """End of audio: transcribe any utterance in progress, deliver it, then end the events."""
         if not self._open:
             raise RuntimeError("finish() on a whisper session that was finished or closed")
-        if self._partial:
-            # Pad the last partial frame with silence so the detector sees every sample.
-            self._partial += bytes(PCM16_FRAME_BYTES - len(self._partial))
-            self._process_frame(bytes(self._partial))
-            self._partial.clear()
         if self._utterance_start is not None:
             self._cut(self._total_samples, TranscriptKind.SPEECH_FINAL)
         self._open = False
@@ -196,25 +197,6 @@ class WhisperSTTSession:
         await asyncio.wait([self._worker])
         # A worker cancelled before it ever ran has not ended the events itself.
         self._events.end()
-
-    def _process_frame(self, frame: bytes) -> None:
-        """Run one 20 ms frame through the detector and cut utterances at its events."""
-        self._frames.append(pcm16_samples(frame))
-        self._total_samples += FRAME_SAMPLES
-        for event in self.vad.process_frame(frame).events:
-            at = round(event.at * TELEPHONY_SAMPLE_RATE)
-            if event.kind is VadEventKind.SPEECH_START:
-                self._utterance_start = max(at - _samples(PRE_ROLL_MS), self._first_sample)
-                self._events.put(TranscriptEvent(TranscriptKind.SPEECH_STARTED, start=event.at, end=event.at))
-            else:
-                self._cut(min(at + _samples(POST_ROLL_MS), self._total_samples), TranscriptKind.SPEECH_FINAL)
-        if self._utterance_start is None:
-            # Idle: keep just enough history to reach back from a speech start confirmed later.
-            keep = _samples(PRE_ROLL_MS + self.vad.config.min_speech_ms + _DETECTION_LAG_MS)
-            self._drop_before(self._total_samples - keep)
-        elif self._total_samples - self._utterance_start >= self._max_utterance_samples:
-            self._cut(self._total_samples, TranscriptKind.FINAL)
-            self._utterance_start = self._total_samples
 
     def _cut(self, end: int, kind: TranscriptKind) -> None:
         """Queue audio from the utterance start up to `end` for transcription."""
@@ -290,7 +272,5 @@ class WhisperSpeechToText:
         )
 
     async def start(self) -> WhisperSTTSession:
-        """Open a session; its VAD starts at stream time zero."""
-        # Creating a Silero instance takes ~60 ms: keep it off the event loop other calls share.
-        vad = await asyncio.to_thread(VoiceActivityDetector, self._vad_config)
-        return WhisperSTTSession(vad, self._prompt, self._max_utterance_s)
+        """Open a session; its segmenter starts at stream time zero with the session's first frame."""
+        return WhisperSTTSession(SpeechSegmenter(self._vad_config), self._prompt, self._max_utterance_s)
