@@ -15,6 +15,7 @@ import typer
 
 from frontdesk.config import Settings, get_settings
 from frontdesk.domain.campaign_settings import CampaignKind
+from frontdesk.domain.clinic_settings import Weekday
 
 if TYPE_CHECKING:
     from temporalio.client import Client, WorkflowHandle
@@ -73,9 +74,12 @@ def create(
     max_concurrent: int = typer.Option(3, min=1, max=100),
     attempts: int = typer.Option(2, min=1, max=5, help="calls per patient at most"),
     hours: str = typer.Option("09:00-19:00", help="calling hours in the clinic's time zone, HH:MM-HH:MM"),
+    weekday: list[Weekday] = typer.Option(
+        [], help="a day calls may be placed (repeatable; default Monday to Friday)"
+    ),
 ) -> None:
     """Create a campaign and start calling (within calling hours)."""
-    from frontdesk.domain.campaign_settings import CallingHours, CampaignAudience, CampaignPlan
+    from frontdesk.domain.campaign_settings import WORKDAYS, CallingHours, CampaignAudience, CampaignPlan
     from frontdesk.domain.campaigns import create_campaign
     from frontdesk.domain.database import make_engine, session_scope
     from frontdesk.domain.models import Campaign
@@ -86,7 +90,7 @@ def create(
     try:
         start, end = (datetime.strptime(part.strip(), "%H:%M").time() for part in hours.split("-"))
         plan = CampaignPlan(
-            calling_hours=CallingHours(start=start, end=end),
+            calling_hours=CallingHours(start=start, end=end, weekdays=weekday or list(WORKDAYS)),
             calls_per_minute=calls_per_minute,
             max_concurrent=max_concurrent,
             attempts_per_target=attempts,

@@ -96,18 +96,21 @@ class Conversation(BaseModel):
                 return before, message.text
         return "", ""
 
-    def replace_last_agent_text(self, heard: str) -> None:
-        """Cut the agent's last spoken text to what the caller actually heard (barge-in)."""
-        for index in range(len(self.messages) - 1, -1, -1):
-            message = self.messages[index]
-            if message.role == "assistant" and message.text:
-                message.content = [b for b in message.content if not isinstance(b, TextBlock)]
-                if heard.strip():
-                    message.content.insert(0, TextBlock(text=heard.strip()))
-                elif not message.content:
-                    # Nothing was heard: as if the agent never spoke.
-                    del self.messages[index]
-                return
+    def cut_agent_text(self, since: int, heard: str) -> None:
+        """Cut the agent's spoken text in messages from index `since` on to what the caller
+        actually heard (barge-in): `heard` is a prefix, word for word, of those messages' text in
+        order. Tool calls stay (those that ran have results); a message left with nothing is
+        dropped, as if the agent never said it."""
+        words = heard.split()
+        for message in self.messages[since:]:
+            if message.role != "assistant" or not message.text:
+                continue
+            said = message.text.split()
+            kept, words = words[: len(said)], words[len(said) :]
+            message.content = [b for b in message.content if not isinstance(b, TextBlock)]
+            if kept:
+                message.content.insert(0, TextBlock(text=" ".join(kept)))
+        self.messages[since:] = [m for m in self.messages[since:] if m.content]
 
     def _user_message(self) -> Message:
         if not self.messages or self.messages[-1].role != "user":

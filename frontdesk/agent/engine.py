@@ -4,9 +4,10 @@ It takes the caller's text turns and yields the agent's speakable text as it is 
 It knows nothing of audio: the realtime turn loop (or a chat window, or a test) drives it.
 
 Interruptions: when the consumer stops iterating a reply (barge-in), tool calls of that
-unfinished message are dropped, never executed; tools already running finish and record their
-results, so the conversation stays consistent. `heard` then cuts the agent's last message to
-what the caller actually heard.
+unfinished message are dropped, never executed; a tool already running finishes and records its
+result, and the calls of its round that had not started get a "not run" result, so every tool
+call has its result and the conversation stays consistent. `heard` then cuts the reply's
+messages to what the caller actually heard.
 """
 
 import asyncio
@@ -18,7 +19,7 @@ from frontdesk.agent.actions import Actions
 from frontdesk.agent.brains.base import Brain, BrainContext, BrainError, TextDelta
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.clinic_profile import ClinicProfile
-from frontdesk.agent.conversation import Conversation, TextBlock, ToolUseBlock
+from frontdesk.agent.conversation import Conversation, TextBlock, ToolResultBlock, ToolUseBlock
 from frontdesk.agent.specialists import triage
 from frontdesk.agent.style import FillerFilter
 from frontdesk.agent.tool_runner import ToolRunner
@@ -28,6 +29,8 @@ log = get_logger(__name__)
 
 # A reply may chain this many tool rounds (search, then book, then confirm...) before it must speak.
 MAX_TOOL_ROUNDS = 6
+# The result of a tool call whose reply the caller interrupted before it ran.
+NOT_RUN = "Not done: the caller interrupted before this ran. Ask again if it is still wanted."
 
 
 class Receptionist:
@@ -54,6 +57,8 @@ class Receptionist:
         self._context = BrainContext(profile, self.conversation, state, system_prompt)
         self._active = 0
         self._tools: asyncio.Task[None] | None = None
+        self._interrupted = False  # the reply whose tools run now was abandoned by its listener
+        self._reply_from = len(self.conversation.messages)  # where the latest reply's messages begin
 
     @property
     def brain(self) -> Brain:
@@ -66,14 +71,23 @@ class Receptionist:
         self.conversation.add_agent([TextBlock(text=greeting)])
 
     def heard(self, text: str) -> None:
-        """Cut the agent's last message to what the caller actually heard."""
-        self.conversation.replace_last_agent_text(text)
+        """Cut the latest reply to what the caller actually heard (its messages only: a reply
+        interrupted before it said anything leaves the earlier ones as they were)."""
+        self.conversation.cut_agent_text(self._reply_from, text)
+
+    async def settle(self) -> None:
+        """Wait for the tools of an interrupted reply to finish and record their results (at the
+        end of a call, so nothing it started is left running and the transcript is whole)."""
+        if self._tools is not None:
+            await self._tools
 
     async def respond(self, caller_text: str) -> AsyncIterator[str]:
         """The agent's reply to a caller turn, streamed as speakable text."""
         if self._tools is not None:
             await self._tools  # results of an interrupted reply's tools land first
         self.conversation.add_caller_text(caller_text)
+        self._reply_from = len(self.conversation.messages)
+        self._interrupted = False
         self.state.specialist = triage(caller_text, self.state.specialist, self.now())
         for _ in range(MAX_TOOL_ROUNDS):
             spoken: list[str] = []
@@ -93,7 +107,11 @@ class Receptionist:
                 yield " "
             # Tools run in their own task: an interruption while they run does not lose results.
             self._tools = asyncio.ensure_future(self._run_tools(calls))
-            await asyncio.shield(self._tools)
+            try:
+                await asyncio.shield(self._tools)
+            except (GeneratorExit, asyncio.CancelledError):
+                self._interrupted = True  # the round's calls not yet started will not run
+                raise
             self._tools = None
             if self.state.ended:
                 return
@@ -105,7 +123,11 @@ class Receptionist:
 
     async def _run_tools(self, calls: list[ToolUseBlock]) -> None:
         for call in calls:
-            self.conversation.add_tool_result(await self.runner.run(call))
+            if self._interrupted:
+                result = ToolResultBlock(tool_use_id=call.id, content=NOT_RUN, is_error=True)
+            else:
+                result = await self.runner.run(call)
+            self.conversation.add_tool_result(result)
 
     async def _generate(self, spoken: list[str], calls: list[ToolUseBlock]) -> AsyncIterator[str]:
         """Stream one agent message from the active brain, falling back down the chain on failure."""

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, time
 from typing import Any
 
-from frontdesk.agent.actions import ActionRefused, Actions, AppointmentRecord, SlotOption, SlotQuery
-from frontdesk.agent.call_state import CallState, Outcome
+from frontdesk.agent.actions import ActionRefused, Actions, SlotOption, SlotQuery
+from frontdesk.agent.call_state import CallState
 from frontdesk.agent.clinic_profile import ClinicProfile, speak_date, speak_time
 from frontdesk.agent.conversation import Conversation, ToolResultBlock, ToolUseBlock
 from frontdesk.agent.tools import (
@@ -37,11 +37,18 @@ from frontdesk.agent.tools import (
 from frontdesk.agent.understanding.intents import Intent, match_provider, match_service, understand
 from frontdesk.agent.understanding.numbers import normalize_numbers
 from frontdesk.agent.understanding.when import PARTS_OF_DAY, WEEKDAYS
+from frontdesk.domain.appointment_details import AppointmentRecord
+from frontdesk.domain.outcomes import Outcome
 from frontdesk.logs import get_logger
 
 log = get_logger(__name__)
 
 MAX_SLOTS_OFFERED = 3
+# What a tool that failed (not refused) returns: the brain apologizes and offers a way forward.
+TOOL_FAILED = (
+    "That could not be done just now: our systems did not answer. Apologize briefly, and offer to "
+    "take a message so the team can follow up, or to transfer the caller."
+)
 # Offered slots of one provider are spread at least this far apart, so three choices differ.
 MIN_SPREAD_MINUTES = 60
 
@@ -103,13 +110,19 @@ class ToolRunner:
         self.now = now
 
     async def run(self, call: ToolUseBlock) -> ToolResultBlock:
-        """Run one tool call; refusals and bad arguments come back as error results, never raise."""
+        """Run one tool call. It never raises: refusals and bad arguments come back as error
+        results, and so does a failure (the database or Temporal down), so every tool call has its
+        result and the brain can speak around it."""
         try:
             args = parse_tool_call(call.name, call.input)
             result = await self._dispatch(args)
         except (ToolArgumentsError, ActionRefused) as refusal:
             log.info("tool refused", tool=call.name, reason=type(refusal).__name__)
             return ToolResultBlock(tool_use_id=call.id, content=str(refusal), is_error=True)
+        except Exception as failure:
+            # The type only: a message could quote the caller's details.
+            log.error("tool failed", tool=call.name, error_type=type(failure).__name__)
+            return ToolResultBlock(tool_use_id=call.id, content=TOOL_FAILED, is_error=True)
         return ToolResultBlock(tool_use_id=call.id, content=json.dumps(result))
 
     async def _dispatch(self, args: Any) -> dict[str, Any]:

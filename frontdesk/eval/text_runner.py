@@ -27,12 +27,13 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from frontdesk.agent.call_state import Outcome
 from frontdesk.agent.text_call import TextCall
+from frontdesk.domain.call_actions import CONFIRMATION_REQUEST_KIND
 from frontdesk.domain.calls import TurnRecord, ensure_call, finish_call
 from frontdesk.domain.campaigns import OutboundContext
 from frontdesk.domain.database import make_engine, session_scope, upgrade_database
 from frontdesk.domain.models import Action, CallDirection, Clinic, TurnRole
+from frontdesk.domain.outcomes import Outcome
 from frontdesk.domain.seed import DEMO_SLUG, seed_demo
 from frontdesk.eval.checks import check_call
 from frontdesk.eval.outbound import OutboundScenarioError, answered_by_machine, scenario_target
@@ -151,7 +152,7 @@ def _dtmf_text(digits: str | None) -> str | None:
     if digits != "0":
         return None
     # Imported here: the realtime package is heavy and only this caller action needs it.
-    from frontdesk.realtime.call_session import DTMF_HUMAN_REQUEST
+    from frontdesk.realtime.turn.loop import DTMF_HUMAN_REQUEST
 
     return DTMF_HUMAN_REQUEST
 
@@ -187,7 +188,8 @@ def _confirmation_check(engine: Engine, clinic: Clinic, wanted: bool) -> Check:
         for a in actions
         if a.kind in ("book_appointment", "reschedule_appointment") and a.result
     }
-    confirmed = changed | {a.payload["appointment_id"] for a in actions if a.kind == "send_confirmation"}
+    asked = {a.payload["appointment_id"] for a in actions if a.kind == CONFIRMATION_REQUEST_KIND}
+    confirmed = changed | asked
     return Check(
         "confirmation_sent",
         str(wanted).lower(),

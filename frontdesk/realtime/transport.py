@@ -5,20 +5,32 @@ protocol, and a browser or another carrier would plug in as another implementati
 """
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
+from uuid import UUID
+
+from frontdesk.domain.models import CallDirection
 
 
 @dataclass(frozen=True)
 class CallStarted:
-    """The stream is up: who is calling whom, and the parameters the webhook attached."""
+    """The stream is up: who is calling whom, and what the webhook said about the call, typed.
+
+    The carrier's transport parses its own wire format into this; the turn loop reads nothing else.
+    """
 
     call_sid: str
     stream_sid: str
     caller: str  # E.164 of the patient's side
     called: str  # E.164 of the clinic's side
-    direction: str = "inbound"
-    parameters: dict[str, str] = field(default_factory=dict)
+    direction: CallDirection = CallDirection.inbound
+    clinic_id: UUID | None = None  # the clinic the webhook found (it must own `called`)
+    # An outbound call's reason (speakable), the appointment it is about, its campaign's kind.
+    purpose: str | None = None
+    appointment_id: UUID | None = None
+    campaign_kind: str | None = None
+    # Seconds the call's clock runs ahead of real time (a test call at another moment); None: real time.
+    clock_offset_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from frontdesk.config import Settings
+from frontdesk.domain.models import CallDirection
 from frontdesk.realtime.telephony.media_route import media_router
 from frontdesk.realtime.telephony.signatures import SIGNATURE_HEADER, sign, websocket_url
 from frontdesk.realtime.telephony.twilio_media import TwilioMediaTransport
@@ -171,8 +172,7 @@ async def test_inbound_messages_become_transport_events(server: MediaServer) -> 
         stream_sid="MZ1",
         caller=CALLER,
         called=CALLED,
-        direction="inbound",
-        parameters={"caller": CALLER, "called": CALLED, "direction": "inbound", "call_id": "c1"},
+        direction=CallDirection.inbound,
     )
     audio = bytes(range(256)) + bytes(64)  # 320 bytes: two frames
     await ws.send(media_message("MZ1", audio))

@@ -39,10 +39,10 @@ from frontdesk.domain.models import (
 )
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.call_services import CallServices
-from frontdesk.realtime.call_session import IDLE_GOODBYE, IDLE_PROMPT
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.telephony.media_route import media_router
 from frontdesk.realtime.telephony.protocol import CLINIC_PARAMETER, CLOCK_OFFSET_PARAMETER
+from frontdesk.realtime.turn.loop import IDLE_GOODBYE, IDLE_PROMPT
 from frontdesk.workflows.call import post_call_workflow_id
 from frontdesk.workflows.inputs import CallResult
 from frontdesk.workflows.launch import start_campaign_workflow
@@ -174,6 +174,24 @@ async def test_barge_in_cuts_the_agent_and_answers_the_new_input(
     assert hours.heard_text is not None and len(hours.heard_text) < len(hours.text)  # cut at the last mark
     assert hours.text.startswith(hours.heard_text)
     assert "Maple Avenue" in location.text
+
+
+async def test_a_short_word_said_over_the_agent_is_answered(
+    stack: Stack, tts: PiperTextToSpeech, engine: Engine
+) -> None:
+    """ "No." over the agent is too short for sustained speech to interrupt: Whisper's final alone
+    ends the agent's speech, and the caller's word gets its answer (it used to get dead air)."""
+    result = await call(
+        stack, tts, Say("Hi, I'd like to book a teeth cleaning."), BargeIn("No."), Silence(4.0)
+    )
+    assert result.turns[2].kind == "barge_in" and result.turns[2].cleared
+    _, turns = await stored_call(engine, result.call_sid)
+    roles = [t.role for t in turns]
+    no = next(i for i, t in enumerate(turns) if t.role == TurnRole.caller and "no" in t.text.lower())
+    assert TurnRole.agent in roles[no + 1 :], "\n".join(f"{t.role.value}: {t.text}" for t in turns)
+    answer = next(t for t in turns[no + 1 :] if t.role == TurnRole.agent)
+    # A reply to the word (timed from the caller's end of speech), not the silence prompt.
+    assert answer.text != IDLE_PROMPT and "stt_final" in answer.timings, answer
 
 
 async def test_a_backchannel_does_not_interrupt(stack: Stack, tts: PiperTextToSpeech, engine: Engine) -> None:

@@ -357,6 +357,7 @@ async def test_a_reminder_campaign_from_the_cli_calls_the_demo_patients(
         "30",
         "--hours",
         "00:00-23:59",
+        *(option for day in Weekday for option in ("--weekday", day.value)),  # whatever today is
     ]
     outcome = await asyncio.to_thread(
         subprocess.run,

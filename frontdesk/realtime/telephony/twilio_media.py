@@ -19,6 +19,7 @@ itself, which the local caller takes as the end of the call.
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -27,15 +28,20 @@ from typing import Final, Self
 from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from frontdesk.domain.models import check_e164
+from frontdesk.domain.models import CallDirection, check_e164
 from frontdesk.logs import get_logger
 from frontdesk.realtime import metrics
 from frontdesk.realtime.audio.codec import FRAME_MS, TELEPHONY_SAMPLE_RATE, MulawFramer, split_mulaw_frames
 from frontdesk.realtime.telephony.protocol import (
+    APPOINTMENT_PARAMETER,
     CALLED_PARAMETER,
     CALLER_PARAMETER,
+    CAMPAIGN_KIND_PARAMETER,
     CARRIER_MESSAGE,
+    CLINIC_PARAMETER,
+    CLOCK_OFFSET_PARAMETER,
     DIRECTION_PARAMETER,
+    PURPOSE_PARAMETER,
     Clear,
     Connected,
     Dtmf,
@@ -121,19 +127,54 @@ def check_media_format(start: Start) -> None:
 
 
 def call_started(start: Start) -> CallStarted:
-    """The CallStarted event of a start message (caller and called come from our TwiML parameters)."""
+    """The typed CallStarted of a start message, from the customParameters our TwiML attached.
+
+    A parameter the call cannot go on without (caller, called, a direction, clinic or clock that
+    does not parse) is a protocol violation; a malformed appointment id is dropped with a warning,
+    and the outbound call goes on without one.
+    """
     parameters = start.start.custom_parameters
     missing = [name for name in (CALLER_PARAMETER, CALLED_PARAMETER) if not parameters.get(name)]
     if missing:
         raise ProtocolViolation(f"start lacks the customParameters {', '.join(missing)}")
+    call_sid = start.start.call_sid
+    try:
+        direction = CallDirection(parameters.get(DIRECTION_PARAMETER, CallDirection.inbound.value))
+    except ValueError:
+        raise ProtocolViolation("the stream's direction is neither inbound nor outbound") from None
+    clinic = parameters.get(CLINIC_PARAMETER)
+    clinic_id = _uuid(clinic)
+    if clinic and clinic_id is None:
+        raise ProtocolViolation("the stream's clinic_id is not a UUID")
+    clock = parameters.get(CLOCK_OFFSET_PARAMETER)
+    try:
+        clock_offset = float(clock) if clock is not None else None
+    except ValueError:
+        raise ProtocolViolation("the stream's clock_offset is not a number of seconds") from None
+    appointment = parameters.get(APPOINTMENT_PARAMETER)
+    appointment_id = _uuid(appointment)
+    if appointment and appointment_id is None:
+        _log.warning("media.malformed_appointment_id", call_sid=call_sid)
+    outbound = direction is CallDirection.outbound
     return CallStarted(
-        call_sid=start.start.call_sid,
+        call_sid=call_sid,
         stream_sid=start.stream_sid,
         caller=parameters[CALLER_PARAMETER],
         called=parameters[CALLED_PARAMETER],
-        direction=parameters.get(DIRECTION_PARAMETER, "inbound"),
-        parameters=dict(parameters),
+        direction=direction,
+        clinic_id=clinic_id,
+        purpose=(parameters.get(PURPOSE_PARAMETER) or None) if outbound else None,
+        appointment_id=appointment_id if outbound else None,
+        campaign_kind=(parameters.get(CAMPAIGN_KIND_PARAMETER) or None) if outbound else None,
+        clock_offset_seconds=clock_offset,
     )
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
 
 
 class TwilioMediaTransport:

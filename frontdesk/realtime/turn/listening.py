@@ -60,14 +60,17 @@ def normalize_words(text: str) -> str:
 
 
 def is_backchannel(text: str) -> bool:
-    """Whether an utterance is only a listener's acknowledgement ("yeah", "mm-hm", "okay, right")."""
-    words = normalize_words(text)
-    if not words:
-        return True
-    if words in _BACKCHANNELS:
-        return True
-    parts = [p.strip() for p in re.split(r"[,.!?]+", text.lower()) if p.strip()]
-    return len(parts) > 1 and all(normalize_words(p) in _BACKCHANNELS for p in parts)
+    """Whether an utterance is only a listener's acknowledgements ("yeah", "mm-hm", "okay, right",
+    "yeah mm-hmm"): every word belongs to one, taking two-word ones ("uh huh", "got it") first."""
+    words = normalize_words(text).split()
+    while words:
+        if " ".join(words[:2]) in _BACKCHANNELS and len(words) > 1:
+            words = words[2:]
+        elif words[0] in _BACKCHANNELS:
+            words = words[1:]
+        else:
+            return False
+    return True
 
 
 def sounds_unfinished(text: str) -> bool:

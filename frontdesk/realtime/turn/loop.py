@@ -1,0 +1,315 @@
+"""The turn loop: the one owner of what the agent says.
+
+Everything that can make the agent speak or stop arrives here as an input, in order, on one
+queue: transcript events, the caller's finished turns, DTMF, sustained speech over the agent's
+audio (from the frame path), a speech played to its end, and the watchdogs' ticks. One task
+takes them one at a time and alone holds the current speech; starting a new one first
+interrupts the old one and waits until it is cancelled and cut at what the caller heard. So a
+final transcript, DTMF, interim words and sustained speech all interrupt through the same path,
+and no other task ever replaces the current speech.
+"""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Final
+
+from frontdesk.agent.call_actions import CallActions
+from frontdesk.agent.call_state import CallState
+from frontdesk.agent.clinic_profile import ClinicProfile
+from frontdesk.agent.engine import Receptionist
+from frontdesk.agent.tools import TransferReason
+from frontdesk.domain.calls import TurnRecord
+from frontdesk.domain.models import TurnRole
+from frontdesk.domain.outcomes import Outcome
+from frontdesk.logs import get_logger
+from frontdesk.realtime import metrics
+from frontdesk.realtime.speech.base import TranscriptEvent, TranscriptKind
+from frontdesk.realtime.transport import DigitPressed, Transport
+from frontdesk.realtime.turn.barge_in import words_interrupt
+from frontdesk.realtime.turn.caller_turn import ArrivalClock, CallerTurn, CallerTurns
+from frontdesk.realtime.turn.listening import REPROMPT, is_backchannel
+from frontdesk.realtime.turn.speech import AgentSpeech, Marks, Spawn, SpeechPosition
+from frontdesk.realtime.turn.voice import CallVoice
+from frontdesk.realtime.turn.watchdogs import Alarm, CallWatchdogs, Tick
+
+log = get_logger(__name__)
+
+IDLE_PROMPT: Final = "Are you still there?"
+IDLE_GOODBYE: Final = "I'll let you go for now. Please call us back any time. Goodbye!"
+DTMF_HUMAN_REQUEST: Final = "I'd like to talk to a person, please."
+TIME_LIMIT_TRANSFER: Final = (
+    "We've reached the time limit for this call, so let me connect you with our team."
+)
+TIME_LIMIT_CALLBACK: Final = (
+    "We've reached the time limit for this call. Someone from our team will call you back."
+)
+TIME_LIMIT_MESSAGE: Final = "Call reached its time limit; please call the patient back."
+
+
+@dataclass(frozen=True)
+class BargeIn:
+    """The caller's voice over the agent's audio was enough to stop it (no words known yet)."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class SpeechDone:
+    """A speech was played to its end."""
+
+    speech: AgentSpeech
+
+
+LoopInput = TranscriptEvent | CallerTurn | DigitPressed | BargeIn | SpeechDone | Tick
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+class TurnLoop:
+    """One call's turn-taking (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        engine: Receptionist,
+        actions: CallActions,
+        state: CallState,
+        profile: ClinicProfile,
+        voice: CallVoice,
+        clock: ArrivalClock,
+        idle_seconds: float,
+    ) -> None:
+        self.turns: list[TurnRecord] = []
+        self.marks = Marks()
+        self._transport = transport
+        self._engine = engine
+        self._actions = actions
+        self._state = state
+        self._profile = profile
+        self._voice = voice
+        self._inbox: asyncio.Queue[LoopInput] = asyncio.Queue()
+        self._caller = CallerTurns(clock, self.post)
+        self._watchdogs = CallWatchdogs(idle_seconds, profile.max_call_seconds)
+        self._current: AgentSpeech | None = None
+        self._onset: SpeechPosition | None = None  # where the agent was when the caller began
+        self._spawn: Spawn | None = None
+        self._ending = False  # the agent is saying its last words: caller input changes nothing
+        self._left = False
+
+    # -- what other tasks may do: post an input, ask whether the agent is heard --------------
+
+    def post(self, item: LoopInput) -> None:
+        """Queue an input for the loop (from any task of the call)."""
+        self._inbox.put_nowait(item)
+
+    @property
+    def current(self) -> AgentSpeech | None:
+        """What the agent is saying (or about to say) now, if anything."""
+        return self._current
+
+    @property
+    def agent_audible(self) -> bool:
+        """Whether the caller may be hearing the agent now."""
+        return self._current is not None and self._current.audible
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def run(self, spawn: Spawn, greeting: str, cached_greeting: bool) -> None:
+        """Greet, then take inputs until the agent has left the call (hung up or transferred).
+
+        `spawn` starts each speech's task in the call's task group."""
+        self._spawn = spawn
+        try:
+            self._speak(greeting, cached=cached_greeting, timings={"greeting": 1.0})
+            while not self._left:
+                await self._take(await self._inbox.get())
+        finally:
+            self._caller.close()
+            current = self._current
+            if current is not None and not current.finished:
+                # The call ended under it (the caller hung up): its task ends with the call's.
+                current.turn.heard_text = current.heard_text()
+                self._finish(current)
+
+    async def _take(self, item: LoopInput) -> None:
+        match item:
+            case TranscriptEvent():
+                await self._on_transcript(item)
+            case CallerTurn():
+                await self._on_caller_turn(item)
+            case DigitPressed(digit="0"):
+                now = time.monotonic()
+                await self._on_caller_turn(CallerTurn(DTMF_HUMAN_REQUEST, now, now, shown="(pressed 0)"))
+            case DigitPressed():
+                pass  # other keys carry no meaning in this menu-less call
+            case BargeIn(why=why):
+                await self._interrupt(why)
+            case SpeechDone(speech=speech):
+                await self._on_speech_done(speech)
+            case Tick():
+                await self._on_tick()
+
+    # -- the caller ----------------------------------------------------------------------------
+
+    async def _on_transcript(self, event: TranscriptEvent) -> None:
+        self._watchdogs.activity()
+        current = self._current
+        if event.kind is TranscriptKind.SPEECH_STARTED and current is not None and current.audible:
+            self._onset = current.position()
+        if event.kind is TranscriptKind.INTERIM:
+            if self.agent_audible and event.text.strip() and not is_backchannel(event.text):
+                await self._interrupt("interim words")
+            return
+        self._caller.on_transcript(event)
+
+    async def _on_caller_turn(self, turn: CallerTurn) -> None:
+        onset, self._onset = self._onset, None
+        if self._ending:
+            return
+        current = self._current
+        if current is not None and current.audible:
+            if not words_interrupt(turn.text, onset or current.position()):
+                metrics.BACKCHANNELS.inc()
+                return
+        self._watchdogs.caller_spoke()
+        if turn.unclear:
+            metrics.REPROMPTS.inc()
+            self._record(TurnRole.caller, turn.text, {"confidence": turn.confidence or 0.0})
+            await self._interrupt("caller turn")
+            self._speak(REPROMPT)
+            return
+        self._record(TurnRole.caller, turn.shown or turn.text, {})
+        await self._interrupt("caller turn")
+        self._reply(turn)
+
+    # -- the agent -----------------------------------------------------------------------------
+
+    def _reply(self, turn: CallerTurn) -> None:
+        timings = {"stt_final": _ms(turn.ready_at - turn.speech_end)}
+        self._start(self._engine.respond(turn.text), turn.speech_end, timings, on_heard=self._engine.heard)
+
+    def _speak(self, text: str, cached: bool = True, timings: dict[str, float] | None = None) -> AgentSpeech:
+        """Say fixed words (greeting, prompts): from the phrase cache when `cached`."""
+        return self._start(text, time.monotonic(), timings or {}, cached=cached)
+
+    def _start(
+        self,
+        text: str | AsyncIterator[str],
+        began: float,
+        timings: dict[str, float],
+        cached: bool = False,
+        on_heard: Callable[[str], None] | None = None,
+    ) -> AgentSpeech:
+        assert self._spawn is not None and (self._current is None or self._current.finished)
+        speech = AgentSpeech(
+            turn=self._record(TurnRole.agent, "", timings),
+            text=text,
+            voice=self._voice,
+            transport=self._transport,
+            marks=self.marks,
+            began=began,
+            cached=cached,
+            on_heard=on_heard,
+            on_done=lambda done: self.post(SpeechDone(done)),
+        )
+        self._current = speech
+        speech.start(self._spawn)
+        return speech
+
+    async def _interrupt(self, why: str) -> None:
+        """Stop the current speech, if any, and wait until it is cut at what was heard."""
+        current = self._current
+        if current is None or current.finished:
+            return
+        if current.audible:
+            metrics.BARGE_INS.inc()
+            log.info("barge-in", why=why, heard_clauses=current.heard_clauses, clauses=len(current.clauses))
+        await current.interrupt()
+        self._finish(current)
+
+    async def _on_speech_done(self, speech: AgentSpeech) -> None:
+        if speech is not self._current:
+            return  # interrupted and replaced already
+        self._finish(speech)
+        self._watchdogs.activity()
+        if self._state.ended and not self._ending:
+            await self._leave()
+
+    def _finish(self, speech: AgentSpeech) -> None:
+        """A speech is over: its tools' Update round trips join its timings (for the benchmark)."""
+        timings = speech.timings
+        timings.update(self._actions.take_update_timings())
+        if not timings.get("greeting") and "first_frame_sent" in timings:
+            metrics.observe_turn(timings)
+        if speech is self._current:
+            self._current = None
+
+    async def _say_to_the_end(self, text: str) -> None:
+        """Say fixed words as the call ends and wait until they were played."""
+        await self._interrupt("the call is ending")
+        await self._speak(text).played()
+        if self._current is not None:
+            self._finish(self._current)
+
+    async def _leave(self) -> None:
+        """After the agent's last words have played: transfer or hang up."""
+        self._ending = True
+        if self._current is not None:
+            await self._current.played()
+        number = self._actions.transfer_number
+        if number is not None:
+            await self._transport.transfer(number)
+        else:
+            await self._transport.hangup()
+        self._left = True
+
+    # -- the watchdogs -------------------------------------------------------------------------
+
+    async def _on_tick(self) -> None:
+        if self._ending:
+            return
+        busy = (
+            (self._current is not None and not self._current.finished)
+            or self._caller.speaking
+            or self._caller.pending
+        )
+        match self._watchdogs.check(busy):
+            case Alarm.idle_prompt:
+                self._speak(IDLE_PROMPT)
+            case Alarm.idle_goodbye:
+                self._ending = True
+                self._state.ended = True
+                await self._say_to_the_end(IDLE_GOODBYE)
+                self._state.record_outcome(Outcome.dropped)  # the caller went silent
+                await self._actions.end_call((self._state.outcome or Outcome.dropped).value)
+                await self._transport.hangup()
+                self._left = True
+            case Alarm.time_limit:
+                await self._reached_time_limit()
+
+    async def _reached_time_limit(self) -> None:
+        """Offer a human (open) or a callback (closed), then end the call."""
+        self._ending = True
+        number = self._profile.escalation.transfer_number
+        if number and self._profile.is_open(self._engine.now()):
+            await self._say_to_the_end(TIME_LIMIT_TRANSFER)
+            reason = TransferReason.caller_request
+            await self._actions.transfer(reason, number)
+            self._state.transfer_reason = reason
+            self._state.record_outcome(Outcome.transferred)
+        else:
+            await self._say_to_the_end(TIME_LIMIT_CALLBACK)
+            await self._actions.take_message(TIME_LIMIT_MESSAGE, self._state.caller_number)
+            self._state.record_outcome(Outcome.message_taken)
+        self._state.ended = True
+        await self._leave()
+
+    def _record(self, role: TurnRole, text: str, timings: dict[str, float]) -> TurnRecord:
+        turn = TurnRecord(role=role, text=text, timings=timings)
+        self.turns.append(turn)
+        return turn

@@ -1,0 +1,435 @@
+"""The turn loop's races, event by event: a scripted carrier, recognizer, voice and LLM around the
+real call session, engine, tool runner, call actions and CallWorkflow (on the Temporal dev server).
+
+Each test drives one race deterministically: the test decides when the caller speaks, when the
+carrier has played the agent's audio, and when the LLM writes.
+"""
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from frontdesk.agent.actions import UNAVAILABLE
+from frontdesk.agent.brains.base import Brain, TextDelta
+from frontdesk.agent.conversation import Message, ToolResultBlock, ToolUseBlock
+from frontdesk.agent.engine import NOT_RUN
+from frontdesk.agent.tool_runner import TOOL_FAILED
+from frontdesk.config import Settings
+from frontdesk.domain.insurance import Eligibility, EligibilityChecker, OfflineEligibility
+from frontdesk.domain.models import Action, Clinic, TurnRole
+from frontdesk.domain.seed import DEMO_NUMBER
+from frontdesk.realtime.audio.codec import mulaw_encode
+from frontdesk.realtime.call_services import CallServices, Vendors
+from frontdesk.realtime.call_session import CallSession
+from frontdesk.realtime.speech.base import TextToSpeech
+from frontdesk.realtime.speech.chains import FallbackTextToSpeech
+from frontdesk.realtime.transport import CallStarted
+from frontdesk.realtime.turn.listening import REPROMPT
+from frontdesk.realtime.turn.loop import TurnLoop
+from frontdesk.realtime.turn.speech import AgentSpeech
+from tests.realtime.call_worker import CallWorker, call_worker, temporal_env
+from tests.realtime.scripted_parts import (
+    ScriptedBrain,
+    ScriptedCarrier,
+    ScriptedRecognizer,
+    ScriptedRecognizerSession,
+    ScriptedVoice,
+    until,
+)
+from tests.realtime.test_voice_calls import open_all_day
+
+__all__ = ["call_worker", "temporal_env"]
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+CALLER = "+15550199001"
+LONG_REPLY = (
+    "I can help you with that today. We have openings on Tuesday and Thursday mornings, "
+    "and a few on Friday afternoon as well. Which of those days would suit you best?"
+)
+
+
+@dataclass
+class LiveCall:
+    """A call in progress: the scripted parts and the real session between them."""
+
+    carrier: ScriptedCarrier
+    recognizer: ScriptedRecognizerSession
+    voice: ScriptedVoice
+    session: CallSession
+    task: asyncio.Task[None]
+
+    @property
+    def loop(self) -> TurnLoop:
+        return self.session.loop
+
+    def agent_turns(self) -> list[str]:
+        return [t.text for t in self.loop.turns if t.role is TurnRole.agent]
+
+    def caller_turns(self) -> list[str]:
+        return [t.text for t in self.loop.turns if t.role is TurnRole.caller]
+
+    def messages(self) -> list[Message]:
+        return self.session.engine.conversation.messages
+
+    async def speaking(self, text_start: str) -> AgentSpeech:
+        """The speech now going out that begins with `text_start`, once some of its audio is out."""
+        await until(
+            lambda: (
+                (speech := self.loop.current) is not None
+                and speech.turn.text.startswith(text_start)
+                and speech.audible
+            ),
+            f"the agent saying {text_start!r}",
+        )
+        speech = self.loop.current
+        assert speech is not None
+        return speech
+
+    async def played_through(self) -> None:
+        """The carrier plays everything the agent says until it is quiet."""
+
+        def quiet() -> bool:
+            self.carrier.play_out()
+            return self.loop.current is None
+
+        await until(quiet, "the agent to finish speaking")
+
+    async def ended(self) -> None:
+        await asyncio.wait_for(self.task, 30)
+
+
+@pytest.fixture
+async def place_call(
+    database_url: str, demo_clinic: Clinic, call_worker: CallWorker
+) -> AsyncIterator[Callable[..., "asyncio.Future[LiveCall]"]]:
+    """Place calls into the real session with scripted parts; every call is over after the test."""
+    calls: list[LiveCall] = []
+
+    async def place(
+        llm: Brain | None = None,
+        voice: TextToSpeech | None = None,
+        task_queue: str | None = None,
+        eligibility: EligibilityChecker | None = None,
+    ) -> LiveCall:
+        settings = Settings(
+            database_url=database_url,
+            temporal_address=call_worker.address,
+            temporal_task_queue=task_queue or call_worker.task_queue,
+            call_idle_seconds=60.0,
+            call_update_deadline_seconds=1.0,
+        )
+        recognizer, scripted = ScriptedRecognizer(), ScriptedVoice()
+        vendors = Vendors(
+            speech_to_text=lambda _silence: recognizer,
+            text_to_speech=lambda _voice: voice or scripted,
+            llm=llm,
+            eligibility=eligibility or OfflineEligibility(),
+        )
+        services = await CallServices.create(settings, vendors=vendors)
+        start = CallStarted(
+            call_sid=f"CA{uuid.uuid4().hex}", stream_sid="MZ1", caller=CALLER, called=DEMO_NUMBER
+        )
+        carrier = ScriptedCarrier(start)
+        session = CallSession(carrier, services)
+        task = asyncio.create_task(session.run())
+        await until(lambda: recognizer.sessions and hasattr(session, "loop"), "the call to start")
+        call = LiveCall(carrier, recognizer.sessions[0], scripted, session, task)
+        calls.append(call)
+        return call
+
+    yield place  # type: ignore[misc]
+    for call in calls:
+        if not call.task.done():
+            call.carrier.hang_up()
+        await asyncio.wait_for(asyncio.gather(call.task, return_exceptions=True), 30)
+
+
+def backchannels_so_far() -> float:
+    return REGISTRY.get_sample_value("frontdesk_backchannels_total") or 0.0
+
+
+async def greeted(call: LiveCall) -> None:
+    await call.speaking("Thank you for calling")
+    await call.played_through()
+
+
+def well_formed(messages: list[Message]) -> None:
+    """Every tool call has its result, roles alternate, no message is empty."""
+    uses = [b.id for m in messages for b in m.content if isinstance(b, ToolUseBlock)]
+    results = [b.tool_use_id for m in messages for b in m.content if isinstance(b, ToolResultBlock)]
+    assert uses == results
+    assert all(m.content for m in messages)
+    assert all(a.role != b.role for a, b in itertools.pairwise(messages))
+
+
+async def test_a_final_transcript_while_the_agent_speaks_is_answered(place_call) -> None:
+    brain = ScriptedBrain([TextDelta(LONG_REPLY)], [TextDelta("Alright, what else can I do for you?")])
+    call = await place_call(llm=brain)
+    await greeted(call)
+    call.recognizer.says("Hi, I'd like to book a cleaning.")
+    speech = await call.speaking("I can help")
+    await until(lambda: len(call.carrier.unplayed) >= 4, "two clauses of the reply sent")
+    call.carrier.play_out(2)  # the caller heard the first clause (two chunks)
+    call.recognizer.says("No.")  # short: over before sustained speech could interrupt
+
+    await call.speaking("Alright, what else")
+    assert speech.interrupted and call.carrier.clears == 1
+    assert speech.turn.heard_text == "I can help you with that today."
+    assert call.caller_turns()[-1] == "No."
+    await call.played_through()
+    assert call.agent_turns()[-1] == "Alright, what else can I do for you?"
+    # The engine remembers the interrupted reply as it was heard, then the answer.
+    texts = [(m.role, m.text) for m in call.messages()[-3:]]
+    assert texts == [
+        ("assistant", "I can help you with that today."),
+        ("user", "No."),
+        ("assistant", "Alright, what else can I do for you?"),
+    ]
+    well_formed(call.messages())
+
+
+async def test_two_barge_ins_in_a_row(place_call) -> None:
+    brain = ScriptedBrain(
+        [TextDelta(LONG_REPLY)],
+        [TextDelta("Take your time, there is no rush. " + LONG_REPLY)],
+        [TextDelta("Go ahead, I am listening.")],
+    )
+    call = await place_call(llm=brain)
+    await greeted(call)
+    call.recognizer.says("I'd like an appointment.")
+    first = await call.speaking("I can help")
+    call.recognizer.says("Actually wait a second.")
+    second = await call.speaking("Take your time")
+    call.carrier.play_out(2)  # its first sentence, in two chunks
+    call.recognizer.says("Sorry, one more thing.")
+    await call.speaking("Go ahead")
+    await call.played_through()
+
+    assert first.interrupted and second.interrupted and call.carrier.clears == 2
+    assert first.turn.heard_text == "" and second.turn.heard_text == "Take your time, there is no rush."
+    assert call.agent_turns()[-1] == "Go ahead, I am listening."
+    assert [m.text for m in call.messages() if m.role == "assistant"][-2:] == [
+        "Take your time, there is no rush.",
+        "Go ahead, I am listening.",
+    ]
+    well_formed(call.messages())
+
+
+async def test_dtmf_zero_during_the_greeting_reaches_a_human(
+    place_call, engine: Engine, demo_clinic: Clinic
+) -> None:
+    open_all_day(engine, demo_clinic)
+    call = await place_call()  # the deterministic brain
+    greeting = await call.speaking("Thank you for calling")
+    call.carrier.press("0")
+    await until(lambda: greeting.interrupted, "the greeting to stop")
+    await until(lambda: call.carrier.ended is not None or (call.carrier.play_out() or False), "the hand-off")
+    await call.ended()
+
+    assert call.carrier.clears == 1
+    assert call.carrier.ended == "transfer +15550100001"
+    assert call.caller_turns() == ["(pressed 0)"]
+    with Session(engine) as session:
+        transfer = session.exec(select(Action).where(Action.kind == "transfer_to_human")).one()
+    assert transfer.payload == {"reason": "caller_request", "number": "+15550100001"}
+
+
+async def test_a_low_confidence_final_while_the_agent_speaks_gets_one_reprompt(place_call) -> None:
+    call = await place_call(llm=ScriptedBrain([TextDelta(LONG_REPLY)]))
+    await greeted(call)
+    call.recognizer.says("I'd like an appointment.")
+    reply = await call.speaking("I can help")
+    call.recognizer.says("mumble grumble", confidence=0.2)
+    reprompt = await call.speaking(REPROMPT[:20])
+    sent_by_reply = reply.turn.text
+    await call.played_through()
+
+    assert reply.interrupted and call.carrier.clears == 1
+    assert reply.turn.text == sent_by_reply  # nothing of the reply went out after the reprompt began
+    assert call.agent_turns().count(REPROMPT) == 1 and reprompt.turn.heard_text == REPROMPT
+    assert call.loop.turns[-2].role is TurnRole.caller and call.loop.turns[-2].timings == {"confidence": 0.2}
+
+
+async def test_yes_at_the_end_of_a_question_is_an_answer(place_call) -> None:
+    question = "Just to confirm, that is Tuesday at 9 with Dr. Patel. Is that right?"
+    call = await place_call(llm=ScriptedBrain([TextDelta(question)], [TextDelta("You're all set then.")]))
+    await greeted(call)
+    call.recognizer.says("Tuesday at 9 please.")
+    speech = await call.speaking("Just to confirm")
+    await until(lambda: not speech.position().writing, "the question to be written")
+    call.carrier.play_out(len(call.carrier.unplayed) - 1)  # the last chunk, under a second, still playing
+    call.recognizer.says("yes")
+
+    await call.speaking("You're all set")
+    assert speech.interrupted
+    assert call.caller_turns()[-1] == "yes"
+
+
+async def test_yeah_in_the_middle_of_a_sentence_is_a_backchannel(place_call) -> None:
+    call = await place_call(llm=ScriptedBrain([TextDelta(LONG_REPLY)]))
+    await greeted(call)
+    call.recognizer.says("I'd like an appointment.")
+    speech = await call.speaking("I can help")
+    await until(lambda: not speech.position().writing, "the reply to be written")
+    call.carrier.play_out(1)
+    backchannels = backchannels_so_far()
+    call.recognizer.says("yeah")
+    call.recognizer.says("mm-hmm")
+    await until(lambda: backchannels_so_far() == backchannels + 1, "the backchannel to be heard")
+    await call.played_through()
+
+    assert not speech.interrupted and call.carrier.clears == 0
+    assert speech.turn.heard_text == speech.turn.text == LONG_REPLY
+    assert call.caller_turns() == ["I'd like an appointment."]
+
+
+async def test_the_voice_failing_mid_reply_falls_back_within_the_turn(place_call) -> None:
+    primary, fallback = ScriptedVoice(), ScriptedVoice()
+    chain = FallbackTextToSpeech([primary, fallback])
+    call = await place_call(
+        llm=ScriptedBrain([TextDelta(LONG_REPLY)], [TextDelta("You are welcome.")]), voice=chain
+    )
+    await greeted(call)
+    primary.failing = True  # the vendor dies between the greeting and the reply
+    call.recognizer.says("I'd like an appointment.")
+    speech = await call.speaking("I can help")
+    await call.played_through()
+
+    assert speech.turn.heard_text == LONG_REPLY  # every clause was heard, in the fallback's voice
+    assert " ".join(fallback.spoken) == LONG_REPLY
+    call.recognizer.says("Thanks.")
+    await call.speaking("You are welcome")  # the call goes on
+
+
+async def test_hanging_up_mid_reply_leaves_nothing_running(place_call) -> None:
+    hold = asyncio.Event()
+    hold.set()
+    voice = ScriptedVoice(hold=hold)
+    before = asyncio.all_tasks()
+    call = await place_call(llm=ScriptedBrain([TextDelta(LONG_REPLY)]), voice=voice)
+    await greeted(call)
+    hold.clear()  # the next clause is still being synthesized when the caller hangs up
+    call.recognizer.says("I'd like an appointment.")
+    await until(lambda: voice.open_streams == 1, "a synthesis in progress")
+    call.carrier.hang_up()
+    await call.ended()
+
+    assert voice.open_streams == 0 and call.recognizer.closed
+    ours = {t for t in asyncio.all_tasks() - before if "/frontdesk/" in t.get_coro().cr_code.co_filename}
+    assert ours == set()
+    row_turns = [t for t in call.loop.turns if t.role is TurnRole.agent]
+    assert row_turns[-1].heard_text == ""
+
+
+async def test_sustained_speech_over_the_agent_interrupts_before_any_words(place_call, speak) -> None:
+    call = await place_call(llm=ScriptedBrain([TextDelta(LONG_REPLY)], [TextDelta("Thank you, John.")]))
+    await greeted(call)
+    call.recognizer.says("I'd like an appointment.")
+    speech = await call.speaking("I can help")
+    call.carrier.send_audio(mulaw_encode(await speak("Yeah.")))
+    await until(lambda: call.recognizer.frames == call.carrier.frames_in, "the short word to be heard")
+    assert not speech.interrupted  # too short to be an interruption
+
+    call.carrier.send_audio(mulaw_encode(await speak("My name is John Smith, born June 14th, 1975.")))
+    await until(lambda: speech.interrupted and speech.finished, "sustained speech to stop the agent")
+    assert call.carrier.clears == 1 and speech.turn.heard_text == ""
+    call.recognizer.final("My name is John Smith, born June 14th, 1975.")
+    await call.speaking("Thank you, John")
+
+
+NOBODY_POLLS = "a task queue no worker polls"
+
+
+async def test_a_barge_in_during_a_tool_round_runs_no_more_of_its_tools(
+    place_call, engine: Engine, demo_clinic: Clinic
+) -> None:
+    """The CallWorkflow's worker is away, so the round's search waits on its Update when the caller
+    speaks: it finishes (the database takes over at the deadline), the round's next tool never
+    runs, and the caller's new words are answered."""
+    week = [(datetime.now(UTC) + timedelta(days=d)).date().isoformat() for d in (7, 14)]
+    search = {"service": "cleaning", "date_from": week[0], "date_to": week[1]}
+    brain = ScriptedBrain(
+        [
+            TextDelta("Let me check our schedule for you. "),
+            ToolUseBlock(id="toolu_search", name="get_availability", input=search),
+            ToolUseBlock(id="toolu_message", name="take_message", input={"reason": "wants a cleaning"}),
+        ],
+        [TextDelta("Let me get someone for you right away.")],
+    )
+    call = await place_call(llm=brain, task_queue=f"{NOBODY_POLLS} {uuid.uuid4().hex}")
+    await greeted(call)
+    call.recognizer.says("I'd like a cleaning in a week or two.")
+    await call.speaking("Let me check our schedule")
+    tool_calls = lambda: [b for m in call.messages() for b in m.content if isinstance(b, ToolUseBlock)]  # noqa: E731
+    await until(lambda: len(tool_calls()) == 2, "the tool round to begin")  # its search waits on an Update
+    call.carrier.play_out()
+    call.recognizer.says("Actually, can I talk to someone?")
+    await call.speaking("Let me get someone")
+
+    results = {b.tool_use_id: b for m in call.messages() for b in m.content if isinstance(b, ToolResultBlock)}
+    assert "slots" in results["toolu_search"].content  # it ran to its end
+    assert results["toolu_message"].content == NOT_RUN
+    well_formed(call.messages())
+    with Session(engine) as session:
+        assert session.exec(select(Action).where(Action.kind == "take_message")).all() == []
+
+
+async def test_an_unanswered_update_gets_an_apology_and_the_call_goes_on(
+    place_call, engine: Engine, demo_clinic: Clinic
+) -> None:
+    message = {"reason": "Please call back about my bill."}
+    brain = ScriptedBrain(
+        [ToolUseBlock(id="toolu_1", name="take_message", input=message)],
+        [
+            TextDelta("I'm sorry, our system was slow just now. Let me try that again. "),
+            ToolUseBlock(id="toolu_2", name="take_message", input=message),
+        ],
+        [TextDelta("Your message is saved, and the team will call you back.")],
+    )
+    call = await place_call(llm=brain, task_queue=f"{NOBODY_POLLS} {uuid.uuid4().hex}")
+    await greeted(call)
+    call.recognizer.says("Can you have someone call me back about my bill?")
+    reply = await call.speaking("I'm sorry, our system was slow")
+    await call.played_through()
+    assert reply.turn.heard_text.endswith("Your message is saved, and the team will call you back.")
+
+    first, second = (b for m in call.messages() for b in m.content if isinstance(b, ToolResultBlock))
+    assert first.is_error and first.content == UNAVAILABLE
+    assert not second.is_error
+    with Session(engine) as session:  # the retry went straight to the database
+        [saved] = session.exec(select(Action).where(Action.kind == "take_message")).all()
+    assert saved.payload["reason"].startswith(message["reason"])
+
+
+class ClearinghouseDown:
+    """An insurance eligibility vendor that cannot be reached."""
+
+    def check(self, accepted: list[str], carrier: str, member_id: str | None) -> Eligibility:
+        raise ConnectionError("eligibility vendor unreachable")
+
+
+async def test_a_tool_that_fails_gets_an_error_result_and_the_call_goes_on(place_call) -> None:
+    brain = ScriptedBrain(
+        [ToolUseBlock(id="toolu_check", name="verify_insurance", input={"carrier": "Delta Dental"})],
+        [TextDelta("I'm sorry, I couldn't reach the insurance system just now.")],
+        [TextDelta("You're welcome, goodbye!")],
+    )
+    call = await place_call(llm=brain, eligibility=ClearinghouseDown())
+    await greeted(call)
+    call.recognizer.says("Do you take Delta Dental?")
+    await call.speaking("I'm sorry, I couldn't reach")
+    await call.played_through()
+    [result] = [b for m in call.messages() for b in m.content if isinstance(b, ToolResultBlock)]
+    assert result.is_error and result.content == TOOL_FAILED
+    call.recognizer.says("Okay, thanks anyway.")
+    await call.speaking("You're welcome")
+    well_formed(call.messages())
