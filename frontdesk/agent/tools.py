@@ -37,6 +37,10 @@ class _Args(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# A wall-clock time HH:MM: "25:99" is bad arguments, not a search that fails.
+_CLOCK_TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
 class GetAvailability(_Args):
     """Find bookable appointment slots. Offer only slots this tool returned."""
 
@@ -48,8 +52,8 @@ class GetAvailability(_Args):
     weekdays: (
         list[Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]] | None
     ) = Field(default=None, description="only these days of the week, e.g. when the caller said 'Tuesdays'")
-    after: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$", description="earliest start, HH:MM")
-    before: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$", description="latest start, HH:MM")
+    after: str | None = Field(default=None, pattern=_CLOCK_TIME, description="earliest start, HH:MM")
+    before: str | None = Field(default=None, pattern=_CLOCK_TIME, description="latest start, HH:MM")
 
 
 class PatientDetails(_Args):
