@@ -119,13 +119,14 @@ async def place_call(
         voice: TextToSpeech | None = None,
         task_queue: str | None = None,
         eligibility: EligibilityChecker | None = None,
+        update_deadline: float = 1.0,
     ) -> LiveCall:
         settings = Settings(
             database_url=database_url,
             temporal_address=call_worker.address,
             temporal_task_queue=task_queue or call_worker.task_queue,
             call_idle_seconds=60.0,
-            call_update_deadline_seconds=1.0,
+            call_update_deadline_seconds=update_deadline,
         )
         recognizer, scripted = ScriptedRecognizer(), ScriptedVoice()
         vendors = Vendors(
@@ -365,7 +366,8 @@ async def test_a_barge_in_during_a_tool_round_runs_no_more_of_its_tools(
         ],
         [TextDelta("Let me get someone for you right away.")],
     )
-    call = await place_call(llm=brain, task_queue=f"{NOBODY_POLLS} {uuid.uuid4().hex}")
+    # The caller has three seconds to speak while the search waits: plenty, even on a busy machine.
+    call = await place_call(llm=brain, task_queue=f"{NOBODY_POLLS} {uuid.uuid4().hex}", update_deadline=3.0)
     await greeted(call)
     call.recognizer.says("I'd like a cleaning in a week or two.")
     await call.speaking("Let me check our schedule")
