@@ -57,6 +57,9 @@ class Settings(BaseSettings):
         default="twilio",
         description="who places campaign calls: Twilio, or (offline stack) a local simulated patient",
     )
+    twilio_dial_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="how long placing a campaign call waits on each read from Twilio"
+    )
     twilio_dev_auth_token: SecretStr = Field(
         default=SecretStr("frontdesk-dev-twilio-token"),
         description="signs and checks Twilio webhooks when no twilio_auth_token is set (offline stack)",

@@ -11,7 +11,10 @@ often Twilio retries) and answers TwiML that connects the call to the media sock
 A number no clinic owns gets a polite spoken message and a hang-up. The stream's statusCallback
 brings stream events (logged); the call's own status callbacks come from the phone number's
 configuration in Twilio, pointed at the same URL. The webhook also starts the call's
-CallWorkflow (workflow id = CallSid), which owns every change the call makes.
+CallWorkflow (workflow id = CallSid), which owns every change the call makes. A campaign call's
+status URL names the dialler's attempt (`?attempt=` its idempotency key): when its first status
+arrives before the dialler recorded the call, the new row is tied to that attempt's pending
+record, so a dialler that lost Twilio's answer adopts the call.
 """
 
 import uuid
@@ -41,12 +44,13 @@ from frontdesk.domain.campaigns import (
 )
 from frontdesk.domain.database import session_scope, write_scope
 from frontdesk.domain.errors import NotFound
-from frontdesk.domain.models import Call, CallDirection, CallStatus, check_e164, utcnow
+from frontdesk.domain.models import ActionStatus, Call, CallDirection, CallStatus, check_e164, utcnow
 from frontdesk.domain.outcomes import Outcome
 from frontdesk.domain.repository import ClinicRepository, clinic_by_phone_number
 from frontdesk.logs import get_logger
 from frontdesk.realtime.telephony.protocol import (
     APPOINTMENT_PARAMETER,
+    ATTEMPT_QUERY,
     CALL_PARAMETER,
     CALLED_PARAMETER,
     CALLER_PARAMETER,
@@ -311,19 +315,20 @@ def _find_clinic_id(engine: Engine, number: str) -> uuid.UUID | None:
         return clinic.id if clinic else None
 
 
-def update_call_status(engine: Engine, form: CallStatusForm) -> Call | None:
+def update_call_status(engine: Engine, form: CallStatusForm, attempt: str | None) -> Call | None:
     """Apply a status callback to the call's row; None when no clinic has this call.
 
     A final status (completed, busy...) is never replaced by an earlier one arriving late. An
-    outbound call's row is created here when its status arrives before the dialler recorded it.
+    outbound call's row is created here when its status arrives before the dialler recorded it,
+    tied to the dialler's `attempt` (its idempotency key) while that is pending.
     """
     try:
-        return _apply_status(engine, form)
+        return _apply_status(engine, form, attempt)
     except IntegrityError:  # the dialler wrote the row meanwhile: apply the status to it
-        return _apply_status(engine, form)
+        return _apply_status(engine, form, attempt)
 
 
-def _apply_status(engine: Engine, form: CallStatusForm) -> Call | None:
+def _apply_status(engine: Engine, form: CallStatusForm, attempt: str | None) -> Call | None:
     with write_scope(engine) as session:
         clinic = clinic_by_phone_number(session, form.clinic_number())
         if clinic is None:
@@ -340,6 +345,10 @@ def _apply_status(engine: Engine, form: CallStatusForm) -> Call | None:
                     to_number=form.to_number,
                 )
             )
+            action = repo.action_by_key(attempt) if attempt else None
+            if action is not None and action.status is ActionStatus.pending and action.call_id is None:
+                session.flush()  # the action refers to the new row
+                action.call_id = call.id
         if call is None:
             return None
         if call.status not in FINAL_STATUSES:
@@ -416,10 +425,11 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
             return Response(status_code=204)
         update = _parse(CallStatusForm, form)
         backends = get_backends(request)
-        call = await run_in_threadpool(update_call_status, backends.engine, update)
+        attempt = request.query_params.get(ATTEMPT_QUERY)
+        call = await run_in_threadpool(update_call_status, backends.engine, update, attempt)
         if call is None:
             raise HTTPException(404, "no call with this CallSid")
-        _log.info("twilio.call_status", call_sid=update.call_sid, status=call.status.value)
+        _log.info("twilio.call_status", call_sid=update.call_sid, status=call.status.value, attempt=attempt)
         if call.direction is CallDirection.outbound and call.status in FINAL_STATUSES:
             await _tell_campaign(backends, call)
         return Response(status_code=204)

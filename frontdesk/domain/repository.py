@@ -439,11 +439,18 @@ class ClinicRepository:
         statement = self._scoped(CallTurn).where(CallTurn.call_id == call_id).order_by(col(CallTurn.index))
         return list(self.session.exec(statement))
 
-    def actions(self, *, call_id: uuid.UUID | None = None) -> list[Action]:
-        """Actions, optionally of one call, oldest first."""
+    def actions(
+        self, *, call_id: uuid.UUID | None = None, kind: str | None = None, target_id: uuid.UUID | None = None
+    ) -> list[Action]:
+        """Actions, optionally of one call, of one kind, about one campaign target (their payload's
+        target_id), oldest first."""
         statement = self._scoped(Action)
         if call_id is not None:
             statement = statement.where(Action.call_id == call_id)
+        if kind is not None:
+            statement = statement.where(Action.kind == kind)
+        if target_id is not None:
+            statement = statement.where(col(Action.payload)["target_id"].as_string() == str(target_id))
         return list(self.session.exec(statement.order_by(col(Action.created_at))))
 
     def action_by_key(self, idempotency_key: str) -> Action | None:

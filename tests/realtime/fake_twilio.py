@@ -12,12 +12,20 @@ a 500 first (nothing is recorded as sent for them).
 `POST /2010-04-01/Accounts/{AccountSid}/Calls.json` (To, From, Url, StatusCallback...) records an
 outbound call and answers with a call resource (sid CA...); `carrier`, when set, then plays the
 phone network for it in the background (posting Twilio's voice and status webhooks back).
+`hang_creates` makes that many creates place the call and then answer only after `hang_seconds`
+(past the client's timeout), as a request lost after Twilio acted on it.
+
+`GET /2010-04-01/Accounts/{AccountSid}/Calls.json?To=&From=&StartTime>=` lists the created calls
+with that To and From, started at or after StartTime> (a date or an ISO datetime, as the SDK
+sends it); each request's filters are recorded in `listed` (and `asked` is set).
 """
 
 import asyncio
 import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -46,6 +54,7 @@ class CreatedCall:
 
     sid: str
     form: dict[str, str]
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass
@@ -57,6 +66,10 @@ class FakeTwilio:
     messages: list[dict[str, str]] = field(default_factory=list)
     fail_messages: int = 0
     created_calls: list[CreatedCall] = field(default_factory=list)
+    hang_creates: int = 0
+    hang_seconds: float = 3.0
+    listed: list[dict[str, str]] = field(default_factory=list)
+    asked: asyncio.Event = field(default_factory=asyncio.Event)  # set by the first Calls list
     carrier: Callable[[CreatedCall], Awaitable[None]] | None = None
     carrier_errors: list[BaseException] = field(default_factory=list)
     _carrying: set[asyncio.Task[None]] = field(default_factory=set)
@@ -68,7 +81,35 @@ class FakeTwilio:
         )
         messages = Route("/2010-04-01/Accounts/{account_sid}/Messages.json", self._message, methods=["POST"])
         calls = Route("/2010-04-01/Accounts/{account_sid}/Calls.json", self._create_call, methods=["POST"])
-        return Starlette(routes=[route, messages, calls])
+        listing = Route("/2010-04-01/Accounts/{account_sid}/Calls.json", self._list_calls, methods=["GET"])
+        return Starlette(routes=[route, messages, calls, listing])
+
+    async def _list_calls(self, request: Request) -> JSONResponse:
+        account_sid = request.path_params["account_sid"]
+        username, password = _basic_auth(request.headers.get("authorization", ""))
+        if (username, password) != (ACCOUNT_SID, AUTH_TOKEN) or account_sid != ACCOUNT_SID:
+            return _error(401, 20003, "Authenticate")
+        filters = dict(request.query_params)
+        self.listed.append(filters)
+        self.asked.set()
+        since = datetime.fromisoformat(filters.get("StartTime>", "1970-01-01").replace("Z", "+00:00"))
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
+        calls = [
+            {
+                "sid": call.sid,
+                "account_sid": account_sid,
+                "to": call.form["To"],
+                "from": call.form["From"],
+                "status": "in-progress" if call.sid in self.live_calls else "completed",
+                "start_time": format_datetime(call.created_at),
+            }
+            for call in self.created_calls
+            if call.form["To"] == filters.get("To", call.form["To"])
+            and call.form["From"] == filters.get("From", call.form["From"])
+            and call.created_at >= since
+        ]
+        page = {"page": 0, "page_size": 50, "start": 0, "end": max(len(calls) - 1, 0)}
+        return JSONResponse({"calls": calls, "next_page_uri": None, "uri": request.url.path} | page)
 
     async def _create_call(self, request: Request) -> JSONResponse:
         account_sid = request.path_params["account_sid"]
@@ -85,6 +126,9 @@ class FakeTwilio:
             task = asyncio.create_task(self.carrier(created))
             self._carrying.add(task)
             task.add_done_callback(self._carried)
+        if self.hang_creates > 0:
+            self.hang_creates -= 1
+            await asyncio.sleep(self.hang_seconds)
         resource = {"sid": created.sid, "account_sid": account_sid, "to": form["To"], "from": form["From"]}
         return JSONResponse(resource | {"status": "queued"}, status_code=201)
 

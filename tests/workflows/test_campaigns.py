@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,8 @@ from frontdesk.domain.campaigns import outbound_call_workflow_id
 from frontdesk.domain.clinic_settings import Weekday
 from frontdesk.domain.database import session_scope
 from frontdesk.domain.models import (
+    Action,
+    ActionStatus,
     Appointment,
     AppointmentStatus,
     Call,
@@ -255,6 +258,41 @@ async def test_unanswered_calls_are_retried_then_texted(stack: CampaignStack) ->
     assert failed.attempts == 2 and failed.detail == "not reached in 2 attempt(s); texted"
     with session_scope(stack.engine) as session:
         assert len(session.exec(select(Message).where(Message.to == busy)).all()) == 1
+
+
+async def test_a_dial_lost_after_twilio_placed_the_call_is_adopted_not_dialled_again(
+    stack: CampaignStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRONTDESK_TWILIO_DIAL_TIMEOUT_SECONDS", "0.5")  # the fake hangs 3 s
+    get_settings.cache_clear()
+    [patient] = stack.patients(1)
+    stack.twilio.hang_creates = 1
+    answer = answering([stack])
+
+    async def after_reconciling(call: CreatedCall) -> None:
+        # The status arrives only once the dialler asked Twilio's Calls list, so it is the list
+        # (not the status webhook's tie) that finds the call.
+        await stack.twilio.asked.wait()
+        await answer(call)
+
+    stack.twilio.carrier = after_reconciling
+    campaign_id = stack.campaign([patient], CampaignPlan(calling_hours=EVERY_DAY, attempts_per_target=3))
+
+    progress = await (await stack.start(campaign_id)).result()
+
+    [call] = stack.twilio.created_calls  # rung once
+    assert progress["reached"] == 1
+    assert [(f["To"], f["From"]) for f in stack.twilio.listed] == [(call.form["To"], CLINIC_NUMBER)]
+    [target] = stack.targets(campaign_id)
+    assert (target.status, target.attempts, target.last_call_sid) == (TargetStatus.reached, 1, call.sid)
+    key = f"{outbound_call_workflow_id(target.id)}/dial-1"
+    assert parse_qs(urlsplit(call.form["StatusCallback"]).query)["attempt"] == [key]
+    with session_scope(stack.engine) as session:
+        [action] = session.exec(select(Action).where(Action.idempotency_key == key)).all()
+        row = session.exec(select(Call).where(Call.call_sid == call.sid)).one()
+        assert (action.status, action.result) == (ActionStatus.succeeded, {"call_sid": call.sid})
+        assert action.call_id == row.id
+        assert row.patient_id == patient
 
 
 async def test_calls_wait_for_calling_hours(stack: CampaignStack) -> None:

@@ -22,6 +22,8 @@ MEDIA_PATH: Final = "/media"
 VOICE_PATH: Final = "/twilio/voice"
 STATUS_PATH: Final = "/twilio/status"
 TARGET_QUERY: Final = "target"
+# And its status callback URL names the dialler's attempt (its idempotency key).
+ATTEMPT_QUERY: Final = "attempt"
 CLINIC_PARAMETER: Final = "clinic_id"
 CALL_PARAMETER: Final = "call_id"
 DIRECTION_PARAMETER: Final = "direction"
