@@ -83,7 +83,6 @@ class CallServices:
         self.engine = engine
         self.temporal = temporal
         self._vendors = vendors or Vendors.from_settings(settings)
-        self.eligibility = self._vendors.eligibility
         self._stt: dict[int, SpeechToText] = {}  # by end-of-turn silence (ms)
         self._tts: dict[str, TextToSpeech] = {}  # by voice
         self._phrases: dict[tuple[str, str], list[bytes]] = {}  # by (voice, text)
@@ -115,6 +114,11 @@ class CallServices:
                 )
         services: CallServices = app_state.call_services
         return services
+
+    @property
+    def eligibility(self) -> EligibilityChecker:
+        """The insurance eligibility checker every call of this process asks."""
+        return self._vendors.eligibility
 
     async def prepare(self, profile: ClinicProfile) -> None:
         """Warm a clinic's speech providers and render its greeting."""

@@ -30,7 +30,7 @@ from frontdesk.realtime.transport import DigitPressed, Transport
 from frontdesk.realtime.turn.barge_in import words_interrupt
 from frontdesk.realtime.turn.caller_turn import ArrivalClock, CallerTurn, CallerTurns
 from frontdesk.realtime.turn.listening import REPROMPT, is_backchannel
-from frontdesk.realtime.turn.speech import AgentSpeech, Marks, Spawn, SpeechPosition
+from frontdesk.realtime.turn.speech import AgentSpeech, Marks, Spawn, SpeechPosition, milliseconds
 from frontdesk.realtime.turn.voice import CallVoice
 from frontdesk.realtime.turn.watchdogs import Alarm, CallWatchdogs, Tick
 
@@ -63,10 +63,6 @@ class SpeechDone:
 
 
 LoopInput = TranscriptEvent | CallerTurn | DigitPressed | BargeIn | SpeechDone | Tick
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 1)
 
 
 class TurnLoop:
@@ -180,17 +176,18 @@ class TurnLoop:
         if turn.unclear:
             metrics.REPROMPTS.inc()
             self._record(TurnRole.caller, turn.text, {"confidence": turn.confidence or 0.0})
-            await self._interrupt("caller turn")
-            self._speak(REPROMPT)
-            return
-        self._record(TurnRole.caller, turn.shown or turn.text, {})
+        else:
+            self._record(TurnRole.caller, turn.shown or turn.text, {})
         await self._interrupt("caller turn")
-        self._reply(turn)
+        if turn.unclear:
+            self._speak(REPROMPT)  # too unsure to answer: ask again
+        else:
+            self._reply(turn)
 
     # -- the agent -----------------------------------------------------------------------------
 
     def _reply(self, turn: CallerTurn) -> None:
-        timings = {"stt_final": _ms(turn.ready_at - turn.speech_end)}
+        timings = {"stt_final": milliseconds(turn.ready_at - turn.speech_end)}
         self._start(self._engine.respond(turn.text), turn.speech_end, timings, on_heard=self._engine.heard)
 
     def _speak(self, text: str, cached: bool = True, timings: dict[str, float] | None = None) -> AgentSpeech:

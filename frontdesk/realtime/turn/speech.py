@@ -44,7 +44,8 @@ class SpeechPosition:
         return self.after_question or (not self.writing and self.remaining_s <= NEAR_END_S)
 
 
-def _ms(seconds: float) -> float:
+def milliseconds(seconds: float) -> float:
+    """A stage timing as turn records keep it."""
     return round(seconds * 1000, 1)
 
 
@@ -201,7 +202,7 @@ class AgentSpeech:
                 self._on_done(self)
 
     def _since_began(self) -> float:
-        return _ms(time.monotonic() - self._began)
+        return milliseconds(time.monotonic() - self._began)
 
     async def _write(self, clauses: asyncio.Queue[str | None]) -> None:
         if isinstance(self._text, str):
