@@ -16,8 +16,9 @@ from temporalio.worker import Worker
 
 from frontdesk.config import Settings
 from frontdesk.logs import get_logger
+from frontdesk.telephony.choice import worker_carriers
 from frontdesk.temporal_client import connect_temporal
-from frontdesk.worker_registry import ACTIVITIES, WORKFLOWS
+from frontdesk.worker_registry import WORKFLOWS, activities
 
 log = get_logger(__name__)
 
@@ -53,19 +54,22 @@ async def run_worker(settings: Settings) -> None:
             log.info("worker_stopped_before_connecting")
             return
         with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="activity") as executor:
-            await _run_until_stopped(build_worker(client, settings.temporal_task_queue, executor), stop)
+            await _run_until_stopped(
+                build_worker(client, settings.temporal_task_queue, executor, settings), stop
+            )
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 
 
-def build_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor) -> Worker:
-    """A worker of every registered workflow and activity on `task_queue`, sync activities on `executor`."""
+def build_worker(client: Client, task_queue: str, executor: ThreadPoolExecutor, settings: Settings) -> Worker:
+    """A worker of every registered workflow and activity on `task_queue`, sync activities on
+    `executor`, calls and texts through the carriers `settings` configure."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=ACTIVITIES,
+        activities=activities(*worker_carriers(settings)),
         activity_executor=executor,
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
@@ -94,7 +98,6 @@ async def _run_until_stopped(worker: Worker, stop: asyncio.Event) -> None:
         "worker_started",
         task_queue=worker.task_queue,
         workflows=len(WORKFLOWS),
-        activities=len(ACTIVITIES),
     )
     await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if running.done():

@@ -6,18 +6,23 @@ from typing import Any
 from frontdesk.activities.appointments import APPOINTMENT_ACTIVITIES
 from frontdesk.activities.calls import CALL_ACTIVITIES
 from frontdesk.activities.campaigns import CAMPAIGN_ACTIVITIES
-from frontdesk.activities.dialing import DIALING_ACTIVITIES
+from frontdesk.activities.dialing import DialingActivities
+from frontdesk.activities.messaging import MessagingActivities
+from frontdesk.telephony.carrier import Carrier, TextMessages
 from frontdesk.workflows.call import CallWorkflow
 from frontdesk.workflows.campaign import CampaignWorkflow
 from frontdesk.workflows.outbound_call import OutboundCallWorkflow
-from frontdesk.workflows.post_call import POST_CALL_ACTIVITIES, PostCallWorkflow
+from frontdesk.workflows.post_call import PostCallWorkflow, post_call_activities
 
 WORKFLOWS: list[type] = [CallWorkflow, PostCallWorkflow, CampaignWorkflow, OutboundCallWorkflow]
 
-ACTIVITIES: list[Callable[..., Any]] = [
-    *APPOINTMENT_ACTIVITIES,
-    *CALL_ACTIVITIES,
-    *POST_CALL_ACTIVITIES,
-    *CAMPAIGN_ACTIVITIES,
-    *DIALING_ACTIVITIES,
-]
+
+def activities(carrier: Carrier, texts: TextMessages | None) -> list[Callable[..., Any]]:
+    """Every activity, those that call or text patients bound to the worker's carriers."""
+    return [
+        *APPOINTMENT_ACTIVITIES,
+        *CALL_ACTIVITIES,
+        *post_call_activities(MessagingActivities(texts)),
+        *CAMPAIGN_ACTIVITIES,
+        DialingActivities(carrier).place_outbound_call,
+    ]

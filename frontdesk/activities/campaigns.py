@@ -26,6 +26,7 @@ from frontdesk.domain.models import (
     Patient,
     utcnow,
 )
+from frontdesk.domain.opt_outs import OptOutChannel, blocks
 from frontdesk.domain.outcomes import Outcome
 from frontdesk.domain.repository import ClinicRepository
 from frontdesk.logs import get_logger
@@ -200,16 +201,17 @@ def campaign_targets_page(request: TargetPageInput) -> list[TargetRef]:
 
 @activity.defn(name="check_campaign_target")
 def check_campaign_target(request: TargetInput) -> TargetCheck:
-    """Whether the target may be called now: not opted out, its appointment still active."""
+    """Whether the target may be called now: the patient's number (as it is now, not when the
+    campaign began) not on the do-not-contact list for calls, its appointment still active."""
     with domain_errors_are_final(), session_scope(database_engine()) as session:
         repo = ClinicRepository(session, request.clinic_id)
         target = repo.require(CampaignTarget, request.target_id)
         patient = repo.require(Patient, target.patient_id)
         if target.status.is_final:
             return TargetCheck(False, target.status.value, "already done", patient.id)
-        if patient.call_opt_out:
+        if blocks(repo, patient.phone, OptOutChannel.calls):
             return TargetCheck(
-                False, TargetStatus.opted_out.value, "the patient asked not to be called", patient.id
+                False, TargetStatus.opted_out.value, "the number is on the do-not-contact list", patient.id
             )
         if target.appointment_id is not None:
             appointment = repo.get(Appointment, target.appointment_id)

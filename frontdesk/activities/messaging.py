@@ -1,4 +1,4 @@
-"""Patient messages after a call: SMS through Twilio Messaging, email through SMTP, exactly once.
+"""Patient messages after a call: SMS through the carrier, email through SMTP, exactly once.
 
 Each message is one activity, keyed by its workflow and activity ids (one per appointment,
 channel and call). The `Message` row is written under that key *before* sending (queued) and
@@ -10,11 +10,13 @@ marked sent after, so a retried or rerun activity never sends twice:
 - a queued row means an earlier attempt died mid-send and may have reached the patient: it is
   not resent (a non-retryable error says so), because a duplicate is worse than staff checking.
 
-Without Twilio credentials (or without an SMTP host) the message is recorded as sent to the
-database outbox, the offline twin. Patients who opted out of SMS get none; patients without an
+SMS go through the worker's text-message carrier (Twilio); a worker without one (no Twilio
+credentials), or without an SMTP host for email, records the message as sent to the database
+outbox, the offline twin. Patients who opted out of SMS get none; patients without an
 email address get no email. Bodies and addresses are never logged.
 """
 
+import asyncio
 import smtplib
 import socket
 from dataclasses import dataclass
@@ -23,12 +25,10 @@ from email.utils import make_msgid
 from typing import Final
 from uuid import UUID
 
-import requests
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
-from twilio.base.exceptions import TwilioRestException
 
 from frontdesk.activities.summaries import (
     AppointmentDetails,
@@ -46,9 +46,10 @@ from frontdesk.domain.models import (
     Patient,
     utcnow,
 )
+from frontdesk.domain.opt_outs import OptOutChannel, blocks
 from frontdesk.domain.repository import ClinicRepository
 from frontdesk.logs import get_logger
-from frontdesk.realtime.telephony.twilio_rest import never_reached_twilio, twilio_rest_client
+from frontdesk.telephony.carrier import CarrierOutcomeUnknown, CarrierRefused, TextMessages
 
 log = get_logger(__name__)
 
@@ -127,9 +128,9 @@ def _text(template: str, clinic: str, details: AppointmentDetails, channel: Mess
     return f"{text}\n\nIf you need to change it, call us back.\n\n{clinic}"
 
 
-def _sms_sender(settings: Settings, repo: ClinicRepository) -> str | None:
-    """The from-number for SMS, or None offline (no Twilio credentials)."""
-    if not settings.twilio_account_sid or settings.twilio_auth_token is None:
+def _sms_sender(settings: Settings, repo: ClinicRepository, online: bool) -> str | None:
+    """The from-number for SMS, or None offline (the worker has no text-message carrier)."""
+    if not online:
         return None
     if settings.twilio_messaging_from:
         return settings.twilio_messaging_from
@@ -139,7 +140,9 @@ def _sms_sender(settings: Settings, repo: ClinicRepository) -> str | None:
     return numbers[0].e164
 
 
-def _draft(settings: Settings, repo: ClinicRepository, request: PatientMessageInput) -> _Draft | str:
+def _draft(
+    settings: Settings, repo: ClinicRepository, request: PatientMessageInput, online: bool
+) -> _Draft | str:
     """The message to send, or why none is sent (opted out, no address)."""
     channel = MessageChannel(request.channel)
     if request.template == CAMPAIGN_TEMPLATE:
@@ -154,9 +157,9 @@ def _draft(settings: Settings, repo: ClinicRepository, request: PatientMessageIn
         patient = repo.require(Patient, appointment.patient_id)
         body = _text(request.template, repo.clinic().name, describe_appointment(repo, appointment), channel)
     if channel is MessageChannel.sms:
-        if patient.sms_opt_out:
-            return "the patient opted out of SMS"
-        return _Draft(patient.phone, "", body, _sms_sender(settings, repo))
+        if blocks(repo, patient.phone, OptOutChannel.sms):
+            return "the patient's number is on the do-not-contact list for SMS"
+        return _Draft(patient.phone, "", body, _sms_sender(settings, repo, online))
     if not patient.email:
         return "the patient has no email address"
     greeting = f"Hello {patient.first_name},\n\n"
@@ -164,20 +167,16 @@ def _draft(settings: Settings, repo: ClinicRepository, request: PatientMessageIn
     return _Draft(patient.email, _SUBJECTS[request.template], greeting + body, sender)
 
 
-def _send_sms(settings: Settings, draft: _Draft) -> str:
-    """Send through Twilio Messaging; the message sid."""
+async def _send_sms(texts: TextMessages, draft: _Draft) -> str:
+    """Send through the carrier; the message sid."""
     assert draft.sender
-    client = twilio_rest_client(settings, REQUEST_TIMEOUT_SECONDS)
     try:
-        message = client.messages.create(to=draft.to, from_=draft.sender, body=draft.body)
-    except TwilioRestException as exc:
-        final = exc.status not in (429,) and exc.status < 500
-        raise SendFailed(f"Twilio refused the SMS (HTTP {exc.status}, code {exc.code})", final=final) from exc
-    except requests.exceptions.ConnectionError as exc:
-        if never_reached_twilio(exc):
-            raise SendFailed("Twilio cannot be reached", final=False) from exc
-        raise  # the request may have reached Twilio: the row stays queued
-    return str(message.sid)
+        return await texts.send_sms(draft.to, draft.sender, draft.body)
+    except CarrierRefused as exc:
+        raise SendFailed(str(exc), final=exc.final) from exc
+    except CarrierOutcomeUnknown as exc:
+        # The SMS may have gone: the row stays queued, and a retry does not send it again.
+        raise ApplicationError(str(exc), type="MessageOutcomeUnknown") from exc
 
 
 def _send_email(settings: Settings, draft: _Draft, key: str) -> str:
@@ -206,7 +205,9 @@ def _send_email(settings: Settings, draft: _Draft, key: str) -> str:
     return message_id
 
 
-def _claim(engine: Engine, request: PatientMessageInput, key: str) -> PatientMessageResult | _Draft:
+def _claim(
+    engine: Engine, request: PatientMessageInput, key: str, online: bool
+) -> PatientMessageResult | _Draft:
     """Record the message as queued under its key (or find it); a result when nothing is to send."""
     settings = get_settings()
     with write_scope(engine) as session:
@@ -222,7 +223,7 @@ def _claim(engine: Engine, request: PatientMessageInput, key: str) -> PatientMes
                 type="MessageOutcomeUnknown",
                 non_retryable=True,
             )
-        drafted = _draft(settings, repo, request)
+        drafted = _draft(settings, repo, request, online)
         if isinstance(drafted, str):
             return PatientMessageResult(STATUS_SKIPPED, reason=drafted)
         message = existing or repo.add(
@@ -255,39 +256,47 @@ def _finish(engine: Engine, request: PatientMessageInput, key: str, **changes: o
         return message.id
 
 
-@activity.defn(name="send_patient_message")
-def send_patient_message(request: PatientMessageInput) -> PatientMessageResult:
-    """Send one SMS or email about an appointment, at most once per key (see the module doc)."""
-    if request.template not in TEMPLATES or request.channel not in set(MessageChannel):
-        raise ApplicationError(
-            f"unknown message {request.channel}/{request.template}", type="ValueError", non_retryable=True
+class MessagingActivities:
+    """The patient-message activity, with the worker's text-message carrier (None: the outbox)."""
+
+    def __init__(self, texts: TextMessages | None) -> None:
+        self._texts = texts
+
+    @activity.defn(name="send_patient_message")
+    async def send_patient_message(self, request: PatientMessageInput) -> PatientMessageResult:
+        """Send one SMS or email about an appointment, at most once per key (see the module doc)."""
+        if request.template not in TEMPLATES or request.channel not in set(MessageChannel):
+            raise ApplicationError(
+                f"unknown message {request.channel}/{request.template}", type="ValueError", non_retryable=True
+            )
+        key = activity_key()
+        engine = database_engine()
+        settings = get_settings()
+        try:
+            claimed = await asyncio.to_thread(_claim, engine, request, key, self._texts is not None)
+        except SendFailed as exc:
+            raise ApplicationError(str(exc), type="SendFailed", non_retryable=exc.final) from exc
+        except ValueError as exc:  # a malformed request: retrying cannot fix it
+            raise ApplicationError(str(exc), type="ValueError", non_retryable=True) from exc
+        except sa.exc.IntegrityError as exc:
+            raise ApplicationError("a concurrent attempt claimed this message", type="MessageRace") from exc
+        if isinstance(claimed, PatientMessageResult):
+            log.info("patient message", key=key, status=claimed.status, reason=claimed.reason)
+            return claimed
+        try:
+            if request.channel == MessageChannel.sms:
+                assert self._texts is not None  # a draft with a sender is only made online
+                provider_id = await _send_sms(self._texts, claimed)
+            else:
+                provider_id = await asyncio.to_thread(_send_email, settings, claimed, key)
+        except SendFailed as exc:
+            await asyncio.to_thread(
+                _finish, engine, request, key, status=MessageStatus.failed, error=str(exc)
+            )
+            log.warning("patient message failed", key=key, channel=request.channel, final=exc.final)
+            raise ApplicationError(str(exc), type="SendFailed", non_retryable=exc.final) from exc
+        message_id = await asyncio.to_thread(
+            _finish, engine, request, key, status=MessageStatus.sent, provider_message_id=provider_id
         )
-    key = activity_key()
-    engine = database_engine()
-    settings = get_settings()
-    try:
-        claimed = _claim(engine, request, key)
-    except SendFailed as exc:
-        raise ApplicationError(str(exc), type="SendFailed", non_retryable=exc.final) from exc
-    except ValueError as exc:  # a malformed request: retrying cannot fix it
-        raise ApplicationError(str(exc), type="ValueError", non_retryable=True) from exc
-    except sa.exc.IntegrityError as exc:
-        raise ApplicationError("a concurrent attempt claimed this message", type="MessageRace") from exc
-    if isinstance(claimed, PatientMessageResult):
-        log.info("patient message", key=key, status=claimed.status, reason=claimed.reason)
-        return claimed
-    try:
-        if request.channel == MessageChannel.sms:
-            provider_id = _send_sms(settings, claimed)
-        else:
-            provider_id = _send_email(settings, claimed, key)
-    except SendFailed as exc:
-        _finish(engine, request, key, status=MessageStatus.failed, error=str(exc))
-        log.warning("patient message failed", key=key, channel=request.channel, final=exc.final)
-        raise ApplicationError(str(exc), type="SendFailed", non_retryable=exc.final) from exc
-    message_id = _finish(engine, request, key, status=MessageStatus.sent, provider_message_id=provider_id)
-    log.info("patient message sent", key=key, channel=request.channel, template=request.template)
-    return PatientMessageResult(STATUS_SENT, message_id)
-
-
-MESSAGING_ACTIVITIES: Final = [send_patient_message]
+        log.info("patient message sent", key=key, channel=request.channel, template=request.template)
+        return PatientMessageResult(STATUS_SENT, message_id)

@@ -303,7 +303,7 @@ class DatabaseChanges:
         )
 
     async def opt_out(self, channel: OptOutChannel, phone: str) -> None:
-        """Opt the number's patients out of the channel."""
+        """Put the number on the clinic's do-not-contact list for the channel."""
         key = self._key("opt_out")
         await _in_thread(
             lambda: opt_outs.set_opt_out(

@@ -3,16 +3,19 @@
 from fastapi import FastAPI
 
 from frontdesk.api.service_app import create_service_app
-from frontdesk.api.twilio_sms import twilio_sms_router
-from frontdesk.api.twilio_voice import twilio_voice_router
 from frontdesk.api.v1.router import install_admin_api
 from frontdesk.config import Settings
+from frontdesk.telephony.twilio.rest import twilio_calls_for
+from frontdesk.telephony.twilio.sms_webhooks import twilio_sms_router
+from frontdesk.telephony.twilio.voice_webhooks import twilio_amd_router, twilio_voice_router
 
 
 def create_app(settings: Settings) -> FastAPI:
     """The API app for `settings`, with its database engine and Temporal client on `app.state.backends`."""
     app = create_service_app("Frontdesk API", settings)
     app.include_router(twilio_voice_router(settings))
+    # Acting on answering-machine detection redirects live calls through Twilio's REST API.
+    app.include_router(twilio_amd_router(settings, twilio_calls_for(settings)))
     app.include_router(twilio_sms_router(settings))
     install_admin_api(app, settings)
     return app

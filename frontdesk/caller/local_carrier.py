@@ -1,8 +1,8 @@
 """The phone network of an offline stack, for outbound calls: what Twilio does for a campaign call,
 done locally, with a simulated patient who picks up.
 
-`place_local_call` returns a call sid at once, as Twilio's Calls API does, and carries the call on
-a thread of its own: it posts the signed voice webhook (answered by a person), opens the media
+`LocalCarrier.place_call` returns a call sid at once, as Twilio's Calls API does, and carries the
+call on a thread of its own: it posts the signed voice webhook (answered by a person), opens the media
 stream the TwiML names, speaks the patient's lines with the offline voice, and posts the final
 status callback. So `frontdesk dev` without Twilio credentials runs a reminder campaign through
 the same webhooks, media path, CallWorkflow and status signals as a real one.
@@ -10,6 +10,7 @@ the same webhooks, media path, CallWorkflow and status signals as a real one.
 
 import asyncio
 import threading
+from datetime import datetime
 from typing import Final
 
 from frontdesk.caller.conversation import CallResult, converse, render_lines
@@ -17,6 +18,8 @@ from frontdesk.caller.script import Say, Step
 from frontdesk.caller.webhook import WebhookError, answer_outbound, new_call_sid, report_outbound_status
 from frontdesk.config import Settings
 from frontdesk.logs import get_logger
+from frontdesk.telephony.carrier import CannotReconcile, OutboundDial
+from frontdesk.telephony.twilio.outbound import dial_urls
 
 log = get_logger(__name__)
 
@@ -28,17 +31,28 @@ PATIENT_LINES: Final[list[Step]] = [
 ]
 
 
-def place_local_call(settings: Settings, voice_url: str, status_url: str, clinic: str, patient: str) -> str:
-    """Start a simulated outbound call from `clinic` to `patient`; its call sid."""
-    call_sid = new_call_sid()
-    thread = threading.Thread(
-        target=asyncio.run,
-        args=(_carry(settings, voice_url, status_url, call_sid, clinic, patient),),
-        name=f"local-carrier-{call_sid[-8:]}",
-        daemon=True,
-    )
-    thread.start()
-    return call_sid
+class LocalCarrier:
+    """The offline stack's carrier: each call a simulated patient on a thread; no list of calls."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def place_call(self, dial: OutboundDial) -> str:
+        """Start a simulated call from the clinic to the patient of `dial`; its call sid."""
+        voice_url, status_url = dial_urls(self._settings, dial)
+        call_sid = new_call_sid()
+        thread = threading.Thread(
+            target=asyncio.run,
+            args=(_carry(self._settings, voice_url, status_url, call_sid, dial.from_, dial.to),),
+            name=f"local-carrier-{call_sid[-8:]}",
+            daemon=True,
+        )
+        thread.start()
+        return call_sid
+
+    async def find_call(self, dial: OutboundDial, since: datetime, excluding: frozenset[str]) -> str | None:
+        """Never: the local carrier keeps no record of the calls it placed."""
+        raise CannotReconcile("the local carrier keeps no list of the calls it placed")
 
 
 async def _carry(

@@ -36,7 +36,7 @@ from frontdesk.realtime.audio.codec import (
     mulaw_encode,
     split_mulaw_frames,
 )
-from frontdesk.realtime.telephony.protocol import (
+from frontdesk.telephony.twilio.protocol import (
     SERVER_MESSAGE,
     Clear,
     Connected,
@@ -54,7 +54,7 @@ from frontdesk.realtime.telephony.protocol import (
     StopInfo,
     WireMessage,
 )
-from frontdesk.realtime.telephony.signatures import SIGNATURE_HEADER, sign
+from frontdesk.telephony.twilio.signatures import SIGNATURE_HEADER, sign
 
 TICK_SECONDS: Final = FRAME_MS / 1000
 SILENT_FRAME: Final = bytes([MULAW_SILENCE]) * MULAW_FRAME_BYTES

@@ -12,10 +12,9 @@ import httpx
 
 from frontdesk.config import Settings
 from frontdesk.domain.call_clock import CLOCK_QUERY
-from frontdesk.realtime.telephony.signatures import SIGNATURE_HEADER, sign
+from frontdesk.telephony.twilio.protocol import STATUS_PATH, VOICE_PATH
+from frontdesk.telephony.twilio.signatures import SIGNATURE_HEADER, sign
 
-VOICE_PATH: Final = "/twilio/voice"
-STATUS_PATH: Final = "/twilio/status"
 ACCOUNT_SID: Final = "AC" + "0" * 32  # the local caller's stand-in account
 TIMEOUT_SECONDS: Final = 10.0
 

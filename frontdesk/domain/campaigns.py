@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from frontdesk.domain.appointment_details import describe_appointment
 from frontdesk.domain.campaign_settings import CampaignAudience, CampaignKind, CampaignPlan
 from frontdesk.domain.database import write_scope
-from frontdesk.domain.models import Appointment, Campaign, CampaignTarget, Patient, utcnow
+from frontdesk.domain.models import Appointment, Campaign, CampaignTarget, Clinic, Patient, utcnow
 from frontdesk.domain.repository import ClinicRepository
 
 # The words a campaign says and texts when its message is left empty.
@@ -22,6 +22,12 @@ DEFAULT_MESSAGES: Final = {
     CampaignKind.follow_up: "We're checking in after your recent visit. Please call us with any questions.",
 }
 
+
+# A voicemail stays well under a minute: at 150 words a minute, a calm speaking pace, 120 words
+# take 48 s, which leaves time for the callback number (one word here, eleven digits when said).
+# A campaign's own message that would make it longer is left for the SMS: the voicemail says the
+# kind's default words instead.
+VOICEMAIL_MAX_WORDS: Final = 120
 
 # The OutboundCallWorkflow's signal that its current call is over (sent by the status webhook).
 CALL_ENDED_SIGNAL: Final = "call_ended"
@@ -68,12 +74,28 @@ def outbound_context(repo: ClinicRepository, target_id: uuid.UUID) -> OutboundCo
         details = describe_appointment(repo, appointment)
         purpose = f"a reminder of your {details.service.lower()} on {details.when} with {details.provider}"
     numbers = repo.phone_numbers()
-    callback = f" Please call us back at {numbers[0].e164}." if numbers else ""
-    voicemail = (
-        f"Hello, this is {clinic.agent_name} from {clinic.name} with a message for {patient.first_name}. "
-        f"{campaign_message(campaign)}{callback} Thank you, goodbye."
-    )
+    voicemail = voicemail_message(clinic, patient, campaign, numbers[0].e164 if numbers else None)
     return OutboundContext(campaign.kind, purpose, voicemail, target.appointment_id, patient.id)
+
+
+def voicemail_message(
+    clinic: Clinic, patient: Patient, campaign: Campaign, callback_number: str | None
+) -> str:
+    """The message a campaign leaves on an answering machine: who calls, for whom, the campaign's
+    words (its kind's default when its own would pass VOICEMAIL_MAX_WORDS) and the number to call
+    back; never the appointment (anyone may hear a voicemail)."""
+
+    def said(message: str) -> str:
+        callback = f" Please call us back at {callback_number}." if callback_number else ""
+        return (
+            f"Hello, this is {clinic.agent_name} from {clinic.name} with a message for {patient.first_name}. "
+            f"{message}{callback} Thank you, goodbye."
+        )
+
+    voicemail = said(campaign_message(campaign))
+    if len(voicemail.split()) > VOICEMAIL_MAX_WORDS:
+        voicemail = said(DEFAULT_MESSAGES[campaign.kind])
+    return voicemail
 
 
 def create_campaign(

@@ -207,6 +207,15 @@ class IntegrationKind(StrEnum):
     practice_management = "practice_management"
 
 
+class OptOutSource(StrEnum):
+    """Where a number's opt-out came from."""
+
+    sms_stop = "sms_stop"  # the patient texted STOP (or another carrier opt-out keyword)
+    call = "call"  # the patient asked on a call
+    api = "api"  # staff, on the admin API's do-not-contact list
+    patient_record = "patient_record"  # staff, on a patient's record (or its flags before the list)
+
+
 # --- tables ------------------------------------------------------------------------------
 
 
@@ -407,7 +416,8 @@ class ScheduleException(SQLModel, table=True):
 
 
 class Patient(SQLModel, table=True):
-    """A patient of the clinic. Several patients may share a phone (a family)."""
+    """A patient of the clinic. Several patients may share a phone (a family); whether the
+    clinic may call or text it is the do-not-contact list's (`DoNotContact`), by number."""
 
     __tablename__: ClassVar[str] = "patients"
 
@@ -420,8 +430,6 @@ class Patient(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     insurance_carrier: str | None = Field(default=None, max_length=100)
     insurance_member_id: str | None = Field(default=None, max_length=64)
-    sms_opt_out: bool = Field(default=False)
-    call_opt_out: bool = Field(default=False)
     created_at: datetime = _created_at()
     updated_at: datetime = _updated_at()
 
@@ -433,6 +441,50 @@ class Patient(SQLModel, table=True):
     def full_name(self) -> str:
         """First and last name."""
         return f"{self.first_name} {self.last_name}"
+
+
+class DoNotContact(SQLModel, table=True):
+    """A phone number the clinic must not call, text, or either: the one record of consent.
+
+    Kept by number, as a carrier's STOP is, not by patient: it holds for every patient with the
+    number, registered before or after (see frontdesk.domain.opt_outs). A channel is blocked while
+    its `*_since` is set, with the source of that opt-out; a row blocking nothing is deleted.
+    """
+
+    __tablename__: ClassVar[str] = "do_not_contact"
+
+    id: uuid.UUID = _uuid_pk()
+    clinic_id: uuid.UUID = _clinic_fk()
+    phone: str = Field(max_length=16)
+    calls_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    calls_source: OptOutSource | None = Field(default=None, sa_type=StrEnumType(OptOutSource))
+    sms_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sms_source: OptOutSource | None = Field(default=None, sa_type=StrEnumType(OptOutSource))
+    created_at: datetime = _created_at()
+    updated_at: datetime = _updated_at()
+
+    __table_args__ = (
+        sa.UniqueConstraint("clinic_id", "phone"),
+        enum_check("calls_source", OptOutSource),
+        enum_check("sms_source", OptOutSource),
+        sa.CheckConstraint("(calls_since IS NULL) = (calls_source IS NULL)", name="calls_since_and_source"),
+        sa.CheckConstraint("(sms_since IS NULL) = (sms_source IS NULL)", name="sms_since_and_source"),
+        sa.CheckConstraint("calls_since IS NOT NULL OR sms_since IS NOT NULL", name="blocks_a_channel"),
+    )
+
+    @validates("phone")
+    def _validate_phone(self, _key: str, value: str) -> str:
+        return check_e164(value, "do-not-contact number")
+
+    @property
+    def blocks_calls(self) -> bool:
+        """Whether the number may not be called."""
+        return self.calls_since is not None
+
+    @property
+    def blocks_sms(self) -> bool:
+        """Whether the number may not be texted."""
+        return self.sms_since is not None
 
 
 class Appointment(SQLModel, table=True):
@@ -636,8 +688,8 @@ class Campaign(SQLModel, table=True):
     __table_args__ = (enum_check("kind", CampaignKind), enum_check("status", CampaignStatus))
 
     def get_plan(self) -> CampaignPlan:
-        """The plan as its typed model."""
-        return CampaignPlan.model_validate(self.plan)
+        """The plan as its typed model (read as stored: see CampaignPlan.stored)."""
+        return CampaignPlan.stored(self.plan)
 
     def get_audience(self) -> CampaignAudience:
         """The audience as its typed model."""

@@ -30,6 +30,7 @@ from frontdesk.domain.models import (
     CallTurn,
     CampaignTarget,
     Clinic,
+    DoNotContact,
     Message,
     Patient,
     PhoneNumber,
@@ -243,6 +244,17 @@ class ClinicRepository:
             col(Patient.last_name).ilike(last_name.strip()),
         )
         return self.session.exec(statement).first()
+
+    # --- the do-not-contact list ----------------------------------------------------------
+
+    def do_not_contact(self, phone: str) -> DoNotContact | None:
+        """The list's entry of a number, or None when the clinic may call and text it."""
+        return self.session.exec(self._scoped(DoNotContact).where(DoNotContact.phone == phone)).first()
+
+    def do_not_contact_of(self, phones: Collection[str]) -> dict[str, DoNotContact]:
+        """The list's entries of these numbers, by number (those not on the list are absent)."""
+        statement = self._scoped(DoNotContact).where(col(DoNotContact.phone).in_(set(phones)))
+        return {entry.phone: entry for entry in self.session.exec(statement)}
 
     # --- appointments ------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from frontdesk.eval.results import ScenarioResult
 from frontdesk.eval.scenario import Scenario, Turn
 from frontdesk.eval.stack_runner import StackModeError, StackRunner
 from frontdesk.realtime.speech.base import TextToSpeech
-from frontdesk.realtime.telephony.protocol import TARGET_QUERY
+from frontdesk.telephony.twilio.protocol import TARGET_QUERY
 
 MACHINE_VERDICT: Final = "machine_end_beep"
 # Caller turns whose reply latency is a voice-to-voice figure (a key press is not voice).

@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from frontdesk.api.service_app import create_service_app
 from frontdesk.config import Settings
 from frontdesk.realtime.call_services import CallServices
-from frontdesk.realtime.telephony.media_route import media_router
+from frontdesk.telephony.twilio.media_route import media_router
+from frontdesk.telephony.twilio.rest import twilio_calls_for
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -23,7 +24,7 @@ def create_app(settings: Settings) -> FastAPI:
     """
     app = create_service_app("Frontdesk media server", settings)
     app.state.settings = settings
-    app.include_router(media_router(settings))
+    app.include_router(media_router(settings, calls=twilio_calls_for(settings)))
     base_lifespan = app.router.lifespan_context
 
     @asynccontextmanager

@@ -121,7 +121,7 @@ class CampaignWorkflow:
         ref = CampaignRef(request.clinic_id, request.campaign_id)
         outline: CampaignOutline = await self._bookkeeping(prepare_campaign, ref)
         self._progress.total = outline.total
-        plan = CampaignPlan.model_validate(outline.plan)
+        plan = CampaignPlan.stored(outline.plan)
         if (wait := outline.start_at - workflow.now()) > timedelta():
             with contextlib.suppress(TimeoutError):  # a cancel before the start time ends the wait
                 await workflow.wait_condition(lambda: self._cancelled, timeout=wait)

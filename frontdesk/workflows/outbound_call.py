@@ -33,8 +33,8 @@ with workflow.unsafe.imports_passed_through():
         outbound_call_state,
         record_target_status,
     )
-    from frontdesk.activities.dialing import PlaceCallInput, PlacedCall, place_outbound_call
-    from frontdesk.activities.messaging import CAMPAIGN_TEMPLATE, PatientMessageInput, send_patient_message
+    from frontdesk.activities.dialing import DialingActivities, PlaceCallInput, PlacedCall
+    from frontdesk.activities.messaging import CAMPAIGN_TEMPLATE, MessagingActivities, PatientMessageInput
     from frontdesk.domain.campaign_settings import CampaignPlan, TargetStatus
     from frontdesk.domain.campaigns import CALL_ENDED_SIGNAL
 
@@ -91,7 +91,7 @@ class OutboundCallWorkflow:
     @workflow.run
     async def run(self, request: OutboundCallInput) -> OutboundCallResult:
         """Attempt the target until reached or out of attempts; record and return its status."""
-        plan = CampaignPlan.model_validate(request.plan)
+        plan = CampaignPlan.stored(request.plan)
         target = TargetInput(request.clinic_id, request.target_id)
         placed_at: list[datetime] = []
         for attempt in range(1, plan.attempts_per_target + 1):
@@ -133,8 +133,8 @@ class OutboundCallWorkflow:
     async def _place(self, request: OutboundCallInput, attempt: int) -> str | None:
         """The call's sid, or None when it could not be placed."""
         try:
-            placed: PlacedCall = await workflow.execute_activity(
-                place_outbound_call,
+            placed: PlacedCall = await workflow.execute_activity_method(
+                DialingActivities.place_outbound_call,
                 PlaceCallInput(request.clinic_id, request.target_id, attempt, workflow.now()),
                 activity_id=f"dial-{attempt}",
                 retry_policy=DIAL_RETRY,
@@ -166,8 +166,8 @@ class OutboundCallWorkflow:
 
     async def _text(self, request: OutboundCallInput, patient_id: UUID) -> bool:
         try:
-            result = await workflow.execute_activity(
-                send_patient_message,
+            result = await workflow.execute_activity_method(
+                MessagingActivities.send_patient_message,
                 PatientMessageInput(
                     request.clinic_id, None, None, "sms", CAMPAIGN_TEMPLATE, patient_id, request.message
                 ),

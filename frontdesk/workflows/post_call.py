@@ -24,12 +24,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from frontdesk.activities.crm import CRM_ACTIVITIES, CrmSyncInput, sync_crm
-    from frontdesk.activities.messaging import (
-        MESSAGING_ACTIVITIES,
-        PatientMessageInput,
-        PatientMessageResult,
-        send_patient_message,
-    )
+    from frontdesk.activities.messaging import MessagingActivities, PatientMessageInput, PatientMessageResult
     from frontdesk.activities.practice import (
         PRACTICE_ACTIVITIES,
         StaffTaskInput,
@@ -175,7 +170,7 @@ class PostCallWorkflow:
             activity_id = f"{step}-{channel}/{appointment_id}"
             try:
                 result: PatientMessageResult = await self._step(
-                    send_patient_message, message, activity_id, VENDOR_RETRY
+                    MessagingActivities.send_patient_message, message, activity_id, VENDOR_RETRY
                 )
             except ActivityError as error:
                 workflow.logger.warning("patient %s failed: %s", channel, _failure(error))
@@ -211,10 +206,6 @@ class PostCallWorkflow:
         return WriteBackOutcome(str(appointment_id), WRITE_BACK_COMMITTED, result.external_id)
 
 
-POST_CALL_ACTIVITIES: Final[list[Any]] = [
-    *SUMMARY_ACTIVITIES,
-    *CRM_ACTIVITIES,
-    *MESSAGING_ACTIVITIES,
-    *PRACTICE_ACTIVITIES,
-]
-"""Every activity PostCallWorkflow runs (the worker registers them)."""
+def post_call_activities(messaging: MessagingActivities) -> list[Any]:
+    """Every activity PostCallWorkflow runs (the worker registers them), messages sent by `messaging`."""
+    return [*SUMMARY_ACTIVITIES, *CRM_ACTIVITIES, messaging.send_patient_message, *PRACTICE_ACTIVITIES]

@@ -22,7 +22,9 @@ from frontdesk.agent.text_call import TextCall
 from frontdesk.agent.tool_runner import ToolRunner, describe_slot
 from frontdesk.domain.appointment_details import AppointmentRecord
 from frontdesk.domain.models import Action, Appointment, AppointmentStatus, Clinic, Patient
+from frontdesk.domain.opt_outs import OptOutChannel, blocks
 from frontdesk.domain.outcomes import Outcome
+from frontdesk.domain.repository import ClinicRepository
 from tests.agent.test_fallback_conversations import NEW_YORK, appointments_of, converse
 
 JOHN_PHONE = "+15550199002"
@@ -101,8 +103,10 @@ async def test_please_stop_calling_opts_the_number_out(engine: Engine, demo_clin
     replies = await converse(call, ["Please stop calling me."])
     assert "off our call list" in replies[1] and call.ended
     assert call.state.outcome == Outcome.opted_out
-    patient = john(engine)
-    assert (patient.call_opt_out, patient.sms_opt_out) == (True, False)
+    with Session(engine) as session:
+        repo = ClinicRepository(session, demo_clinic.id)
+        number = john(engine).phone
+        assert blocks(repo, number, OptOutChannel.calls) and not blocks(repo, number, OptOutChannel.sms)
     assert johns_cleaning(engine).status == AppointmentStatus.booked
     assert not any(word in reply for reply in replies for word in details_of(appointment))
 

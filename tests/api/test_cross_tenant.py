@@ -20,9 +20,11 @@ from frontdesk.domain.models import (
     Appointment,
     Call,
     CallDirection,
+    DoNotContact,
     ExceptionKind,
     Integration,
     IntegrationKind,
+    OptOutSource,
     PhoneNumber,
     ProviderSchedule,
     ScheduleException,
@@ -83,6 +85,9 @@ def resource_ids_of_b(engine: Engine, tenants: Tenants) -> dict[str, uuid.UUID]:
             ),
             "integration_id": Integration(
                 clinic_id=b.clinic_id, kind=IntegrationKind.crm, provider="hubspot"
+            ),
+            "do_not_contact_id": DoNotContact(
+                clinic_id=b.clinic_id, phone="+15550111000", sms_since=start, sms_source=OptOutSource.api
             ),
         }
         session.add_all(rows.values())

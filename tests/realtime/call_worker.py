@@ -42,6 +42,6 @@ async def call_worker(
     get_settings.cache_clear()
     task_queue = f"calls-{uuid4().hex}"
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="activity") as executor:
-        async with build_worker(temporal_env.client, task_queue, executor):
+        async with build_worker(temporal_env.client, task_queue, executor, get_settings()):
             yield CallWorker(temporal_env.client, temporal_address(temporal_env), task_queue)
     get_settings.cache_clear()

@@ -13,11 +13,16 @@ a 500 first (nothing is recorded as sent for them).
 outbound call and answers with a call resource (sid CA...); `carrier`, when set, then plays the
 phone network for it in the background (posting Twilio's voice and status webhooks back).
 `hang_creates` makes that many creates place the call and then answer only after `hang_seconds`
-(past the client's timeout), as a request lost after Twilio acted on it.
+(past the client's timeout), as a request lost after Twilio acted on it; `lose_creates` makes
+that many hang without placing anything, as a request lost before Twilio acted; `queue_creates`
+leaves every new call queued (not started).
 
-`GET /2010-04-01/Accounts/{AccountSid}/Calls.json?To=&From=&StartTime>=` lists the created calls
-with that To and From, started at or after StartTime> (a date or an ISO datetime, as the SDK
-sends it); each request's filters are recorded in `listed` (and `asked` is set).
+`GET /2010-04-01/Accounts/{AccountSid}/Calls.json?To=&From=&StartTime>=&Status=` lists the created
+calls with that To, From and Status, started at or after StartTime> (a date or an ISO datetime,
+as the SDK sends it), each with its DateCreated; each request's filters are recorded in `listed`
+(and `asked` is set); `fail_lists` answers that many lists with a 500. A call in `queued_calls`
+has not started: its status is queued and, as at Twilio, it has no start time, so a StartTime
+filter never lists it.
 """
 
 import asyncio
@@ -62,12 +67,16 @@ class FakeTwilio:
     """The fake's state: the calls it considers live and the update requests it received."""
 
     live_calls: set[str] = field(default_factory=set)
+    queued_calls: set[str] = field(default_factory=set)
     updates: list[CallUpdate] = field(default_factory=list)
     messages: list[dict[str, str]] = field(default_factory=list)
     fail_messages: int = 0
     created_calls: list[CreatedCall] = field(default_factory=list)
     hang_creates: int = 0
     hang_seconds: float = 3.0
+    lose_creates: int = 0
+    queue_creates: bool = False
+    fail_lists: int = 0
     listed: list[dict[str, str]] = field(default_factory=list)
     asked: asyncio.Event = field(default_factory=asyncio.Event)  # set by the first Calls list
     carrier: Callable[[CreatedCall], Awaitable[None]] | None = None
@@ -92,6 +101,9 @@ class FakeTwilio:
         filters = dict(request.query_params)
         self.listed.append(filters)
         self.asked.set()
+        if self.fail_lists > 0:
+            self.fail_lists -= 1
+            return _error(500, 20500, "Internal Server Error")
         since = datetime.fromisoformat(filters.get("StartTime>", "1970-01-01").replace("Z", "+00:00"))
         since = since if since.tzinfo else since.replace(tzinfo=UTC)
         calls = [
@@ -100,16 +112,26 @@ class FakeTwilio:
                 "account_sid": account_sid,
                 "to": call.form["To"],
                 "from": call.form["From"],
-                "status": "in-progress" if call.sid in self.live_calls else "completed",
-                "start_time": format_datetime(call.created_at),
+                "status": self._status(call),
+                "date_created": format_datetime(call.created_at),
+                "start_time": None if call.sid in self.queued_calls else format_datetime(call.created_at),
             }
             for call in self.created_calls
             if call.form["To"] == filters.get("To", call.form["To"])
             and call.form["From"] == filters.get("From", call.form["From"])
-            and call.created_at >= since
+            and self._status(call) == filters.get("Status", self._status(call))
+            and (
+                "StartTime>" not in filters
+                or (call.sid not in self.queued_calls and call.created_at >= since)
+            )
         ]
         page = {"page": 0, "page_size": 50, "start": 0, "end": max(len(calls) - 1, 0)}
         return JSONResponse({"calls": calls, "next_page_uri": None, "uri": request.url.path} | page)
+
+    def _status(self, call: CreatedCall) -> str:
+        if call.sid in self.queued_calls:
+            return "queued"
+        return "in-progress" if call.sid in self.live_calls else "completed"
 
     async def _create_call(self, request: Request) -> JSONResponse:
         account_sid = request.path_params["account_sid"]
@@ -119,9 +141,15 @@ class FakeTwilio:
         form = dict(parse_qsl((await request.body()).decode()))
         if not {"To", "From", "Url"} <= set(form):
             return _error(400, 21201, "A 'To', 'From' and 'Url' parameter is required.")
+        if self.lose_creates > 0:
+            self.lose_creates -= 1
+            await asyncio.sleep(self.hang_seconds)
+            return _error(500, 20500, "Internal Server Error")
         created = CreatedCall(f"CA{len(self.created_calls) + 1:032x}", form)
         self.created_calls.append(created)
         self.live_calls.add(created.sid)
+        if self.queue_creates:
+            self.queued_calls.add(created.sid)
         if self.carrier is not None:
             task = asyncio.create_task(self.carrier(created))
             self._carrying.add(task)

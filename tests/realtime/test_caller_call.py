@@ -13,7 +13,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from frontdesk.api.service_app import create_service_app
-from frontdesk.api.twilio_voice import NOT_IN_SERVICE, twilio_voice_router
 from frontdesk.caller.conversation import CallOptions, run_call
 from frontdesk.caller.media_client import MediaStreamClient
 from frontdesk.caller.report import result_json, write_wav
@@ -23,7 +22,8 @@ from frontdesk.config import Settings
 from frontdesk.domain.models import Call, CallStatus, Clinic
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
-from frontdesk.realtime.telephony.media_route import media_router
+from frontdesk.telephony.twilio.media_route import media_router
+from frontdesk.telephony.twilio.voice_webhooks import NOT_IN_SERVICE, twilio_voice_router
 from tests.realtime.answering_agent import AnsweringAgent
 from tests.realtime.call_worker import UNREACHABLE_TEMPORAL
 from tests.realtime.served import serve

@@ -20,9 +20,6 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from frontdesk.config import Settings
 from frontdesk.domain.models import CallDirection
-from frontdesk.realtime.telephony.media_route import media_router
-from frontdesk.realtime.telephony.signatures import SIGNATURE_HEADER, sign, websocket_url
-from frontdesk.realtime.telephony.twilio_media import TwilioMediaTransport
 from frontdesk.realtime.transport import (
     AudioReceived,
     CallStarted,
@@ -32,6 +29,10 @@ from frontdesk.realtime.transport import (
     Transport,
     TransportEvent,
 )
+from frontdesk.telephony.twilio.media_route import media_router
+from frontdesk.telephony.twilio.media_stream import TwilioMediaTransport
+from frontdesk.telephony.twilio.rest import twilio_calls_for
+from frontdesk.telephony.twilio.signatures import SIGNATURE_HEADER, sign, websocket_url
 from tests.realtime.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.realtime.served import serve
 
@@ -122,13 +123,18 @@ async def receive_json(ws: ClientConnection) -> dict[str, Any]:
 
 
 async def media_server(settings: Settings) -> AsyncIterator[MediaServer]:
-    """Serve the media route with a CallHandlers handler."""
+    """Serve the media route with a CallHandlers handler (live calls through Twilio's REST API
+    when `settings` has its credentials)."""
     handlers = CallHandlers()
 
     def make_app(url: str) -> FastAPI:
         app = FastAPI()
         app.include_router(
-            media_router(settings.model_copy(update={"public_base_url": url}), handlers.handle)
+            media_router(
+                settings.model_copy(update={"public_base_url": url}),
+                handlers.handle,
+                calls=twilio_calls_for(settings),
+            )
         )
         return app
 

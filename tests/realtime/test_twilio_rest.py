@@ -7,7 +7,7 @@ import pytest
 from pydantic import SecretStr
 
 from frontdesk.config import Settings
-from frontdesk.realtime.telephony.twilio_rest import TelephonyError, TwilioCalls, twilio_calls_for
+from frontdesk.telephony.twilio.rest import TelephonyError, TwilioCalls, twilio_calls_for
 from tests.realtime.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.realtime.served import serve
 

@@ -16,8 +16,10 @@ from sqlmodel import Session, col, select
 from frontdesk.api.app import create_app
 from frontdesk.config import Settings
 from frontdesk.domain.models import Action, Clinic, Patient
+from frontdesk.domain.opt_outs import OptOutChannel, blocks
+from frontdesk.domain.repository import ClinicRepository
 from frontdesk.domain.seed import DEMO_NUMBER
-from frontdesk.realtime.telephony.signatures import SIGNATURE_HEADER, sign
+from frontdesk.telephony.twilio.signatures import SIGNATURE_HEADER, sign
 
 PUBLIC = "https://frontdesk.example.com"
 SMS_PATH = "/twilio/sms"
@@ -60,9 +62,12 @@ async def post_signed(
 
 
 def sms_opt_outs(engine: Engine) -> dict[str, bool]:
-    """Each patient's sms_opt_out, by first name."""
+    """Whether each patient's number is on the do-not-contact list for texts, by first name."""
     with Session(engine) as session:
-        return {p.first_name: p.sms_opt_out for p in session.exec(select(Patient))}
+        return {
+            p.first_name: blocks(ClinicRepository(session, p.clinic_id), p.phone, OptOutChannel.sms)
+            for p in session.exec(select(Patient))
+        }
 
 
 def opt_actions(engine: Engine) -> list[Action]:
@@ -71,7 +76,7 @@ def opt_actions(engine: Engine) -> list[Action]:
 
 
 @pytest.mark.parametrize("body", ["STOP", "  stop  ", "Unsubscribe", "STOPALL", "cancel", "End", "quit"])
-async def test_a_stop_keyword_opts_the_sender_out_of_texts(
+async def test_a_stop_keyword_opts_the_sender_out_of_texts_and_calls(
     client: httpx.AsyncClient, settings: Settings, engine: Engine, demo_clinic: Clinic, body: str
 ) -> None:
     response = await post_signed(client, settings, sms_form(body))
@@ -84,9 +89,9 @@ async def test_a_stop_keyword_opts_the_sender_out_of_texts(
     assert opted.pop("John") is True and not any(opted.values())
     with Session(engine) as session:
         john = session.exec(select(Patient).where(Patient.first_name == "John")).one()
-    assert john.call_opt_out is False  # texts only
+        assert blocks(ClinicRepository(session, john.clinic_id), JOHN, OptOutChannel.calls)
     [action] = opt_actions(engine)
-    assert (action.kind, action.payload, action.result) == ("opt_out", {"channel": "sms"}, {"patients": 1})
+    assert (action.kind, action.payload, action.result) == ("opt_out", {"channel": "all"}, {"patients": 1})
 
 
 async def test_start_opts_back_in_and_a_retried_webhook_changes_nothing_twice(
@@ -98,6 +103,9 @@ async def test_start_opts_back_in_and_a_retried_webhook_changes_nothing_twice(
     start = sms_form("start")
     assert (await post_signed(client, settings, start)).status_code == 200
     assert sms_opt_outs(engine)["John"] is False
+    with Session(engine) as session:
+        john = session.exec(select(Patient).where(Patient.first_name == "John")).one()
+        assert blocks(ClinicRepository(session, john.clinic_id), JOHN, OptOutChannel.calls)  # texts only
     # Twilio retries the STOP webhook after the START: same MessageSid, nothing changes.
     assert (await post_signed(client, settings, stop)).status_code == 200
     assert sms_opt_outs(engine)["John"] is False
@@ -123,12 +131,14 @@ async def test_a_keyword_to_a_number_no_clinic_owns_gets_404(
     assert not any(sms_opt_outs(engine).values())
 
 
-async def test_a_sender_who_is_no_patient_changes_nothing(
+async def test_a_sender_who_is_no_patient_yet_goes_on_the_list_all_the_same(
     client: httpx.AsyncClient, settings: Settings, engine: Engine, demo_clinic: Clinic
 ) -> None:
     response = await post_signed(client, settings, sms_form("STOP", sender="+15550142222"))
     assert response.status_code == 200
     assert not any(sms_opt_outs(engine).values())
+    with Session(engine) as session:  # whoever registers with the number later is not texted
+        assert blocks(ClinicRepository(session, demo_clinic.id), "+15550142222", OptOutChannel.sms)
     [action] = opt_actions(engine)
     assert action.result == {"patients": 0}
 

@@ -12,11 +12,11 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from frontdesk.api.app import create_app
-from frontdesk.api.twilio_voice import NOT_IN_SERVICE
 from frontdesk.config import Settings
 from frontdesk.domain.models import Call, CallDirection, CallStatus, Clinic
 from frontdesk.domain.seed import DEMO_NUMBER
-from frontdesk.realtime.telephony.signatures import SIGNATURE_HEADER, sign
+from frontdesk.telephony.twilio.signatures import SIGNATURE_HEADER, sign
+from frontdesk.telephony.twilio.voice_webhooks import NOT_IN_SERVICE
 from tests.realtime.call_worker import UNREACHABLE_TEMPORAL
 from tests.temporal_fixtures import temporal_address, temporal_env
 

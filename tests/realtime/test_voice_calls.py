@@ -5,8 +5,9 @@ database. The caller is `frontdesk call`'s client; outcomes are read from the da
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,14 +16,20 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from frontdesk.api.service_app import create_service_app
-from frontdesk.api.twilio_voice import twilio_voice_router
 from frontdesk.caller.conversation import CallOptions, run_call
 from frontdesk.caller.conversation import CallResult as CallerResult
 from frontdesk.caller.media_client import MediaStreamClient
 from frontdesk.caller.script import BargeIn, Dtmf, Say, Silence, Step
 from frontdesk.caller.webhook import place_call
 from frontdesk.config import Settings, get_settings
-from frontdesk.domain.campaign_settings import CallingHours, CampaignAudience, CampaignKind, CampaignPlan
+from frontdesk.domain.campaign_settings import (
+    LEGAL_CALLING_END,
+    LEGAL_CALLING_START,
+    CallingHours,
+    CampaignAudience,
+    CampaignKind,
+    CampaignPlan,
+)
 from frontdesk.domain.campaigns import create_campaign
 from frontdesk.domain.clinic_settings import OpeningHours, TimeRange, Weekday
 from frontdesk.domain.models import (
@@ -40,9 +47,11 @@ from frontdesk.domain.models import (
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
-from frontdesk.realtime.telephony.media_route import media_router
-from frontdesk.realtime.telephony.protocol import CLINIC_PARAMETER, CLOCK_OFFSET_PARAMETER
 from frontdesk.realtime.turn.loop import IDLE_GOODBYE, IDLE_PROMPT
+from frontdesk.telephony.twilio.media_route import media_router
+from frontdesk.telephony.twilio.protocol import CLINIC_PARAMETER, CLOCK_OFFSET_PARAMETER
+from frontdesk.telephony.twilio.voice_webhooks import twilio_voice_router
+from frontdesk.worker import build_worker
 from frontdesk.workflows.call import post_call_workflow_id
 from frontdesk.workflows.inputs import CallResult
 from frontdesk.workflows.launch import start_campaign_workflow
@@ -56,6 +65,13 @@ __all__ = ["call_worker", "temporal_env"]
 pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
 
 NEW_YORK = ZoneInfo("America/New_York")
+
+
+def midday_timezone() -> str:
+    """A fixed-offset zone where it is about noon now: a campaign calls only from 08:00 to 21:00
+    in its clinic's zone, and this module's Temporal server keeps the real clock."""
+    offset = (24 - datetime.now(UTC).hour) % 24 - 12  # hours east of UTC, -12 to +11
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX signs: Etc/GMT-5 is UTC+5
 
 
 @dataclass
@@ -258,8 +274,9 @@ async def test_services_warm_once_per_process(stack: Stack) -> None:
 async def test_an_offline_reminder_campaign_confirms_by_voice(
     stack: Stack, engine: Engine, demo_clinic: Clinic, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The worker's dialler uses the local carrier: a simulated patient answers through the
-    # stack's own webhooks and media socket, as `frontdesk dev` does without Twilio.
+    # A worker whose dialler uses the local carrier (chosen when a worker starts): a simulated
+    # patient answers through the stack's own webhooks and media socket, as `frontdesk dev`
+    # does without Twilio. The call itself runs on the stack's worker, as its webhook says.
     monkeypatch.setenv("FRONTDESK_OUTBOUND_CARRIER", "local")
     monkeypatch.setenv("FRONTDESK_PUBLIC_BASE_URL", stack.settings.public_base_url)
     get_settings.cache_clear()
@@ -273,7 +290,12 @@ async def test_an_offline_reminder_campaign_confirms_by_voice(
     window = CampaignAudience(
         appointments_from=first.start_at, appointments_to=first.start_at + timedelta(minutes=1)
     )
-    every_day = CallingHours(start=time(0, 0), end=time(23, 59), weekdays=list(Weekday))
+    with Session(engine) as session:
+        clinic = session.get(Clinic, demo_clinic.id)
+        assert clinic is not None
+        clinic.timezone = midday_timezone()
+        session.commit()
+    every_day = CallingHours(start=LEGAL_CALLING_START, end=LEGAL_CALLING_END, weekdays=list(Weekday))
     campaign = create_campaign(
         engine,
         demo_clinic.id,
@@ -283,9 +305,11 @@ async def test_an_offline_reminder_campaign_confirms_by_voice(
         plan=CampaignPlan(calling_hours=every_day, attempts_per_target=1, sms_fallback=False),
     )
     client = stack.worker.client
-    workflow_id = await start_campaign_workflow(client, stack.worker.task_queue, demo_clinic.id, campaign.id)
-
-    progress = await client.get_workflow_handle(workflow_id).result()
+    dialler_queue = f"dialler-{uuid.uuid4().hex}"
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="dialler") as executor:
+        async with build_worker(client, dialler_queue, executor, get_settings()):
+            workflow_id = await start_campaign_workflow(client, dialler_queue, demo_clinic.id, campaign.id)
+            progress = await client.get_workflow_handle(workflow_id).result()
 
     with Session(engine) as session:
         appointment = session.get(Appointment, first.id)

@@ -13,15 +13,15 @@ from pydantic import SecretStr
 from sqlalchemy import Engine
 
 from frontdesk.api.service_app import create_service_app
-from frontdesk.api.twilio_voice import twilio_voice_router
 from frontdesk.caller.conversation import CallOptions, CallResult, run_call
 from frontdesk.caller.script import Say, Silence, Step
 from frontdesk.config import Settings
 from frontdesk.domain.models import Clinic, TurnRole
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
-from frontdesk.realtime.telephony.media_route import media_router
 from frontdesk.realtime.turn.listening import REPROMPT
+from frontdesk.telephony.twilio.media_route import media_router
+from frontdesk.telephony.twilio.voice_webhooks import twilio_voice_router
 from tests.realtime import fake_deepgram, fake_elevenlabs
 from tests.realtime.call_worker import UNREACHABLE_TEMPORAL
 from tests.realtime.fake_deepgram import Drop, FakeDeepgram, Send, results, speech_started

@@ -23,6 +23,7 @@ from frontdesk.agent.actions import SlotQuery
 from frontdesk.agent.call_actions import CallActions
 from frontdesk.agent.database_actions import database_call_actions, load_clinic_profile
 from frontdesk.agent.tools import ConfirmationChannel, PatientDetails
+from frontdesk.config import get_settings
 from frontdesk.domain.calls import TurnRecord, ensure_call
 from frontdesk.domain.database import session_scope
 from frontdesk.domain.models import Appointment, CallDirection, IntegrationKind, Patient, TurnRole
@@ -71,7 +72,7 @@ async def live_call(
     )
     task_queue = f"calls-{uuid4().hex}"
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="activity") as executor:
-        async with build_worker(client, task_queue, executor):
+        async with build_worker(client, task_queue, executor, get_settings()):
             handle = await client.start_workflow(
                 CallWorkflow.run,
                 CallInput(clinic.clinic_id, call_id, call_sid),

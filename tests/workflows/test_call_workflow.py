@@ -43,7 +43,8 @@ from frontdesk.domain.models import (
     Patient,
     TurnRole,
 )
-from frontdesk.domain.opt_outs import OptOutChannel
+from frontdesk.domain.opt_outs import OptOutChannel, blocks, unblock
+from frontdesk.domain.repository import ClinicRepository
 from frontdesk.realtime.call_actions import workflow_call_actions
 from frontdesk.realtime.workflow_changes import slot_handle
 from frontdesk.workflows.call import CallWorkflow, post_call_workflow_id
@@ -334,11 +335,9 @@ def _other_patient(engine: Engine, live_call: LiveCall) -> UUID:
         return other.id
 
 
-def _patient(engine: Engine, patient_id: UUID) -> Patient:
+def _calls_blocked(engine: Engine, clinic_id: UUID, phone: str) -> bool:
     with session_scope(engine) as session:
-        patient = session.get(Patient, patient_id)
-        assert patient is not None
-        return patient
+        return blocks(ClinicRepository(session, clinic_id), phone, OptOutChannel.calls)
 
 
 async def _exams_of_pat_and_another(engine: Engine, live_call: LiveCall) -> tuple[UUID, UUID]:
@@ -352,7 +351,7 @@ async def test_confirm_and_opt_out_write_once_and_only_for_this_calls_patient(
     temporal_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
 ) -> None:
     client = temporal_env.client
-    pat = live_call.clinic.patient_id
+    pat, clinic_id = live_call.clinic.patient_id, live_call.clinic.clinic_id
     pats_exam, others_exam = await _exams_of_pat_and_another(engine, live_call)
     async with call_worker(client) as task_queue:
         handle = await start_call(client, live_call.call, task_queue)
@@ -367,11 +366,9 @@ async def test_confirm_and_opt_out_write_once_and_only_for_this_calls_patient(
             await actions.confirm(others_exam)
 
         await actions.opt_out(OptOutChannel.calls, CALLER_NUMBER)
-        assert _patient(engine, pat).call_opt_out
+        assert _calls_blocked(engine, clinic_id, CALLER_NUMBER)
         with session_scope(engine) as session:  # the patient opts back in by other means...
-            row = session.get(Patient, pat)
-            assert row is not None
-            row.call_opt_out = False
+            unblock(ClinicRepository(session, clinic_id), CALLER_NUMBER, OptOutChannel.calls)
         # ...and a retried Update (same id) writes nothing again.
         patients = await handle.execute_update(
             CallWorkflow.opt_out, OptOutRequest("calls", CALLER_NUMBER), id="opt_out-1"
@@ -384,7 +381,7 @@ async def test_confirm_and_opt_out_write_once_and_only_for_this_calls_patient(
     assert confirmed.status == "confirmed" and again.id == pats_exam and patients == 1
     statuses = {a.id: a.status for a in _appointments(engine, live_call.clinic.clinic_id)}
     assert statuses == {pats_exam: AppointmentStatus.confirmed, others_exam: AppointmentStatus.booked}
-    assert not _patient(engine, pat).call_opt_out
+    assert not _calls_blocked(engine, clinic_id, CALLER_NUMBER)
     kinds = sorted(a.kind for a in _actions(engine, live_call.call.call_id))
     assert kinds == ["confirm_appointment", "opt_out"]
     assert result.actions == ["confirm", "opt_out"] and result.outcome == "opted_out"

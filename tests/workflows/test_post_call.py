@@ -4,7 +4,6 @@ server. Each test books a call through the domain layer, runs the workflow, and 
 the same workflow id to show that nothing is sent or written twice.
 """
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -19,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
-from frontdesk.activities.messaging import PatientMessageInput, send_patient_message
+from frontdesk.activities.messaging import MessagingActivities, PatientMessageInput
 from frontdesk.config import get_settings
 from frontdesk.domain import booking
 from frontdesk.domain.calls import TurnRecord, ensure_call, finish_call
@@ -36,16 +35,20 @@ from frontdesk.domain.models import (
     Message,
     MessageChannel,
     MessageStatus,
+    OptOutSource,
     Patient,
     TurnRole,
 )
+from frontdesk.domain.opt_outs import OptOutChannel, block
+from frontdesk.domain.repository import ClinicRepository
+from frontdesk.telephony.choice import worker_carriers
 from frontdesk.workflows.inputs import PostCallInput
 from frontdesk.workflows.post_call import (
-    POST_CALL_ACTIVITIES,
     WRITE_BACK_COMMITTED,
     WRITE_BACK_STAFF_TASK,
     PostCallResult,
     PostCallWorkflow,
+    post_call_activities,
 )
 from tests.activities.vendor_fakes import HUBSPOT_TOKEN, FakeHubSpot, FakePractice, local_smtp
 from tests.agent.fake_anthropic import FakeAnthropic, Reply, Text, fake_anthropic, fake_anthropic_server
@@ -118,7 +121,9 @@ def book_a_call(
         patient = session.get(Patient, clinic.patient_id)
         assert patient is not None
         patient.email = email
-        patient.sms_opt_out = sms_opt_out
+        if sms_opt_out:  # the patient's number is on the clinic's do-not-contact list for texts
+            repo = ClinicRepository(session, clinic.clinic_id)
+            block(repo, patient.phone, OptOutChannel.sms, OptOutSource.api)
     call_sid = "CA" + uuid4().hex
     call_id = ensure_call(
         engine,
@@ -174,7 +179,7 @@ async def post_call_worker(env: WorkflowEnvironment) -> AsyncIterator[str]:
             env.client,
             task_queue=task_queue,
             workflows=[PostCallWorkflow],
-            activities=POST_CALL_ACTIVITIES,
+            activities=post_call_activities(MessagingActivities(worker_carriers(get_settings())[1])),
             activity_executor=executor,
         ):
             yield task_queue
@@ -414,7 +419,8 @@ async def test_a_message_an_attempt_died_sending_is_not_sent_again(
             twilio_base_url=twilio_url,
         )
         with pytest.raises(ApplicationError, match="may already have reached the patient") as raised:
-            await asyncio.to_thread(environment.run, send_patient_message, request)
+            texts = worker_carriers(get_settings())[1]
+            await environment.run(MessagingActivities(texts).send_patient_message, request)
 
     assert raised.value.non_retryable and raised.value.type == "MessageOutcomeUnknown"
     assert twilio.messages == []

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, field_validator
 from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client, WorkflowHandle
@@ -63,6 +63,12 @@ class CampaignOut(Output):
     workflow_id: str | None
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("plan", mode="before")
+    @classmethod
+    def _stored_plan(cls, plan: Any) -> Any:
+        # Read as stored: a plan saved before the legal calling-hours floor still shows as it is.
+        return CampaignPlan.stored(plan) if isinstance(plan, dict) else plan
 
 
 class CampaignProgress(ApiModel):

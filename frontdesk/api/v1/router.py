@@ -13,6 +13,7 @@ from frontdesk.api.v1 import (
     appointments,
     audit_log,
     clinics,
+    do_not_contact,
     metrics,
     patients,
     phone_numbers,
@@ -46,7 +47,17 @@ _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
 def admin_api_router(settings: Settings) -> APIRouter:
     """Every /v1 route."""
     router = APIRouter(prefix=PREFIX, responses=_ERRORS)
-    for module in (clinics, phone_numbers, services, providers, patients, appointments, metrics, audit_log):
+    for module in (
+        clinics,
+        phone_numbers,
+        services,
+        providers,
+        patients,
+        do_not_contact,
+        appointments,
+        metrics,
+        audit_log,
+    ):
         router.include_router(module.router)
     router.include_router(integrations_router(settings))
     router.include_router(calls_router(settings))

@@ -32,7 +32,15 @@ from frontdesk.domain.models import CallDirection, check_e164
 from frontdesk.logs import get_logger
 from frontdesk.realtime import metrics
 from frontdesk.realtime.audio.codec import FRAME_MS, TELEPHONY_SAMPLE_RATE, MulawFramer, split_mulaw_frames
-from frontdesk.realtime.telephony.protocol import (
+from frontdesk.realtime.transport import (
+    AudioReceived,
+    CallStarted,
+    CallStopped,
+    DigitPressed,
+    MarkReached,
+    TransportEvent,
+)
+from frontdesk.telephony.twilio.protocol import (
     APPOINTMENT_PARAMETER,
     CALLED_PARAMETER,
     CALLER_PARAMETER,
@@ -52,15 +60,7 @@ from frontdesk.realtime.telephony.protocol import (
     PlayMedia,
     Start,
 )
-from frontdesk.realtime.telephony.twilio_rest import TwilioCalls
-from frontdesk.realtime.transport import (
-    AudioReceived,
-    CallStarted,
-    CallStopped,
-    DigitPressed,
-    MarkReached,
-    TransportEvent,
-)
+from frontdesk.telephony.twilio.rest import TwilioCalls
 
 MAX_MESSAGE_CHARS: Final = 16 * 1024
 FRAME_SECONDS: Final = FRAME_MS / 1000

@@ -16,11 +16,13 @@ from pydantic.alias_generators import to_camel
 # Twilio sends 160-byte frames; anything much larger in one message is not a phone stream.
 MAX_PAYLOAD_BYTES: Final = 1600
 MAX_NAME_CHARS: Final = 256
-# The media socket's path, and the <Parameter>s our TwiML (api/twilio_voice.py) gives every stream.
+# The media socket's path, and the <Parameter>s our TwiML (voice_webhooks.py) gives every stream.
 MEDIA_PATH: Final = "/media"
-# Twilio's webhooks (api/twilio_voice.py); an outbound campaign call's voice URL names its target.
+# Twilio's webhooks (voice_webhooks.py): a call's TwiML, its progress, and answering-machine
+# detection's verdict on a campaign call. A campaign call's voice and AMD URLs name its target.
 VOICE_PATH: Final = "/twilio/voice"
 STATUS_PATH: Final = "/twilio/status"
+AMD_PATH: Final = "/twilio/amd"
 TARGET_QUERY: Final = "target"
 # And its status callback URL names the dialler's attempt (its idempotency key).
 ATTEMPT_QUERY: Final = "attempt"

@@ -3,9 +3,12 @@
 The X-Twilio-Signature is checked first (403 otherwise), then the form fields (400 with what is
 wrong). The body, trimmed and in any case, decides:
 
-- STOP, STOPALL, UNSUBSCRIBE, CANCEL, END or QUIT: every patient with the sender's number, in the
-  clinic that owns the number the message was sent to, is opted out of text messages;
-- START, UNSTOP or YES: they are opted back in;
+- STOP, STOPALL, UNSUBSCRIBE, CANCEL, END or QUIT: the sender's number goes on the do-not-contact
+  list of the clinic that owns the number the message was sent to, for calls and texts alike (a
+  patient may revoke consent by any reasonable means, and a STOP says "leave me alone"), whether
+  or not a patient has that number yet;
+- START, UNSTOP or YES: texts are allowed again; calls stay blocked until the patient or staff
+  say otherwise (a START answers the texts, not the calls);
 - anything else is not ours to handle: 204, nothing changes.
 
 A keyword sent to a number no clinic owns gets 404, so the misconfigured number shows in
@@ -22,7 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
 from frontdesk.api.backends import get_backends
-from frontdesk.api.twilio_voice import (
+from frontdesk.config import Settings
+from frontdesk.domain.opt_outs import OptOutChannel, set_opt_out
+from frontdesk.logs import get_logger
+from frontdesk.telephony.twilio.voice_webhooks import (
     TWIML_MEDIA_TYPE,
     E164Number,
     _find_clinic_id,
@@ -30,9 +36,6 @@ from frontdesk.api.twilio_voice import (
     _signed_form,
     _TwilioForm,
 )
-from frontdesk.config import Settings
-from frontdesk.domain.opt_outs import OptOutChannel, set_opt_out
-from frontdesk.logs import get_logger
 
 SMS_PATH: Final = "/twilio/sms"
 STOP_KEYWORDS: Final = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -79,7 +82,7 @@ def twilio_sms_router(settings: Settings) -> APIRouter:
                 engine,
                 clinic_id,
                 phone=form.from_number,
-                channel=OptOutChannel.sms,
+                channel=OptOutChannel.all if opted_out else OptOutChannel.sms,
                 opted_out=opted_out,
                 idempotency_key=f"sms/{form.message_sid}",
             )
@@ -88,7 +91,6 @@ def twilio_sms_router(settings: Settings) -> APIRouter:
             "twilio.sms_opt_out" if opted_out else "twilio.sms_opt_in",
             message_sid=form.message_sid,
             clinic_id=str(clinic_id),
-            caller=form.from_number,
             patients=patients,
         )
         return Response(str(MessagingResponse()), media_type=TWIML_MEDIA_TYPE)

@@ -1,6 +1,7 @@
-"""Twilio's voice webhooks: `POST /twilio/voice` answers a call, `POST /twilio/status` records its progress.
+"""Twilio's voice webhooks: `POST /twilio/voice` answers a call, `POST /twilio/status` records its
+progress, `POST /twilio/amd` acts on answering-machine detection's verdict on a campaign call.
 
-Both check X-Twilio-Signature first (403 otherwise), then the form fields (400 with what is wrong).
+Each checks X-Twilio-Signature first (403 otherwise), then the form fields (400 with what is wrong).
 The voice webhook finds the clinic by the dialled number, records the Call row (once, however
 often Twilio retries) and answers TwiML that connects the call to the media socket:
 
@@ -15,19 +16,30 @@ CallWorkflow (workflow id = CallSid), which owns every change the call makes. A 
 status URL names the dialler's attempt (`?attempt=` its idempotency key): when its first status
 arrives before the dialler recorded the call, the new row is tied to that attempt's pending
 record, so a dialler that lost Twilio's answer adopts the call.
+
+Campaign calls run answering-machine detection asynchronously (frontdesk.telephony.twilio.outbound),
+so the voice webhook connects them to the agent at once, as any call, and the patient who picks up
+hears the agent without a wait. The verdict comes later to the AMD callback, whose URL names the
+target: for a machine (once its greeting has ended) the call's row records a voicemail and the
+live call is redirected through the REST API to the campaign's voicemail message and a hang-up,
+which ends the media stream; a fax is hung up on; a person (or no verdict) changes nothing. Only
+that redirect needs Twilio's credentials: a stack without them (offline, whose local carrier never
+sends a verdict) answers the callback 501, and a redirect Twilio refuses is answered 502, so
+either shows in Twilio's debugger. A voice webhook that does carry a machine's AnsweredBy
+(synchronous detection) is still answered with the voicemail TwiML.
 """
 
 import uuid
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Final, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_pascal
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from temporalio.service import RPCError
@@ -48,7 +60,8 @@ from frontdesk.domain.models import ActionStatus, Call, CallDirection, CallStatu
 from frontdesk.domain.outcomes import Outcome
 from frontdesk.domain.repository import ClinicRepository, clinic_by_phone_number
 from frontdesk.logs import get_logger
-from frontdesk.realtime.telephony.protocol import (
+from frontdesk.telephony.twilio.protocol import (
+    AMD_PATH,
     APPOINTMENT_PARAMETER,
     ATTEMPT_QUERY,
     CALL_PARAMETER,
@@ -64,7 +77,8 @@ from frontdesk.realtime.telephony.protocol import (
     TARGET_QUERY,
     VOICE_PATH,
 )
-from frontdesk.realtime.telephony.signatures import (
+from frontdesk.telephony.twilio.rest import TelephonyError, TwilioCalls, voicemail_twiml
+from frontdesk.telephony.twilio.signatures import (
     parse_form,
     public_url,
     webhook_signature_valid,
@@ -157,6 +171,23 @@ class StreamStatusForm(_TwilioForm):
     stream_error: str = Field(default="", max_length=500)
 
 
+# What answering-machine detection can answer. Campaign calls use DetectMessageEnd, so a machine's
+# verdict is one of the machine_end values, sent once its greeting (and beep) is over: the moment
+# to leave a message. machine_start comes only from the Enable mode, before the greeting ends.
+AnsweredBy = Literal[
+    "human", "machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax", "unknown"
+]
+GREETING_ENDED: Final = frozenset({"machine_end_beep", "machine_end_silence", "machine_end_other"})
+
+
+class AmdForm(_TwilioForm):
+    """Asynchronous answering-machine detection's verdict on a call."""
+
+    call_sid: TwilioCallSid
+    answered_by: AnsweredBy
+    machine_detection_duration: int | None = Field(default=None, ge=0)  # milliseconds
+
+
 Form = TypeVar("Form", bound="_TwilioForm")
 
 
@@ -191,14 +222,6 @@ def not_in_service_twiml() -> VoiceResponse:
     """The answer to a number no clinic owns: a polite message, then hang up."""
     response = VoiceResponse()
     response.say(NOT_IN_SERVICE)
-    response.hangup()
-    return response
-
-
-def voicemail_twiml(context: OutboundContext) -> VoiceResponse:
-    """The campaign's message for an answering machine, then hang up."""
-    response = VoiceResponse()
-    response.say(context.voicemail)
     response.hangup()
     return response
 
@@ -272,7 +295,7 @@ def _target_id(request: Request) -> uuid.UUID:
         return uuid.UUID(request.query_params[TARGET_QUERY])
     except (KeyError, ValueError):
         raise HTTPException(
-            400, f"an outbound call's voice URL needs ?{TARGET_QUERY}=<campaign target id>"
+            400, f"an outbound call's voice and AMD URLs need ?{TARGET_QUERY}=<campaign target id>"
         ) from None
 
 
@@ -358,6 +381,27 @@ def _apply_status(engine: Engine, form: CallStatusForm, attempt: str | None) -> 
         return call
 
 
+def _record_machine(engine: Engine, call_sid: str, target_id: uuid.UUID) -> str:
+    """The voicemail of the call's target, once the call's row records a voicemail (404 for a call
+    or target we do not have). A fax is recorded so too, as the voice webhook records one that
+    synchronous detection heard: nobody was reached, and the number is not worth calling again."""
+    with write_scope(engine) as session:
+        # The verdict names the call but not the clinic: its row (created by the voice or status
+        # webhook, which come first) says which clinic the target must belong to.
+        call = session.exec(select(Call).where(Call.call_sid == call_sid)).first()
+        if call is None:
+            raise HTTPException(404, "no call with this CallSid")
+        try:
+            context = outbound_context(ClinicRepository(session, call.clinic_id), target_id)
+        except NotFound:
+            raise HTTPException(404, "no such campaign target for this call's clinic") from None
+        # Before the redirect: the stream it stops ends the call's workflow, whose own outcome
+        # (dropped, say) then leaves this one in place.
+        call.outcome = Outcome.voicemail.value
+        call.patient_id = call.patient_id or context.patient_id
+        return context.voicemail
+
+
 def _campaign_target_of(engine: Engine, call: Call) -> uuid.UUID | None:
     with session_scope(engine) as session:
         target = ClinicRepository(session, call.clinic_id).campaign_target_by_call_sid(call.call_sid)
@@ -398,7 +442,7 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
             outbound = await run_in_threadpool(_outbound_answer, engine, clinic_id, target, call, form)
             if form.reached_a_machine():
                 _log.info("twilio.voicemail_left", call_sid=call.call_sid, answered_by=form.answered_by)
-                return _twiml(voicemail_twiml(outbound))
+                return Response(voicemail_twiml(outbound.voicemail), media_type=TWIML_MEDIA_TYPE)
         # The caller is answered regardless: the media server tries again when the stream starts.
         await start_call_workflow(
             get_backends(request).temporal,
@@ -432,6 +476,43 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
         _log.info("twilio.call_status", call_sid=update.call_sid, status=call.status.value, attempt=attempt)
         if call.direction is CallDirection.outbound and call.status in FINAL_STATUSES:
             await _tell_campaign(backends, call)
+        return Response(status_code=204)
+
+    return router
+
+
+def twilio_amd_router(settings: Settings, calls: TwilioCalls | None) -> APIRouter:
+    """The router of POST /twilio/amd (see the module docstring); `calls` is None without Twilio
+    credentials."""
+    router = APIRouter()
+
+    @router.post(AMD_PATH, response_class=Response)
+    async def answering_machine(request: Request) -> Response:
+        verdict = _parse(AmdForm, await _signed_form(request, settings))
+        target = _target_id(request)
+        if calls is None:
+            _log.error("twilio.amd_without_credentials", call_sid=verdict.call_sid)
+            raise HTTPException(
+                501, "this stack has no Twilio credentials to act on answering-machine detection with"
+            )
+        _log.info(
+            "twilio.answered_by",
+            call_sid=verdict.call_sid,
+            answered_by=verdict.answered_by,
+            detection_ms=verdict.machine_detection_duration,
+        )
+        machine = verdict.answered_by in GREETING_ENDED
+        if not machine and verdict.answered_by != "fax":
+            return Response(status_code=204)  # a person, or no verdict: the agent has the call
+        engine = get_backends(request).engine
+        voicemail = await run_in_threadpool(_record_machine, engine, verdict.call_sid, target)
+        try:
+            if machine:
+                await calls.leave_voicemail(verdict.call_sid, voicemail)
+            else:
+                await calls.hangup(verdict.call_sid)
+        except TelephonyError as error:  # logged by TwilioCalls; Twilio's debugger shows the 502
+            raise HTTPException(502, str(error)) from None
         return Response(status_code=204)
 
     return router

@@ -13,11 +13,11 @@ from starlette.datastructures import State
 
 from frontdesk.config import Settings
 from frontdesk.logs import get_logger
-from frontdesk.realtime.telephony.protocol import MEDIA_PATH
-from frontdesk.realtime.telephony.signatures import websocket_signature_valid
-from frontdesk.realtime.telephony.twilio_media import CLOSE_POLICY_VIOLATION, TwilioMediaTransport
-from frontdesk.realtime.telephony.twilio_rest import twilio_calls_for
 from frontdesk.realtime.transport import Transport
+from frontdesk.telephony.twilio.media_stream import CLOSE_POLICY_VIOLATION, TwilioMediaTransport
+from frontdesk.telephony.twilio.protocol import MEDIA_PATH
+from frontdesk.telephony.twilio.rest import TwilioCalls
+from frontdesk.telephony.twilio.signatures import websocket_signature_valid
 
 CLOSE_INTERNAL_ERROR: Final = 1011
 
@@ -33,10 +33,12 @@ async def run_turn_loop(transport: Transport, state: State) -> None:
     await run_call(transport, state)
 
 
-def media_router(settings: Settings, handler: CallHandler = run_turn_loop) -> APIRouter:
-    """A router with the `/media` WebSocket, each call run by `handler(transport, app.state)`."""
+def media_router(
+    settings: Settings, handler: CallHandler = run_turn_loop, *, calls: TwilioCalls | None = None
+) -> APIRouter:
+    """A router with the `/media` WebSocket, each call run by `handler(transport, app.state)`;
+    transfers and hang-ups through `calls` (None: offline, the transport ends the stream)."""
     router = APIRouter()
-    calls = twilio_calls_for(settings)
 
     @router.websocket(MEDIA_PATH)
     async def media(websocket: WebSocket) -> None:

@@ -1,0 +1,3 @@
+"""Telephony: the carrier that places, ends and texts (Twilio, or the offline local carrier) and
+everything that speaks a carrier's protocol. Nothing outside `frontdesk.telephony.twilio` imports
+Twilio's SDK or parses its messages."""
