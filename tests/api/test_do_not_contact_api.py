@@ -173,7 +173,7 @@ async def test_a_text_stop_before_registering_shows_on_the_new_patient(
         json={"phone": STRANGER, "first_name": "Lee", "last_name": "Late"},
     )
     assert registered.status_code == 201
-    assert (registered.json()["sms_opt_out"], registered.json()["call_opt_out"]) == (True, False)
+    assert (registered.json()["sms_opt_out"], registered.json()["call_opt_out"]) == (True, True)
     [entry] = (await listed(client, tenants.key_a, tenants.a.clinic_id))["items"]
     assert (entry["phone"], entry["sms_source"]) == (STRANGER, "sms_stop")
 
