@@ -129,7 +129,7 @@ async def measure(
 
 @asynccontextmanager
 async def _bench(options: BenchOptions) -> AsyncIterator[_Bench]:
-    speech = await render_lines(PiperTextToSpeech(), caller_steps())
+    speech = await render_lines(PiperTextToSpeech(varied=False), caller_steps())
     async with vendor_fakes(options.profile, options.seed) as fakes:
         with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as scratch:
             workdir = options.workdir or Path(scratch)

@@ -62,7 +62,7 @@ def run_call_command(
         steps=script_steps(say, script),
         noise_db=noise_db,
     )
-    result, recording = asyncio.run(run_call(settings, options, PiperTextToSpeech()))
+    result, recording = asyncio.run(run_call(settings, options, PiperTextToSpeech(varied=False)))
     if audio_out is not None:
         write_wav(recording, audio_out)
     if as_json:

@@ -63,7 +63,7 @@ async def _carry(
 
     status = "failed"
     try:
-        tts = PiperTextToSpeech()
+        tts = PiperTextToSpeech(varied=False)
         speech = await render_lines(tts, PATIENT_LINES)
         placed = await answer_outbound(settings, voice_url, call_sid, clinic, patient)
         if placed.stream_url is not None:

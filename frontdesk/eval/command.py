@@ -99,7 +99,7 @@ async def run_stack_suite(
             # Imported here: loading the offline voice takes a moment that text mode does not need.
             from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 
-            runner = AudioRunner(settings, base_url, engine, temporal, PiperTextToSpeech())
+            runner = AudioRunner(settings, base_url, engine, temporal, PiperTextToSpeech(varied=False))
         else:
             runner = StackTextRunner(settings, base_url, engine, temporal)
         return await _run_all(scenarios, runner, console or Console(stderr=True))

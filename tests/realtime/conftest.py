@@ -20,7 +20,7 @@ Padded = Callable[..., NDArray[np.int16]]
 @pytest.fixture(scope="session")
 async def tts() -> PiperTextToSpeech:
     """The piper twin with its voice loaded."""
-    engine = PiperTextToSpeech()
+    engine = PiperTextToSpeech(varied=False)
     await engine.warm()
     return engine
 

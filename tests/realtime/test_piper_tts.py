@@ -56,6 +56,15 @@ async def test_speaking_rate_follows_length_scale() -> None:
     assert slow_seconds > 1.3 * fast_seconds
 
 
+async def test_a_scripted_voice_renders_a_line_the_same_every_time(tts: PiperTextToSpeech) -> None:
+    text = "Hi, where exactly are you located?"
+    scripted = [b"".join(await collect(tts, text)) for _ in range(2)]
+    assert scripted[0] == scripted[1]
+    # The agent's voice keeps piper's variation: two renderings of a line differ.
+    natural = PiperTextToSpeech()
+    assert b"".join(await collect(natural, text)) != b"".join(await collect(natural, text))
+
+
 async def test_closing_the_stream_mid_way_stops_synthesis(tts: PiperTextToSpeech) -> None:
     stream = tts.synthesize(LONG_REPLY)
     first = await anext(stream)

@@ -55,14 +55,24 @@ _Item = bytes | Exception | _End
 class PiperTextToSpeech:
     """Offline TTS: mu-law 8 kHz chunks from piper, one per sentence (see the module docstring)."""
 
-    def __init__(self, length_scale: float = 1.0, quality: ResampleQuality = DEFAULT_QUALITY) -> None:
-        """`length_scale` sets the speaking rate: above 1 slower, below 1 faster."""
+    def __init__(
+        self, length_scale: float = 1.0, quality: ResampleQuality = DEFAULT_QUALITY, *, varied: bool = True
+    ) -> None:
+        """`length_scale` sets the speaking rate: above 1 slower, below 1 faster.
+
+        Piper samples noise into every rendering, so one text sounds a little different each
+        time (`varied`, the natural default for the agent's voice). A scripted caller passes
+        varied=False: its lines then render to the same audio on every run, and a scenario heard
+        once by the speech recognizer is heard the same way always.
+        """
         if not MIN_LENGTH_SCALE <= length_scale <= MAX_LENGTH_SCALE:
             raise ValueError(
                 f"length_scale must be within [{MIN_LENGTH_SCALE}, {MAX_LENGTH_SCALE}], got {length_scale}"
             )
         self._quality = quality
         self._config = SynthesisConfig(length_scale=length_scale, normalize_audio=False, volume=_VOLUME)
+        if not varied:
+            self._config.noise_scale = self._config.noise_w_scale = 0.0
 
     async def warm(self) -> None:
         """Load the voice and run a tiny synthesis, so the first real sentence is fast."""
