@@ -98,6 +98,9 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     root.setLevel(level.upper())
     # Alembic narrates every migration step at INFO; its warnings are what matter here.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # Twilio's SDK narrates each request at INFO: its URL carries the patient's number (a Calls
+    # list filters by To), and its headers say nothing we need.
+    logging.getLogger("twilio.http_client").setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

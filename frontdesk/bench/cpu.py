@@ -1,5 +1,6 @@
-"""CPU time of a stack's processes from /proc (Linux): user + system seconds of each child of the
-supervisor, its own children included, read before and after a load."""
+"""CPU time from /proc (Linux), read before and after a load: user + system seconds of each child
+of the stack's supervisor (its own children included), and of one process alone (the benchmark's,
+whose children are the stack)."""
 
 import os
 from pathlib import Path
@@ -19,7 +20,8 @@ def _children(pid: int) -> list[int]:
     return children
 
 
-def _own_seconds(pid: int) -> float:
+def process_seconds(pid: int) -> float:
+    """CPU seconds used so far by `pid` itself (all its threads), without its children."""
     try:
         stat = (_PROC / str(pid) / "stat").read_text()
     except OSError:
@@ -31,7 +33,7 @@ def _own_seconds(pid: int) -> float:
 
 def tree_seconds(pid: int) -> float:
     """CPU seconds used so far by `pid` and every descendant alive now."""
-    return _own_seconds(pid) + sum(tree_seconds(child) for child in _children(pid))
+    return process_seconds(pid) + sum(tree_seconds(child) for child in _children(pid))
 
 
 def _role(pid: int) -> str:
@@ -52,7 +54,7 @@ def _role(pid: int) -> str:
 def stack_cpu_seconds(supervisor_pid: int) -> dict[str, float]:
     """CPU seconds so far of the stack's processes by role (web, worker, temporal), the supervisor's
     own time under `supervisor`."""
-    seconds = {"supervisor": _own_seconds(supervisor_pid)}
+    seconds = {"supervisor": process_seconds(supervisor_pid)}
     for child in _children(supervisor_pid):
         role = _role(child)
         seconds[role] = seconds.get(role, 0.0) + tree_seconds(child)

@@ -6,10 +6,10 @@ Platform overhead of a turn is the server's voice-to-voice time minus the vendor
 path (overhead.py).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -21,6 +21,9 @@ from frontdesk.bench.script import line_of, tag_of
 from frontdesk.bench.vendor_log import VendorLog
 from frontdesk.domain.database import session_scope
 from frontdesk.domain.models import Call, CallTurn, Message, MessageChannel, MessageStatus, TurnRole
+
+SPOKEN: Final = ("say", "barge_in")  # the caller's steps that expect a spoken reply
+UNBOOKED_TURNS_SHOWN: Final = 4  # the end of an unbooked call's transcript, to see why
 
 
 def percentiles(values: Iterable[float], *points: int) -> dict[str, float | None]:
@@ -113,6 +116,7 @@ def load_figures(load: LoadRun, records: Sequence[CallRecord]) -> dict[str, Any]
         if turn.timings.get("greeting") and "first_frame_sent" in turn.timings
     ]
     caller_turns = [t for run in runs if run.result for t in run.result.turns]
+    spoken = [t for t in caller_turns if t.kind in SPOKEN]
     updates = [
         value
         for r in records
@@ -133,16 +137,17 @@ def load_figures(load: LoadRun, records: Sequence[CallRecord]) -> dict[str, Any]
         "calls_failed": len(runs) - len(completed),
         "failures": sorted({run.error for run in runs if run.error}),
         "voice_to_voice_ms": {**percentiles(voice, 50, 95, 99), "turns": len(voice)},
-        "voice_to_voice_at_caller_ms": percentiles(
-            (
-                t.latency_ms
-                for t in caller_turns
-                if t.kind in ("say", "barge_in") and t.latency_ms is not None
-            ),
-            50,
-            95,
-            99,
-        ),
+        "voice_to_voice_at_caller_ms": {
+            **percentiles((t.latency_ms for t in spoken if t.latency_ms is not None), 50, 95, 99),
+            "lines": len(spoken),
+            "unmeasured": [
+                {"call_sid": run.result.call_sid, "line": t.text, "reason": t.unmeasured or "unknown"}
+                for run in runs
+                if run.result
+                for t in run.result.turns
+                if t.kind in SPOKEN and t.latency_ms is None
+            ],
+        },
         "greeting_ms": {
             "at_caller": percentiles(
                 (t.latency_ms for t in caller_turns if t.kind == "greeting" and t.latency_ms is not None),
@@ -158,6 +163,38 @@ def load_figures(load: LoadRun, records: Sequence[CallRecord]) -> dict[str, Any]
         "temporal_update_ms": {**percentiles(updates, 50, 95), "updates": len(updates)},
         "hang_up_to_sms_ms": {**percentiles(sms_ms, 50, 95), "sms_sent": len(sms_ms)},
         "bookings": {"booked": len(booked), "failed": len(runs) - len(booked)},
+        "unbooked_calls": [
+            {
+                "call_sid": r.call.call_sid,
+                "outcome": r.call.outcome,
+                "last_turns": [f"{turn.role.value}: {turn.text}" for turn in r.turns[-UNBOOKED_TURNS_SHOWN:]],
+            }
+            for r in records
+            if r.call.outcome != "booked"
+        ],
+    }
+
+
+def cpu_figures(used: Mapping[str, float], load: LoadRun) -> dict[str, Any]:
+    """CPU seconds per call and per second of call, from the seconds each process used during a
+    load: the stack's processes by role and their total, and the benchmark process apart (the
+    simulated callers and the vendor fakes, which share the stack's cores)."""
+    stack = {role: seconds for role, seconds in used.items() if role != "bench_process"}
+    stack_total = sum(stack.values())
+    per_call = max(len(load.calls), 1)
+    call_seconds = sum(run.result.seconds for run in load.calls if run.result is not None)
+    bench_process = used.get("bench_process", 0.0)
+    return {
+        "cpu_seconds_per_call": {
+            **{role: round(seconds / per_call, 3) for role, seconds in sorted(stack.items())},
+            "total": round(stack_total / per_call, 3),
+            "bench_process": round(bench_process / per_call, 3),
+        },
+        "call_seconds": round(call_seconds, 1),
+        "cpu_seconds_per_call_second": {
+            "stack": round(stack_total / call_seconds, 4) if call_seconds else None,
+            "bench_process": round(bench_process / call_seconds, 4) if call_seconds else None,
+        },
     }
 
 

@@ -7,26 +7,29 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 import httpx
+from temporalio.client import Client
 
-from frontdesk.bench.cpu import stack_cpu_seconds, tree_seconds
-from frontdesk.bench.figures import CallRecord, load_figures, load_records, overhead_figures, sms_sent_at
+from frontdesk.bench.cpu import process_seconds, stack_cpu_seconds
+from frontdesk.bench.figures import cpu_figures, load_figures, load_records, overhead_figures
 from frontdesk.bench.load import CallRun, run_load
 from frontdesk.bench.profiles import LatencyProfile
 from frontdesk.bench.script import CALLER_NUMBER, caller_steps
+from frontdesk.bench.settle import settle_calls
+from frontdesk.bench.slots import open_consultations
 from frontdesk.bench.vendors import VendorFakes, vendor_fakes
 from frontdesk.caller.conversation import CallOptions, render_lines
 from frontdesk.devstack.background import BackgroundStack, background_stack
 from frontdesk.domain.database import make_engine
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
+from frontdesk.temporal_client import connect_temporal
 
-# How long post-call work (summary, CRM, SMS) may take to finish after the last call.
-SMS_WAIT_SECONDS: Final = 120.0
-_POLL_SECONDS: Final = 0.5
+TEMPORAL_CONNECT_SECONDS: Final = 30.0
 METRICS_TIMEOUT_SECONDS: Final = 60.0
 METRICS_ATTEMPTS: Final = 5
 FRAMES_SENT: Final = "frontdesk_media_frames_sent_total"
@@ -55,6 +58,7 @@ class _Bench:
     stack: BackgroundStack
     fakes: VendorFakes
     speech: dict[str, bytes]  # the caller's audio of each line
+    temporal: Client  # the stack's Temporal, to wait for the calls' workflows
 
 
 async def _frame_counters(base_url: str) -> dict[str, float]:
@@ -76,38 +80,29 @@ async def _frame_counters(base_url: str) -> dict[str, float]:
     return values
 
 
-async def _settled_records(bench: _Bench, call_sids: list[str]) -> list[CallRecord]:
-    """The calls' records once every booked call's SMS went out (or the wait ran out)."""
-    engine = make_engine(bench.stack.settings.database_url)
-    deadline = asyncio.get_running_loop().time() + SMS_WAIT_SECONDS
-    while True:
-        records = await asyncio.to_thread(load_records, engine, call_sids)
-        pending = [
-            r
-            for r in records
-            if r.call.outcome == "booked" and (r.call.ended_at is None or sms_sent_at(r) is None)
-        ]
-        if not pending or asyncio.get_running_loop().time() > deadline:
-            return records
-        await asyncio.sleep(_POLL_SECONDS)
+def _cpu_seconds(bench: _Bench) -> dict[str, float]:
+    """The stack's processes by role, and the benchmark process alone (the stack is its child)."""
+    return stack_cpu_seconds(bench.stack.pid) | {"bench_process": process_seconds(os.getpid())}
 
 
 async def measure(
     bench: _Bench, calls: int, concurrency: int, arrival_ms: float, on_call_done: Callable[[CallRun], None]
 ) -> dict[str, Any]:
-    """Run one load on the stack and compute its figures."""
+    """Run one load on the stack and compute its figures once every call's workflows are done."""
     bench.fakes.log.clear()
     frames_before = await _frame_counters(bench.stack.base_url)
-    cpu_before = stack_cpu_seconds(bench.stack.pid) | {"bench_process": tree_seconds(os.getpid())}
+    cpu_before = _cpu_seconds(bench)
     options = CallOptions(bench.stack.base_url, DEMO_NUMBER, CALLER_NUMBER, caller_steps())
     load = await run_load(
         bench.stack.settings, options, bench.speech, calls, concurrency, arrival_ms / 1000, on_call_done
     )
     sids = [run.result.call_sid for run in load.calls if run.result is not None]
-    records = await _settled_records(bench, sids)
-    cpu_after = stack_cpu_seconds(bench.stack.pid) | {"bench_process": tree_seconds(os.getpid())}
+    settlement = await settle_calls(bench.temporal, sids)
+    cpu_after = _cpu_seconds(bench)
     frames_after = await _frame_counters(bench.stack.base_url)
+    records = await asyncio.to_thread(load_records, make_engine(bench.stack.settings.database_url), sids)
     figures = load_figures(load, records) | overhead_figures(records, bench.fakes.log)
+    figures["workflows"] = settlement.counts()
     sent = frames_after.get(FRAMES_SENT, 0.0) - frames_before.get(FRAMES_SENT, 0.0)
     late = frames_after.get(FRAMES_LATE, 0.0) - frames_before.get(FRAMES_LATE, 0.0)
     figures["frames"] = {
@@ -115,16 +110,8 @@ async def measure(
         "late": int(late),
         "late_share": round(late / sent, 5) if sent else None,
     }
-    per_call = max(figures["calls"], 1)
     used = {role: cpu_after.get(role, 0.0) - cpu_before.get(role, 0.0) for role in cpu_after}
-    bench_process = used.pop("bench_process")
-    figures["cpu_seconds_per_call"] = {
-        **{role: round(seconds / per_call, 3) for role, seconds in sorted(used.items())},
-        "total": round(sum(used.values()) / per_call, 3),
-        # The simulated callers and the vendor fakes, on the same cores as the stack.
-        "bench_process": round(bench_process / per_call, 3),
-    }
-    return figures
+    return figures | cpu_figures(used, load)
 
 
 @asynccontextmanager
@@ -134,7 +121,17 @@ async def _bench(options: BenchOptions) -> AsyncIterator[_Bench]:
         with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as scratch:
             workdir = options.workdir or Path(scratch)
             async with background_stack(workdir, fakes.stack_overrides()) as stack:
-                yield _Bench(stack, fakes, speech)
+                engine = make_engine(stack.settings.database_url)
+                offered = await asyncio.to_thread(
+                    open_consultations, engine, fakes.windows.today, datetime.now(UTC)
+                )
+                fakes.windows.keep_bookable(offered)
+                temporal = await connect_temporal(
+                    stack.settings.temporal_address,
+                    stack.settings.temporal_namespace,
+                    within=TEMPORAL_CONNECT_SECONDS,
+                )
+                yield _Bench(stack, fakes, speech, temporal)
 
 
 async def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]:

@@ -51,6 +51,7 @@ class TurnResult:
     text: str = ""
     caller_seconds: float = 0.0  # how long the caller spoke
     latency_ms: float | None = None  # end of the caller's line -> first agent audio frame received
+    unmeasured: str | None = None  # why a step that expects a reply has no latency
     agent_seconds: float = 0.0  # agent audio played during this step
     cleared: bool = False  # the agent's audio was cleared during this step (barge-in honoured)
 
@@ -108,9 +109,18 @@ class _Turns:
         ended_at = await caller_part
         if await self.reply_start(client.tick_at(ended_at)):
             first = client.first_agent_audio_after(ended_at)
-            turn.latency_ms = None if first is None else round((first - ended_at) * 1000, 1)
+            if first is None:
+                # What played after the line had all arrived before it ended: the agent was
+                # already answering while the caller spoke.
+                turn.unmeasured = "the agent's audio had all arrived before the caller's line ended"
+            else:
+                turn.latency_ms = round((first - ended_at) * 1000, 1)
             if wait_for_end:
                 await self.reply_end()
+        elif client.closed.is_set():
+            turn.unmeasured = "the call ended before any reply"
+        else:
+            turn.unmeasured = f"no agent audio within {REPLY_START_TIMEOUT_SECONDS:.0f} s of the line's end"
         turn.agent_seconds = round((client.agent_frames_played - played) * TICK_SECONDS, 2)
         turn.cleared = client.clears > clears
         return turn

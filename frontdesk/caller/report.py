@@ -26,7 +26,9 @@ def print_result(result: CallResult, console: Console) -> None:
     for column in ("step", "caller", "latency", "agent audio", "cleared"):
         table.add_column(column)
     for turn in result.turns:
-        latency = "no reply" if turn.latency_ms is None else f"{turn.latency_ms:.0f} ms"
+        latency = (
+            f"{turn.latency_ms:.0f} ms" if turn.latency_ms is not None else (turn.unmeasured or "no reply")
+        )
         table.add_row(
             turn.kind,
             turn.text or "-",

@@ -30,7 +30,11 @@ FIGURES = (
     "hang_up_to_sms_ms",
     "frames",
     "cpu_seconds_per_call",
+    "cpu_seconds_per_call_second",
+    "call_seconds",
     "bookings",
+    "unbooked_calls",
+    "workflows",
 )
 
 
@@ -51,11 +55,16 @@ async def test_two_calls_at_once_complete_book_and_report_every_figure() -> None
 
     assert set(FIGURES) <= set(figures)
     assert (figures["calls_completed"], figures["calls_failed"], figures["concurrency_reached"]) == (2, 0, 2)
+    # Read once both calls' workflows had finished: the bookings and the SMS are all there.
+    assert figures["workflows"] == {"finished": 2, "failed": 0, "timed_out": 0, "no_workflow": 0}
     assert figures["bookings"] == {"booked": 2, "failed": 0}
+    assert figures["unbooked_calls"] == []
     assert figures["hang_up_to_sms_ms"]["sms_sent"] == 2
     assert figures["hang_up_to_sms_ms"]["p50"] is not None
     # Four caller lines a call, each answered, each joined to what the fakes injected.
     assert figures["voice_to_voice_ms"]["turns"] == 8
+    assert figures["voice_to_voice_at_caller_ms"]["lines"] == 8
+    assert figures["voice_to_voice_at_caller_ms"]["unmeasured"] == []
     assert figures["platform_overhead_ms"]["turns"] == 8
     assert figures["platform_overhead_ms"]["unjoined"] == 0
     assert figures["barge_in_ms"]["measured"] == 2
@@ -63,7 +72,9 @@ async def test_two_calls_at_once_complete_book_and_report_every_figure() -> None
     assert figures["temporal_update_ms"]["updates"] == 8
     assert figures["frames"]["sent"] > 0
     assert figures["frames"]["late_share"] is not None
-    assert {"web", "worker", "temporal", "total"} <= set(figures["cpu_seconds_per_call"])
+    assert {"web", "worker", "temporal", "total", "bench_process"} <= set(figures["cpu_seconds_per_call"])
+    assert figures["call_seconds"] > 0
+    assert figures["cpu_seconds_per_call_second"]["stack"] > 0
     for figure in ("voice_to_voice_ms", "greeting_ms", "barge_in_ms", "temporal_update_ms", "vendor_time_ms"):
         assert percentiles_present(figures[figure]), figure
 

@@ -1,0 +1,26 @@
+"""CPU accounting: one process alone, or with its children (the benchmark's stack is its child)."""
+
+import os
+import subprocess
+import sys
+
+from frontdesk.bench.cpu import process_seconds, tree_seconds
+
+# The child burns this much CPU, says so, then waits to be told to exit.
+_BURN = (
+    "import sys, time\nwhile time.process_time() < 0.5: pass\nprint('burnt', flush=True)\nsys.stdin.read()\n"
+)
+
+
+def test_a_process_alone_leaves_out_what_its_children_used() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _BURN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "burnt\n"
+        alone, with_children = process_seconds(os.getpid()), tree_seconds(os.getpid())
+        # The child's half second (clock ticks round it down by at most 10 ms) is in the tree only.
+        assert with_children - alone >= 0.45
+        assert process_seconds(child.pid) >= 0.45
+    finally:
+        child.communicate("")
