@@ -136,8 +136,15 @@ def bench(
     arrival_ms: float = typer.Option(200.0, min=0, help="the least time between two calls' starts, ms"),
     seed: int = typer.Option(7, help="seed of the injected delays"),
     workdir: Path | None = typer.Option(None, help="keep the benchmark stack's data here"),
+    end_of_turn: bool = typer.Option(
+        False, "--end-of-turn", help="instead: measure the end-of-turn rules on the labelled set (no stack)"
+    ),
 ) -> None:
     """Benchmark whole calls through the media path against vendor fakes; prints one JSON object."""
+    if end_of_turn:
+        from frontdesk.bench.command import run_end_of_turn_command
+
+        raise typer.Exit(run_end_of_turn_command())
     from frontdesk.bench.command import run_bench_command
     from frontdesk.bench.profiles import profile_named
     from frontdesk.bench.run import BenchOptions

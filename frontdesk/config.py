@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         description="how long a call's change (a CallWorkflow Update) may take before the caller hears an "
         "apology and the call's later changes go to the database directly",
     )
+    end_of_turn_model: bool = Field(
+        default=True,
+        description="end the caller's turns by the Smart Turn model heard after a short silence "
+        "(off: by the speech-to-text's end of speech after the clinic profile's silence)",
+    )
     call_clock_override: bool = Field(
         default=False,
         description="honour ?clock= on the voice webhook: a call at another moment (test-call suite only)",

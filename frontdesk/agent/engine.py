@@ -8,18 +8,25 @@ unfinished message are dropped, never executed; a tool already running finishes 
 result, and the calls of its round that had not started get a "not run" result, so every tool
 call has its result and the conversation stays consistent. `heard` then cuts the reply's
 messages to what the caller actually heard.
+
+Speculation: a reply may be started before the caller's words are final (the turn loop's
+preemptive generation). Its `gate` holds its tools until the words are confirmed; a reply
+abandoned before the gate opened ran nothing, and `rewind` to the `checkpoint` taken before it
+puts the conversation, the call's state and the brains back as they were.
 """
 
 import asyncio
+import copy
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
 from frontdesk.agent.actions import Actions
-from frontdesk.agent.brains.base import Brain, BrainContext, BrainError, TextDelta
+from frontdesk.agent.brains.base import Brain, BrainContext, BrainError, StatefulBrain, TextDelta
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.clinic_profile import ClinicProfile
-from frontdesk.agent.conversation import Conversation, TextBlock, ToolResultBlock, ToolUseBlock
+from frontdesk.agent.conversation import Conversation, Message, TextBlock, ToolResultBlock, ToolUseBlock
 from frontdesk.agent.specialists import triage
 from frontdesk.agent.style import FillerFilter
 from frontdesk.agent.tool_runner import ToolRunner
@@ -31,6 +38,16 @@ log = get_logger(__name__)
 MAX_TOOL_ROUNDS = 6
 # The result of a tool call whose reply the caller interrupted before it ran.
 NOT_RUN = "Not done: the caller interrupted before this ran. Ask again if it is still wanted."
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The engine as it was before a reply: what `rewind` restores."""
+
+    messages: list[Message]
+    state: CallState
+    brains: tuple[object, ...]  # each stateful brain's saved state, None for the others
+    reply_from: int
 
 
 class Receptionist:
@@ -81,8 +98,35 @@ class Receptionist:
         if self._tools is not None:
             await self._tools
 
-    async def respond(self, caller_text: str) -> AsyncIterator[str]:
-        """The agent's reply to a caller turn, streamed as speakable text."""
+    @property
+    def idle(self) -> bool:
+        """Whether no tool of an interrupted reply is still running (a checkpoint may be taken)."""
+        return self._tools is None or self._tools.done()
+
+    def checkpoint(self) -> Checkpoint:
+        """The engine as it is now, for `rewind` (only while `idle`)."""
+        if not self.idle:
+            raise RuntimeError("a checkpoint while tools run could not be rewound")
+        return Checkpoint(
+            [message.model_copy(deep=True) for message in self.conversation.messages],
+            copy.deepcopy(self.state),
+            tuple(brain.checkpoint() if isinstance(brain, StatefulBrain) else None for brain in self.brains),
+            self._reply_from,
+        )
+
+    def rewind(self, checkpoint: Checkpoint) -> None:
+        """Undo every reply since `checkpoint`, none of whose tools ran (their gate stayed shut)."""
+        self.conversation.messages = [message.model_copy(deep=True) for message in checkpoint.messages]
+        for item in fields(self.state):  # in place: the tool runner and the call share this state
+            setattr(self.state, item.name, copy.deepcopy(getattr(checkpoint.state, item.name)))
+        for brain, saved in zip(self.brains, checkpoint.brains, strict=True):
+            if isinstance(brain, StatefulBrain):
+                brain.restore(saved)
+        self._reply_from = checkpoint.reply_from
+
+    async def respond(self, caller_text: str, gate: asyncio.Event | None = None) -> AsyncIterator[str]:
+        """The agent's reply to a caller turn, streamed as speakable text. With a `gate`, its
+        tools wait until the gate is set (a speculative reply: see the module docstring)."""
         if self._tools is not None:
             await self._tools  # results of an interrupted reply's tools land first
         self.conversation.add_caller_text(caller_text)
@@ -105,6 +149,15 @@ class Receptionist:
                 # The message ends here and its tools run before the next: a boundary lets speech
                 # release its last sentence now, not after the tool round and the next message.
                 yield " "
+            if gate is not None and not gate.is_set():
+                try:
+                    await gate.wait()
+                except (GeneratorExit, asyncio.CancelledError):
+                    for call in calls:  # abandoned unconfirmed: none of its calls ran
+                        self.conversation.add_tool_result(
+                            ToolResultBlock(tool_use_id=call.id, content=NOT_RUN, is_error=True)
+                        )
+                    raise
             # Tools run in their own task: an interruption while they run does not lose results.
             self._tools = asyncio.ensure_future(self._run_tools(calls))
             try:

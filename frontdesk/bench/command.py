@@ -43,3 +43,14 @@ def run_bench_command(options: BenchOptions, capacity: bool) -> int:
     json.dump(figures, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
+
+
+def run_end_of_turn_command() -> int:
+    """Measure the end-of-turn rules on the labelled set and print the figures as JSON."""
+    from frontdesk.bench.end_of_turn import measure_end_of_turn
+
+    with Console(stderr=True).status("end of turn: rendering the labelled set and measuring each rule"):
+        figures = asyncio.run(measure_end_of_turn())
+    json.dump(figures, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0

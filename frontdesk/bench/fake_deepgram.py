@@ -1,11 +1,23 @@
 """A Deepgram listen v1 WebSocket (`/v1/listen`) that transcribes the bench caller by script.
 
 It finds utterances in the audio by energy (`utterances.py`): at an utterance's start it sends
-SpeechStarted, every half second of speech an interim Results with the line's first words (so the
-fallback chain never takes the provider for stalled), and after its end, plus the profile's
-delay, Results is_final + speech_final with the next line of the bench script, then
-UtteranceEnd. The i-th utterance on a connection is script line i. KeepAlive is accepted;
-CloseStream is answered with Metadata and a normal close, as Deepgram does.
+SpeechStarted; every half second of speech an interim Results (so the fallback chain never takes
+the provider for stalled) with as many of the line's words as a caller speaking
+`WORDS_PER_SECOND` has said by then (at least one, at most the line), so the last interim before
+the end of speech holds the whole line or nearly; and after its end, plus the profile's delay,
+Results is_final + speech_final with the next line of the bench script, then UtteranceEnd. The
+i-th utterance on a connection is script line i. KeepAlive is accepted; CloseStream is answered
+with Metadata and a normal close, as Deepgram does.
+
+Finalize is answered as Deepgram does, without waiting for the end of speech: an utterance still
+in progress (the detector waits `END_SILENCE_MS` of silence) is ended at its last speech frame,
+and its final, like the final of an utterance that ended but is not sent yet, goes out
+`FINALIZE_SHARE` of its drawn delay after the Finalize arrived (Deepgram has no endpointing
+silence to wait for then: 20-40 ms on the seed profile), unless the profile's delay from the end
+of speech comes sooner. A final sent early by a Finalize is is_final + from_finalize (not
+speech_final, as Deepgram marks it), then UtteranceEnd; each utterance's final goes out once,
+whichever comes first, and is logged with when the Finalize arrived. With no final pending the
+Finalize gets no answer (Deepgram need not answer when it holds nothing).
 """
 
 import asyncio
@@ -14,25 +26,32 @@ import itertools
 import json
 import time
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from frontdesk.bench.profiles import DelayDraws
-from frontdesk.bench.script import transcript
-from frontdesk.bench.utterances import UtteranceDetector
+from frontdesk.bench.script import LINES, transcript
+from frontdesk.bench.utterances import Utterance, UtteranceDetector
 from frontdesk.bench.vendor_log import SttFinal, VendorLog
 from frontdesk.realtime.audio.codec import FRAME_MS, MULAW_FRAME_BYTES
 
 LISTEN_PATH: Final = "/v1/listen"
 INTERIM_EVERY_FRAMES: Final = 500 // FRAME_MS  # half a second of speech
-INTERIM_WORDS: Final = 3
+# Transcript words per second of the bench caller's speech, for interims: piper says lines 0, 2 and
+# 3 at 4-5 (the last interim then holds 8 of 9, 6 of 6, 6 of 6 words), the date line at 2.5.
+WORDS_PER_SECOND: Final = 4.0
+FINALIZE_SHARE: Final = 0.1  # a Finalize's answer takes this share of the utterance's drawn delay
 _ARRIVALS_KEPT: Final = 500  # ten seconds of frames: longer than any end-of-speech wait
 _CLOSE_POLICY: Final = 1008
 
 
-def _results(text: str, start: float, end: float, *, final: bool) -> dict[str, Any]:
-    """A Results message (without word timings: the platform reads the transcript and its span)."""
+def _results(
+    text: str, start: float, end: float, *, final: bool, from_finalize: bool = False
+) -> dict[str, Any]:
+    """A Results message (without word timings: the platform reads the transcript and its span);
+    a final is speech_final unless it answers a Finalize."""
     alternative = {"transcript": text, "confidence": 0.98, "words": []}
     return {
         "type": "Results",
@@ -40,8 +59,8 @@ def _results(text: str, start: float, end: float, *, final: bool) -> dict[str, A
         "duration": end - start,
         "start": start,
         "is_final": final,
-        "speech_final": final,
-        "from_finalize": False,
+        "speech_final": final and not from_finalize,
+        "from_finalize": from_finalize,
         "channel": {"alternatives": [alternative]},
         "metadata": {
             "request_id": "bench",
@@ -49,6 +68,32 @@ def _results(text: str, start: float, end: float, *, final: bool) -> dict[str, A
             "model_uuid": "00000000-0000-0000-0000-000000000000",
         },
     }
+
+
+def interim_words(line: str, speech_s: float) -> str:
+    """The words of `line` a caller has said after `speech_s` of speech (at least one)."""
+    words = line.split()
+    return " ".join(words[: max(1, min(len(words), int(speech_s * WORDS_PER_SECOND)))])
+
+
+@dataclass
+class _PendingFinal:
+    """An ended utterance whose final is not sent yet."""
+
+    index: int  # its position on the connection (= the script line)
+    utterance: Utterance
+    speech_end_at: float  # when its last speech frame arrived
+    drawn_ms: float  # the profile's delay, from the end of speech
+    finalize_at: float | None = None  # when a Finalize asked for it
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def send_at(self) -> tuple[float, bool]:
+        """When the final is due, and whether a Finalize is what makes it due then."""
+        endpointed = self.speech_end_at + self.drawn_ms / 1000
+        if self.finalize_at is None:
+            return endpointed, False
+        finalized = self.finalize_at + FINALIZE_SHARE * self.drawn_ms / 1000
+        return min(endpointed, finalized), finalized < endpointed
 
 
 class _Connection:
@@ -64,6 +109,7 @@ class _Connection:
         self.unframed = b""
         self.utterances = 0  # utterances ended so far
         self.speech_frames = 0  # speech frames of the utterance in progress
+        self.pending: list[_PendingFinal] = []  # finals not sent yet, oldest first
         self.sending: set[asyncio.Task[None]] = set()
         self.send_lock = asyncio.Lock()
 
@@ -83,30 +129,62 @@ class _Connection:
                 if self.speech_frames % INTERIM_EVERY_FRAMES == 0:
                     await self._interim()
             for utterance in ended:
-                arrived = self.arrivals[utterance.last_frame - (self.detector.frames - len(self.arrivals))]
-                task = asyncio.create_task(
-                    self._final(self.utterances, utterance.start_s, utterance.end_s, arrived)
-                )
-                self.sending.add(task)
-                task.add_done_callback(self.sending.discard)
-                self.utterances += 1
+                self._ended(utterance)
+
+    def finalize(self) -> None:
+        """Finalize: end the utterance in progress now, and have every pending final sent soon."""
+        now = time.monotonic()
+        if (unfinished := self.detector.flush()) is not None:
+            self._ended(unfinished)
+        for pending in self.pending:
+            if pending.finalize_at is None:
+                pending.finalize_at = now
+                pending.wake.set()
+
+    def _ended(self, utterance: Utterance) -> None:
+        """An utterance is over: its final goes out after the profile's delay (or a Finalize's)."""
+        arrived = self.arrivals[utterance.last_frame - (self.detector.frames - len(self.arrivals))]
+        pending = _PendingFinal(self.utterances, utterance, arrived, self.draws.stt_ms())
+        self.pending.append(pending)
+        task = asyncio.create_task(self._final(pending))
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+        self.utterances += 1
 
     async def _interim(self) -> None:
-        text = transcript(self.utterances, self.number)
-        if text:
-            now_s = self.detector.frames * FRAME_MS / 1000
-            words = " ".join(text.split()[:INTERIM_WORDS])
-            await self.send(_results(words, now_s - self.speech_frames * FRAME_MS / 1000, now_s, final=False))
+        if self.utterances >= len(LINES):
+            return  # the caller said more than the script: nothing is recognized
+        now_s = self.detector.frames * FRAME_MS / 1000
+        speech_s = self.speech_frames * FRAME_MS / 1000
+        words = interim_words(LINES[self.utterances].transcript, speech_s)
+        await self.send(_results(words, now_s - speech_s, now_s, final=False))
 
-    async def _final(self, index: int, start_s: float, end_s: float, speech_end_at: float) -> None:
-        text = transcript(index, self.number)
-        drawn = self.draws.stt_ms()
-        await asyncio.sleep(max(0.0, speech_end_at + drawn / 1000 - time.monotonic()))
+    async def _final(self, pending: _PendingFinal) -> None:
+        """Send an utterance's final once, when it is due (a Finalize may bring that forward)."""
+        while (remaining := pending.send_at()[0] - time.monotonic()) > 0:
+            pending.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):
+                    await pending.wake.wait()
+        self.pending.remove(pending)
+        text = transcript(pending.index, self.number)
         if text is None:
             return  # the caller said more than the script: nothing is recognized
-        await self.send(_results(text, start_s, end_s, final=True))
-        self.log.stt.append(SttFinal(self.number, index, speech_end_at, time.monotonic(), drawn))
-        await self.send({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": end_s})
+        utterance, finalized = pending.utterance, pending.send_at()[1]
+        await self.send(
+            _results(text, utterance.start_s, utterance.end_s, final=True, from_finalize=finalized)
+        )
+        self.log.stt.append(
+            SttFinal(
+                self.number,
+                pending.index,
+                pending.speech_end_at,
+                time.monotonic(),
+                pending.drawn_ms,
+                pending.finalize_at if finalized else None,
+            )
+        )
+        await self.send({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": utterance.end_s})
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self.send_lock:
@@ -157,9 +235,13 @@ class FakeDeepgram:
                     break
                 if message.get("bytes"):
                     await connection.audio(message["bytes"])
-                elif message.get("text") and json.loads(message["text"]).get("type") == "CloseStream":
-                    await connection.close_stream()
-                    break
+                elif message.get("text"):
+                    kind = json.loads(message["text"]).get("type")
+                    if kind == "Finalize":
+                        connection.finalize()
+                    elif kind == "CloseStream":
+                        await connection.close_stream()
+                        break
         except (WebSocketDisconnect, RuntimeError):
             pass  # the platform hung up mid-send: the call is over
         finally:

@@ -72,7 +72,8 @@ class UtteranceDetector:
         return started, ended
 
     def flush(self) -> Utterance | None:
-        """The utterance still in progress at the end of the audio, if any."""
+        """End the utterance in progress here (at the end of the audio, or at a Finalize) and return
+        it, if any: speech fed after this starts a new one."""
         if self._first is None:
             return None
         unfinished, self._first = Utterance(self._first, self._last), None

@@ -14,6 +14,7 @@ class SttFinal:
     speech_end_at: float  # when the utterance's last speech frame arrived
     sent_at: float  # when its final transcript was sent
     drawn_ms: float  # the profile's delay drawn for it
+    finalize_at: float | None = None  # when the Finalize it answered arrived (None: endpointed)
 
     @property
     def vendor_ms(self) -> float:

@@ -22,6 +22,7 @@ from frontdesk.domain.insurance import EligibilityChecker, OfflineEligibility
 from frontdesk.domain.models import Clinic
 from frontdesk.domain.repository import clinic_by_phone_number
 from frontdesk.logs import get_logger
+from frontdesk.realtime.audio.turn_model import TurnModel, load_turn_model
 from frontdesk.realtime.speech.base import SpeechToText, TextToSpeech
 from frontdesk.realtime.speech.factory import make_speech_to_text, make_text_to_speech
 from frontdesk.realtime.turn.clauses import clauses_of
@@ -86,6 +87,7 @@ class CallServices:
         self._stt: dict[int, SpeechToText] = {}  # by end-of-turn silence (ms)
         self._tts: dict[str, TextToSpeech] = {}  # by voice
         self._phrases: dict[tuple[str, str], list[bytes]] = {}  # by (voice, text)
+        self.turn_model: TurnModel | None = None  # loaded by create() when the settings ask for it
 
     @classmethod
     async def create(
@@ -95,6 +97,8 @@ class CallServices:
         greeting rendered, before the first call. `temporal` is the process's client, if it has one."""
         temporal = temporal or TemporalClientCache(settings.temporal_address, settings.temporal_namespace)
         services = cls(settings, make_engine(settings.database_url), temporal, vendors)
+        if settings.end_of_turn_model:
+            services.turn_model = await asyncio.to_thread(load_turn_model)
         for clinic_id in await asyncio.to_thread(_clinic_ids, services.engine):
             await services.prepare(await services.profile(clinic_id))
         return services

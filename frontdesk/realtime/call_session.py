@@ -6,8 +6,12 @@ Temporal does not answer) and its engine. Then the call's parts run in one `asyn
 so a part that fails ends the call loudly, never silently:
 
 - the frame path: each caller frame is analysed once (energy gate, one Silero pass), sent to
-  speech-to-text, and checked for sustained speech over the agent's audio; marks go to the
-  speech that sent them;
+  speech-to-text, heard by the end-of-turn rule, and checked for sustained speech over the
+  agent's audio; marks go to the speech that sent them;
+- the end-of-turn judgements: when the caller pauses the turn loop hears of it (it may start a
+  reply on the words so far) and the turn model runs in a worker thread, one task per
+  judgement; when the rule says the caller finished, the decision goes to the turn loop and the
+  STT is asked to finalize, so the words arrive without waiting for its own end of speech;
 - the transcripts, posted to the turn loop;
 - the turn loop (realtime/turn/loop.py), the one owner of what the agent says;
 - the watchdogs' tick and the workflow heartbeat.
@@ -44,7 +48,8 @@ from frontdesk.realtime.transport import (
     TransportEvent,
 )
 from frontdesk.realtime.turn.barge_in import SustainedSpeech
-from frontdesk.realtime.turn.caller_turn import ArrivalClock
+from frontdesk.realtime.turn.caller_turn import ArrivalClock, CallerPaused
+from frontdesk.realtime.turn.end_of_turn import END_OF_TURN_POLICIES, AnalyzeTurn, EndOfTurnRule, TurnEnded
 from frontdesk.realtime.turn.loop import BargeIn, TurnLoop
 from frontdesk.realtime.turn.voice import CallVoice
 from frontdesk.realtime.turn.watchdogs import heartbeat, tick
@@ -74,7 +79,7 @@ class CallSession:
         stt = await self.services.stt_for(self.profile).start()
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._frames(events, stt), name="frames")
+                group.create_task(self._frames(events, stt, group), name="frames")
                 group.create_task(self._transcripts(stt), name="transcripts")
                 group.create_task(tick(self.loop.post), name="watchdogs")
                 group.create_task(heartbeat(self.actions), name="heartbeat")
@@ -134,6 +139,9 @@ class CallSession:
         )
         engine.greet(self.greeting)  # both brains know what the greeting asked
         self.clock = ArrivalClock()
+        policy = END_OF_TURN_POLICIES[self.profile.end_of_turn_profile]
+        model = services.turn_model
+        self.end_of_turn = EndOfTurnRule(policy, model) if model is not None else None
         self.loop = TurnLoop(
             transport=self.transport,
             engine=engine,
@@ -145,6 +153,7 @@ class CallSession:
             ),
             clock=self.clock,
             idle_seconds=services.settings.call_idle_seconds,
+            end_of_turn=policy if model is not None else None,
         )
         # Creating a Silero instance takes ~60 ms: keep it off the event loop other calls share.
         self.analyzer = await asyncio.to_thread(FrameAnalyzer)
@@ -157,8 +166,11 @@ class CallSession:
         )
         raise _CallOver("the agent left the call")
 
-    async def _frames(self, events: AsyncIterator[TransportEvent], stt: STTSession) -> None:
-        """The frame path: one analysis per caller frame, shared by STT and barge-in."""
+    async def _frames(
+        self, events: AsyncIterator[TransportEvent], stt: STTSession, group: asyncio.TaskGroup
+    ) -> None:
+        """The frame path: one analysis per caller frame, shared by STT, the end-of-turn rule and
+        barge-in."""
         sustained = SustainedSpeech()
         async for event in events:
             match event:
@@ -166,6 +178,13 @@ class CallSession:
                     frame = self.analyzer.analyze(mulaw)
                     self.clock.arrived(time.monotonic())
                     await stt.send(frame)
+                    if self.end_of_turn is not None:
+                        match self.end_of_turn.process(frame):
+                            case AnalyzeTurn() as question:
+                                self.loop.post(CallerPaused(question.speech_end))
+                                group.create_task(self._judge(question, stt), name="end-of-turn-judgement")
+                            case TurnEnded() as ended:
+                                await self._turn_ended(ended, stt)
                     if not self.loop.agent_audible:
                         sustained.reset()
                     elif sustained.feed(frame):
@@ -177,6 +196,23 @@ class CallSession:
                 case CallStopped():
                     break
         raise _CallOver("the stream stopped")
+
+    async def _judge(self, question: AnalyzeTurn, stt: STTSession) -> None:
+        """Run the turn model on a worker thread; a finished turn goes to the loop."""
+        assert self.end_of_turn is not None
+        try:
+            probability = await asyncio.to_thread(question.run)
+        except Exception as error:  # the rule's long silence still ends the turn: the call goes on
+            log.error("end-of-turn judgement failed", error_type=type(error).__name__)
+            return
+        ended = self.end_of_turn.model_said(question, probability)
+        if ended is not None:
+            await self._turn_ended(ended, stt)
+
+    async def _turn_ended(self, ended: TurnEnded, stt: STTSession) -> None:
+        """The caller finished: tell the loop, and have the STT commit its words now."""
+        self.loop.post(ended)
+        await stt.finalize()
 
     async def _transcripts(self, stt: STTSession) -> None:
         async for event in stt.events():

@@ -36,7 +36,21 @@ FRAMES_LATE = Counter(
     "Agent audio frames sent more than one frame (20 ms) behind their schedule.",
 )
 
-STAGES = ("stt_final", "llm_first_token", "first_sentence", "tts_first_audio", "first_frame_sent")
+PREEMPTIVE = Counter(
+    "frontdesk_preemptive_replies_total",
+    "Replies started on a guess of the caller's words: kept (the words were the same) or discarded.",
+    ["result"],
+)
+
+STAGES = (
+    "end_of_turn",
+    "stt_final",
+    "turn_ready",
+    "llm_first_token",
+    "first_sentence",
+    "tts_first_audio",
+    "first_frame_sent",
+)
 
 
 def observe_turn(timings_ms: dict[str, float]) -> None:

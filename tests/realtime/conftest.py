@@ -1,6 +1,7 @@
 """Shared fixtures for the realtime tests: the offline speech engines, loaded once per session."""
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import numpy as np
 import pytest
@@ -86,3 +87,13 @@ def padded() -> Padded:
         return np.concatenate([silence(p) if isinstance(p, float) else p for p in pieces])
 
     return _padded
+
+
+async def through_next_final(stream: AsyncIterator[TranscriptEvent], within: float) -> list[TranscriptEvent]:
+    """The events up to and including the next committed one (`within` s bounds the wait on a
+    busy machine; it is not a speed check)."""
+    events: list[TranscriptEvent] = []
+    async with asyncio.timeout(within):
+        while not events or not events[-1].is_final:
+            events.append(await anext(stream))
+    return events

@@ -3,12 +3,18 @@
 It speaks the listen v1 WebSocket protocol: the handshake on `/v1/listen` must carry
 `Authorization: Token <key>` (else HTTP 401, as Deepgram answers); binary frames are audio;
 text frames are the JSON control messages (KeepAlive is accepted silently, CloseStream flushes
-what is still scripted, sends Metadata and closes normally). Replies are Deepgram's JSON
-messages: Results, UtteranceEnd, SpeechStarted, Metadata, Error.
+what is still scripted, sends Metadata and closes normally, Finalize is answered at once and the
+stream goes on). Replies are Deepgram's JSON messages: Results, UtteranceEnd, SpeechStarted,
+Metadata, Error.
 
 A test scripts each connection in order (`script(...)`): what to send once how many audio bytes
-have arrived, and where to drop the TCP connection, close with an error code, or stall. Every
-connection is recorded (`connections`): its query, headers, audio and control messages.
+have arrived, where to drop the TCP connection, close with an error code, or stall, and how to
+answer each Finalize in turn (`OnFinalize`, typically `results(..., from_finalize=True)`, or a
+drop). A
+Finalize with no answer scripted gets Deepgram's answer for held audio without words: an empty
+Results is_final=true from_finalize=true from the end of the last final sent to the end of the
+audio received (nothing when that span is empty: Deepgram need not answer when it holds nothing).
+Every connection is recorded (`connections`): its query, headers, audio and control messages.
 `wait_for(...)` waits for a condition on the records, woken by each message the fake receives.
 """
 
@@ -63,7 +69,16 @@ class Stall:
     after_bytes: int
 
 
-Step = Send | Drop | CloseWith | Stall
+@dataclass(frozen=True)
+class OnFinalize:
+    """Answer the next Finalize with `messages` (the answers are used in script order), or with
+    `drop` abort the TCP connection instead, leaving it unanswered."""
+
+    messages: tuple[Message, ...] = ()
+    drop: bool = False
+
+
+Step = Send | Drop | CloseWith | Stall | OnFinalize
 
 
 @dataclass
@@ -88,9 +103,11 @@ def results(
     duration: float,
     is_final: bool,
     speech_final: bool = False,
+    from_finalize: bool = False,
     confidence: float = 0.95,
 ) -> Message:
-    """A Deepgram `Results` message, with words spread evenly over its span."""
+    """A Deepgram `Results` message, with words spread evenly over its span; `from_finalize`
+    marks Deepgram's answer to a Finalize."""
     words = transcript.split()
     step = duration / max(len(words), 1)
     return {
@@ -100,7 +117,7 @@ def results(
         "start": start,
         "is_final": is_final,
         "speech_final": speech_final,
-        "from_finalize": False,
+        "from_finalize": from_finalize,
         "channel": {
             "alternatives": [
                 {
@@ -204,8 +221,33 @@ class FakeDeepgram:
     async def _handle(self, ws: ServerConnection) -> None:
         record = Connection(parse_qs(urlsplit(ws.request.path).query), ws.request.headers)
         self.connections.append(record)
-        steps = deque(self._scripts.popleft() if self._scripts else ())
+        script = self._scripts.popleft() if self._scripts else ()
+        steps = deque(step for step in script if not isinstance(step, OnFinalize))
+        finalize_answers = deque(step for step in script if isinstance(step, OnFinalize))
         stalled = False
+        committed_s = 0.0  # where the last final sent ends: a Finalize flushes the audio after it
+
+        async def reply(message: Message) -> None:
+            nonlocal committed_s
+            if message.get("type") == "Results" and message.get("is_final"):
+                committed_s = max(committed_s, message["start"] + message["duration"])
+            await ws.send(json.dumps(message))
+
+        async def finalize() -> bool:
+            """Deepgram flushes the audio it holds at once and keeps the stream open (False: the
+            script dropped the connection instead)."""
+            held = len(record.audio) / 8000 - committed_s
+            if finalize_answers:
+                answer = finalize_answers.popleft()
+                if answer.drop:
+                    ws.transport.abort()
+                    return False
+                for message in answer.messages:
+                    await reply(message)
+            elif held > 0:  # audio held, with no words in it
+                await reply(results("", start=committed_s, duration=held, is_final=True, from_finalize=True))
+            return True
+
         try:
             async for frame in ws:
                 if isinstance(frame, bytes):
@@ -214,7 +256,7 @@ class FakeDeepgram:
                         step = steps.popleft()
                         if isinstance(step, Send):
                             for message in step.messages:
-                                await ws.send(json.dumps(message))
+                                await reply(message)
                         elif isinstance(step, Drop):
                             ws.transport.abort()
                             return
@@ -226,12 +268,14 @@ class FakeDeepgram:
                 else:
                     message = json.loads(frame)
                     record.control.append(message)
+                    if message.get("type") == "Finalize" and not stalled and not await finalize():
+                        return
                     if message.get("type") == "CloseStream" and not stalled:
                         # Deepgram flushes the results of the audio it still holds, then Metadata.
                         for step in steps:
                             if isinstance(step, Send):
-                                for reply in step.messages:
-                                    await ws.send(json.dumps(reply))
+                                for flushed in step.messages:
+                                    await reply(flushed)
                         await ws.send(json.dumps(_metadata(len(record.audio))))
                         await ws.close()
                         return

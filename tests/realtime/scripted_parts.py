@@ -107,6 +107,7 @@ class ScriptedRecognizerSession:
 
     def __init__(self) -> None:
         self.frames = 0
+        self.finalized = 0  # how often the call asked for the words heard so far
         self.closed = False
         self._queue = TranscriptQueue()
 
@@ -115,6 +116,10 @@ class ScriptedRecognizerSession:
 
     def events(self) -> AsyncIterator[TranscriptEvent]:
         return self._queue.consume()
+
+    async def finalize(self) -> None:
+        """Counted: the test gives the words (`final`) when its script says so."""
+        self.finalized += 1
 
     async def finish(self) -> None:
         self._queue.end()

@@ -6,12 +6,13 @@ import pytest
 from frontdesk.realtime.audio.analysis import AnalyzedFrame
 from frontdesk.realtime.speech.base import SpeechProviderError, TranscriptEvent, TranscriptKind
 from frontdesk.realtime.speech.deepgram_stt import DeepgramSpeechToText, DeepgramSTTSession
-from tests.realtime.conftest import analyzed
+from tests.realtime.conftest import analyzed, through_next_final
 from tests.realtime.fake_deepgram import (
     API_KEY,
     CloseWith,
     Drop,
     FakeDeepgram,
+    OnFinalize,
     Send,
     Stall,
     error,
@@ -21,6 +22,7 @@ from tests.realtime.fake_deepgram import (
 )
 
 ONE_SECOND_MULAW = 8000  # mu-law on the wire: one byte per sample
+HANG_GUARD_S = 10.0  # bounds a wait for an event; not a speed check
 
 
 def tone(seconds: float) -> list[AnalyzedFrame]:
@@ -151,9 +153,12 @@ async def test_a_failing_server_becomes_a_provider_error(
             await send_frames(session, tone(0.2))
             async for event in session.events():
                 received.append(event)
-        # Audio after the failure is refused with the same error, and finish() reports it too.
+        # Audio after the failure is refused with the same error, so is finalize(), and finish()
+        # reports it too.
         with pytest.raises(SpeechProviderError, match=expected):
             await session.send(tone(0.02)[0])
+        with pytest.raises(SpeechProviderError, match=expected):
+            await session.finalize()
         with pytest.raises(SpeechProviderError, match=expected):
             await session.finish()
     assert [event.text for event in received] == ["I need"]
@@ -184,3 +189,69 @@ async def test_warm_keeps_one_spare_socket_for_the_next_start() -> None:
         for session in (first, second):
             await session.close()
         await fake.wait_for(lambda: all(connection.ended for connection in fake.connections))
+
+
+async def test_finalize_commits_what_deepgram_holds_and_the_stream_goes_on() -> None:
+    flushed = results("Yes, Tuesday works.", start=0.0, duration=1.0, is_final=True, from_finalize=True)
+    later = results("Thanks.", start=1.0, duration=0.5, is_final=True, speech_final=True)
+    async with FakeDeepgram() as fake:
+        fake.script(
+            Send(ONE_SECOND_MULAW, (results("Yes", start=0.0, duration=0.9, is_final=False),)),
+            OnFinalize((flushed,)),
+            Send(ONE_SECOND_MULAW + 4000, (later,)),
+        )
+        session = await provider(fake).start()
+        stream = session.events()
+        await send_frames(session, tone(1.0))
+        await session.finalize()
+        # Deepgram's endpointing has said nothing: the committed words answer the Finalize.
+        assert await through_next_final(stream, HANG_GUARD_S) == [
+            TranscriptEvent(TranscriptKind.INTERIM, "Yes", 0.95, 0.0, 0.9),
+            TranscriptEvent(TranscriptKind.FINAL, "Yes, Tuesday works.", 0.95, 0.0, 1.0),
+        ]
+        assert fake.connections[0].control == [{"type": "Finalize"}]
+        # The session stays open: more audio is transcribed as before.
+        await send_frames(session, tone(0.5))
+        assert await through_next_final(stream, HANG_GUARD_S) == [
+            TranscriptEvent(TranscriptKind.SPEECH_FINAL, "Thanks.", 0.95, 1.0, 1.5)
+        ]
+        await session.finish()
+        assert [event async for event in stream] == []
+    assert len(fake.connections[0].audio) == ONE_SECOND_MULAW * 3 // 2
+
+
+async def test_finalize_with_no_words_held_gives_an_empty_final_reaching_the_audio_sent() -> None:
+    committed = results("Yes.", start=0.0, duration=0.5, is_final=True, speech_final=True)
+    async with FakeDeepgram() as fake:
+        fake.script(Send(4000, (committed,)))  # nothing scripted for the Finalize
+        session = await provider(fake).start()
+        stream = session.events()
+        await send_frames(session, tone(0.8))
+        assert [event.text for event in await through_next_final(stream, HANG_GUARD_S)] == ["Yes."]
+        await session.finalize()
+        # The empty answer is kept: it says the flush reached the end of the audio sent.
+        [flush] = await through_next_final(stream, HANG_GUARD_S)
+        assert (flush.kind, flush.text) == (TranscriptKind.FINAL, "")
+        assert (flush.start, flush.end) == pytest.approx((0.5, 0.8))
+        await session.finish()
+        # Finalize after the end of the stream is misuse.
+        with pytest.raises(RuntimeError, match="finished or closed"):
+            await session.finalize()
+    assert fake.connections[0].count("Finalize") == 1
+
+
+async def test_a_finalize_answer_that_also_ends_speech_is_a_speech_final() -> None:
+    # from_finalize changes no mapping: is_final and speech_final decide the kind as always.
+    flushed = results(
+        "That's all.", start=0.0, duration=0.6, is_final=True, speech_final=True, from_finalize=True
+    )
+    async with FakeDeepgram() as fake:
+        fake.script(OnFinalize((flushed,)))
+        session = await provider(fake).start()
+        stream = session.events()
+        await send_frames(session, tone(0.6))
+        await session.finalize()
+        assert await through_next_final(stream, HANG_GUARD_S) == [
+            TranscriptEvent(TranscriptKind.SPEECH_FINAL, "That's all.", 0.95, 0.0, 0.6)
+        ]
+        await session.close()

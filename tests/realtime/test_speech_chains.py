@@ -18,8 +18,8 @@ from frontdesk.realtime.speech.factory import make_speech_to_text, make_text_to_
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.speech.whisper_stt import WhisperSpeechToText
 from tests.realtime import fake_deepgram, fake_elevenlabs
-from tests.realtime.conftest import Padded, Speak, Transcribe, analyzed
-from tests.realtime.fake_deepgram import Drop, FakeDeepgram, Send, Stall, results, speech_started
+from tests.realtime.conftest import Padded, Speak, Transcribe, analyzed, through_next_final
+from tests.realtime.fake_deepgram import Drop, FakeDeepgram, OnFinalize, Send, Stall, results, speech_started
 from tests.realtime.fake_elevenlabs import Audio, FakeElevenLabs, server_error
 
 BOOKING = "I'd like to book a cleaning for next Tuesday."
@@ -29,6 +29,7 @@ EL_CHUNKS = (b"\x11" * 800, b"\x22" * 800)
 
 
 FRAME_SECONDS = FRAME_MS / 1000
+HANG_GUARD_S = 120.0  # bounds a wait for an event (Whisper on a busy machine); not a speed check
 
 
 def deepgram(fake: FakeDeepgram) -> DeepgramSpeechToText:
@@ -157,6 +158,73 @@ async def test_when_every_provider_fails_the_events_end_with_the_error(speak: Sp
             async for _event in stream:
                 pass
     assert secondary.rejected == 1
+
+
+async def finalized_once(
+    fake: FakeDeepgram, stt: WhisperSpeechToText, audio: NDArray[np.int16]
+) -> tuple[FallbackSTTSession, AsyncIterator[TranscriptEvent], list[TranscriptEvent]]:
+    """Through a Deepgram -> Whisper chain: the audio, one finalize (Deepgram is sent the
+    Finalize), and the events up to the next committed one."""
+    session = await FallbackSpeechToText([deepgram(fake), stt], stall_after_s=30.0).start()
+    stream = session.events()
+    await send_frames(session, audio)
+    await session.finalize()
+    events = await through_next_final(stream, HANG_GUARD_S)
+    assert fake.connections[0].control == [{"type": "Finalize"}]
+    return session, stream, events
+
+
+async def test_finalize_goes_to_the_active_provider(
+    stt: WhisperSpeechToText, speak: Speak, padded: Padded
+) -> None:
+    audio = padded(0.5, await speak(BOOKING), 0.2)
+    seconds = len(analyzed(audio)) * FRAME_SECONDS
+    async with FakeDeepgram() as fake:
+        flushed = results(BOOKING, start=0.0, duration=seconds, is_final=True, from_finalize=True)
+        fake.script(Send(8000, (speech_started(0.5),)), OnFinalize((flushed,)))
+        session, _stream, events = await finalized_once(fake, stt, audio)
+        await session.close()
+    assert session.active_provider == "DeepgramSpeechToText"
+    assert events[-1] == TranscriptEvent(TranscriptKind.FINAL, BOOKING, 0.95, 0.0, seconds)
+
+
+async def test_a_deepgram_lost_before_answering_a_finalize_hands_it_to_whisper_finalized(
+    stt: WhisperSpeechToText, speak: Speak, padded: Padded
+) -> None:
+    # Deepgram took the Finalize, then the socket dropped: Whisper gets the utterance replayed and
+    # is finalized too, so the words come well before its own end-of-speech silence.
+    audio = padded(0.5, await speak(BOOKING), 0.2)
+    async with FakeDeepgram() as fake:
+        fake.script(OnFinalize(drop=True))
+        session, stream, events = await finalized_once(fake, stt, audio)
+        assert session.active_provider == "WhisperSpeechToText"
+        final = events[-1]
+        assert final.kind is TranscriptKind.SPEECH_FINAL
+        assert "cleaning" in words(final.text) and "tuesday" in words(final.text)
+        assert final.end == pytest.approx(len(analyzed(audio)) * FRAME_SECONDS)
+        # The rest of the call's silence is not transcribed again.
+        rest = await finish_and_collect(session, stream)
+    assert committed(rest) == []
+
+
+async def test_a_finalize_after_deepgram_was_lost_goes_to_whisper(
+    stt: WhisperSpeechToText, speak: Speak, padded: Padded
+) -> None:
+    # Whether the chain has switched already (its reader saw the socket close) or learns it from
+    # the Finalize failing to go out, Whisper is the one finalized.
+    audio = padded(0.5, await speak(BOOKING), 0.2)
+    async with FakeDeepgram() as fake:
+        fake.script(Drop(len(audio)))  # gone once the audio is in, before any Finalize
+        session = await FallbackSpeechToText([deepgram(fake), stt], stall_after_s=30.0).start()
+        stream = session.events()
+        await send_frames(session, audio)
+        await fake.wait_for(lambda: fake.connections[0].ended)
+        await session.finalize()
+        final = (await through_next_final(stream, HANG_GUARD_S))[-1]
+        await session.close()
+    assert session.active_provider == "WhisperSpeechToText"
+    assert final.kind is TranscriptKind.SPEECH_FINAL and "tuesday" in words(final.text)
+    assert fake.connections[0].count("Finalize") == 0
 
 
 async def test_elevenlabs_errors_and_piper_speaks_the_same_text(

@@ -32,11 +32,14 @@ from frontdesk.realtime.call_session import CallSession
 from frontdesk.realtime.speech.base import TextToSpeech
 from frontdesk.realtime.speech.chains import FallbackTextToSpeech
 from frontdesk.realtime.transport import CallStarted
+from frontdesk.realtime.turn.caller_turn import FINAL_WAIT_S
+from frontdesk.realtime.turn.end_of_turn import END_OF_TURN_POLICIES
 from frontdesk.realtime.turn.listening import REPROMPT
 from frontdesk.realtime.turn.loop import TurnLoop
 from frontdesk.realtime.turn.speech import AgentSpeech
 from tests.realtime.call_worker import CallWorker, call_worker, temporal_env
 from tests.realtime.scripted_parts import (
+    MULAW_SILENCE,
     ScriptedBrain,
     ScriptedCarrier,
     ScriptedRecognizer,
@@ -120,13 +123,17 @@ async def place_call(
         task_queue: str | None = None,
         eligibility: EligibilityChecker | None = None,
         update_deadline: float = 1.0,
+        turn_model: bool = False,
     ) -> LiveCall:
+        """`turn_model`: the end-of-turn rule ends the caller's turns (the test sends audio);
+        by default the recognizer's end of speech does, as the test scripts it."""
         settings = Settings(
             database_url=database_url,
             temporal_address=call_worker.address,
             temporal_task_queue=task_queue or call_worker.task_queue,
             call_idle_seconds=60.0,
             call_update_deadline_seconds=update_deadline,
+            end_of_turn_model=turn_model,
         )
         recognizer, scripted = ScriptedRecognizer(), ScriptedVoice()
         vendors = Vendors(
@@ -435,3 +442,188 @@ async def test_a_tool_that_fails_gets_an_error_result_and_the_call_goes_on(place
     call.recognizer.says("Okay, thanks anyway.")
     await call.speaking("You're welcome")
     well_formed(call.messages())
+
+
+# -- the end-of-turn rule (Smart Turn v3 on the caller's audio) ends the caller's turns ----------
+
+# Past the rule's 200 ms before it asks the model, short of every profile's silence: only the
+# model's judgement can end a turn here (no more frames come, so no silence runs out).
+SHORT_SILENCE = MULAW_SILENCE * 15  # 300 ms
+
+
+async def said(call: LiveCall, speak, text: str, finalized: int) -> None:
+    """The caller says `text` and stops; the model hears them finished and the call asks the
+    recognizer for its words (the `finalized`-th time)."""
+    call.carrier.send_audio(mulaw_encode(await speak(text)) + SHORT_SILENCE)
+    await until(lambda: call.recognizer.finalized == finalized, f"the model to end {text!r}")
+
+
+async def test_the_model_ends_a_finished_turn_and_the_words_then_answer_it(place_call, speak) -> None:
+    call = await place_call(llm=ScriptedBrain([TextDelta("You're all set then.")]), turn_model=True)
+    await greeted(call)
+    await said(call, speak, "Yes.", finalized=1)
+    assert call.caller_turns() == []  # decided: waiting for the words it asked for
+    call.recognizer.final("Yes.")
+
+    await call.speaking("You're all set")
+    assert call.caller_turns() == ["Yes."]
+    timings = call.loop.turns[-1].timings
+    assert timings["end_of_turn_probability"] >= 0.5
+    assert timings["end_of_turn"] <= timings["turn_ready"]
+
+
+async def test_words_that_sound_unfinished_hold_a_turn_the_model_heard_finished(place_call, speak) -> None:
+    """Piper says "My date of birth is" with a sentence's falling end: the model hears it finished,
+    the words do not, and the caller's next words join the same turn."""
+    call = await place_call(llm=ScriptedBrain([TextDelta("Thank you, that is noted.")]), turn_model=True)
+    await greeted(call)
+    await said(call, speak, "My date of birth is", finalized=1)
+    call.recognizer.final("My date of birth is")
+    call.recognizer.speech_started()  # the caller goes on, within the hold
+    await said(call, speak, "March third, 1980.", finalized=2)
+    call.recognizer.final("March third, 1980.")
+
+    await call.speaking("Thank you")
+    assert call.caller_turns() == ["My date of birth is March third, 1980."]
+
+
+async def test_the_hold_for_unfinished_words_ends_after_the_long_silence(place_call, speak) -> None:
+    call = await place_call(llm=ScriptedBrain([TextDelta("Your date of birth, you said?")]), turn_model=True)
+    await greeted(call)
+    await said(call, speak, "My date of birth is", finalized=1)
+    call.recognizer.final("My date of birth is")
+
+    await call.speaking("Your date of birth")
+    assert call.caller_turns() == ["My date of birth is"]
+    policy = END_OF_TURN_POLICIES[call.session.profile.end_of_turn_profile]
+    assert call.loop.turns[-1].timings["turn_ready"] >= policy.incomplete_silence_ms
+
+
+async def test_a_short_no_over_the_agent_is_answered_when_the_model_ends_it(place_call, speak) -> None:
+    brain = ScriptedBrain([TextDelta(LONG_REPLY)], [TextDelta("Alright, what else can I do for you?")])
+    call = await place_call(llm=brain, turn_model=True)
+    await greeted(call)
+    await said(call, speak, "I'd like to book a cleaning.", finalized=1)
+    call.recognizer.final("I'd like to book a cleaning.")
+    speech = await call.speaking("I can help")
+    call.carrier.play_out(2)
+    await said(call, speak, "No.", finalized=2)
+    call.recognizer.final("No.")
+
+    await call.speaking("Alright, what else")
+    assert speech.interrupted and call.caller_turns()[-1] == "No."
+
+
+async def test_a_decision_no_words_cover_ends_no_turn(place_call, speak) -> None:
+    """The rule heard a sound the recognizer found no words in (a cough, the line): after the
+    wait for words nothing is pending, and the caller's next words are a turn of their own."""
+    call = await place_call(llm=ScriptedBrain([TextDelta("Which day works for you?")]), turn_model=True)
+    await greeted(call)
+    await said(call, speak, "No.", finalized=1)
+    await until(lambda: not call.loop.caller_pending, "the decision to be dropped", within=FINAL_WAIT_S + 20)
+    await said(call, speak, "I'd like to book a cleaning.", finalized=2)
+    call.recognizer.final("I'd like to book a cleaning.")
+
+    await call.speaking("Which day")
+    assert call.caller_turns() == ["I'd like to book a cleaning."]
+
+
+# -- preemptive generation: a reply started on the words so far, held until they are final ------
+
+
+def preemptive(result: str) -> float:
+    return REGISTRY.get_sample_value("frontdesk_preemptive_replies_total", {"result": result}) or 0.0
+
+
+async def interim_heard(call: LiveCall, text: str) -> None:
+    call.recognizer.interim(text)
+    await until(lambda: call.loop.caller_words == text, "the interim words to reach the turn loop")
+
+
+async def held(call: LiveCall, text_start: str) -> AgentSpeech:
+    """The reply being prepared on a guess: written from `text_start`, synthesized, not sent."""
+    await until(
+        lambda: (speech := call.loop.current) is not None and speech.turn.text.startswith(text_start),
+        f"a held reply {text_start!r}",
+    )
+    speech = call.loop.current
+    assert speech is not None and not speech.audible
+    return speech
+
+
+async def test_a_reply_started_on_the_interim_words_goes_out_when_the_final_says_the_same(
+    place_call, speak
+) -> None:
+    brain = ScriptedBrain([TextDelta("You're all set then.")])
+    call = await place_call(llm=brain, turn_model=True)
+    await greeted(call)
+    sent = len(call.carrier.played)
+    kept = preemptive("kept")
+    await interim_heard(call, "yes")
+    await said(call, speak, "Yes.", finalized=1)  # the reply began at the pause, before this
+    speech = await held(call, "You're all set")
+    assert len(call.carrier.played) == sent and call.caller_turns() == []  # nothing out yet
+    call.recognizer.final("Yes.")
+
+    await call.speaking("You're all set")
+    assert speech is call.loop.current and len(brain.contexts) == 1  # generated once
+    assert call.caller_turns() == ["Yes."] and preemptive("kept") == kept + 1
+    roles = [t.role for t in call.loop.turns]
+    assert roles == [TurnRole.agent, TurnRole.caller, TurnRole.agent]
+    assert speech.timings["preemptive_kept"] == 1.0 and "end_of_turn" in speech.timings
+
+
+async def test_a_reply_on_words_the_final_contradicts_is_dropped_and_its_tools_never_run(
+    place_call, speak, engine: Engine, demo_clinic: Clinic
+) -> None:
+    """The interim heard "cancel"; the final says "book": the reply to "cancel" (already asking
+    for a transfer) is discarded unheard, its tool never runs, and the engine forgets it."""
+    brain = ScriptedBrain(
+        [
+            TextDelta("Let me connect you with our team."),
+            ToolUseBlock(id="toolu_transfer", name="transfer_to_human", input={"reason": "caller_request"}),
+        ],
+        [TextDelta("Which day works for you?")],
+    )
+    call = await place_call(llm=brain, turn_model=True)
+    await greeted(call)
+    discarded = preemptive("discarded")
+    await interim_heard(call, "I'd like to cancel")
+    await said(call, speak, "I'd like to book a cleaning.", finalized=1)
+    speech = await held(call, "Let me connect you")
+    await until(lambda: len(brain.contexts) == 1 and brain.waiting == 1, "the guess's reply to be written")
+    call.recognizer.final("I'd like to book a cleaning.")
+
+    await call.speaking("Which day")
+    assert speech.interrupted and not speech.audible and call.carrier.clears == 0
+    assert preemptive("discarded") == discarded + 1
+    assert call.caller_turns() == ["I'd like to book a cleaning."]
+    assert [t.text for t in call.loop.turns if t.role is TurnRole.agent][-1] == "Which day works for you?"
+    texts = [(m.role, m.text) for m in call.messages()[-2:]]
+    assert texts == [("user", "I'd like to book a cleaning."), ("assistant", "Which day works for you?")]
+    assert not any(isinstance(b, ToolUseBlock) for m in call.messages() for b in m.content)
+    well_formed(call.messages())
+    await call.played_through()
+    assert call.carrier.ended is None
+    with Session(engine) as session:
+        assert session.exec(select(Action).where(Action.kind == "transfer_to_human")).all() == []
+
+
+async def test_the_caller_going_on_drops_a_reply_held_on_their_pause(place_call, speak) -> None:
+    brain = ScriptedBrain([TextDelta("What would you like to book?")], [TextDelta("A cleaning, sure thing.")])
+    call = await place_call(llm=brain, turn_model=True)
+    await greeted(call)
+    await interim_heard(call, "I'd like to book")
+    call.carrier.send_audio(mulaw_encode(await speak("I'd like to book")) + SHORT_SILENCE)
+    speech = await held(call, "What would you like")
+    call.recognizer.speech_started()  # the caller goes on
+
+    await until(lambda: speech.interrupted, "the held reply to be dropped")
+    assert call.loop.current is None and call.caller_turns() == []
+    await interim_heard(call, "I'd like to book a cleaning please")
+    await said(call, speak, "a cleaning, please.", finalized=1)
+    call.recognizer.final("I'd like to book a cleaning, please.")
+    await call.speaking("A cleaning")
+    assert call.caller_turns() == ["I'd like to book a cleaning, please."] and len(brain.contexts) == 2
+    # The engine keeps the held reply's words: the same as the final's, in the interim's spelling.
+    assert [m.text for m in call.messages() if m.role == "user"][-1] == "I'd like to book a cleaning please"

@@ -131,3 +131,27 @@ def test_bad_thresholds_are_refused() -> None:
         VadConfig(min_speech_ms=-1)
     with pytest.raises(ValueError, match="end_silence_ms"):
         VadConfig(end_silence_ms=0)
+
+
+def test_end_speech_ends_the_speech_without_an_event_and_speech_going_on_starts_anew() -> None:
+    def frames(probability: float, count: int) -> list[AnalyzedFrame]:
+        # One window per frame, as if each completed one: the state machine only reads windows.
+        return [AnalyzedFrame(b"", b"", (probability,), probability) for _ in range(count)]
+
+    segmenter = SpeechSegmenter(VadConfig(min_speech_ms=64, end_silence_ms=320))
+
+    def kinds(results: list[VadFrameResult]) -> list[VadEventKind]:
+        return [event.kind for event in events_of(results)]
+
+    assert kinds([segmenter.process(f) for f in frames(0.9, 5)]) == [VadEventKind.SPEECH_START]
+    # Ended while the speech goes on: it is confirmed again, from where it resumed.
+    segmenter.end_speech()
+    going_on = [segmenter.process(f) for f in frames(0.9, 5)]
+    assert events_of(going_on) == [VadEvent(VadEventKind.SPEECH_START, 5 * 256 / 8000)]
+    # Ended before a silence long past the end silence: no speech-end follows.
+    segmenter.end_speech()
+    quiet = [segmenter.process(f) for f in frames(0.0, 20)]
+    assert events_of(quiet) == [] and not any(result.in_speech for result in quiet)
+    # Later speech is segmented as usual.
+    again = [segmenter.process(f) for f in [*frames(0.9, 3), *frames(0.0, 15)]]
+    assert kinds(again) == [VadEventKind.SPEECH_START, VadEventKind.SPEECH_END]

@@ -10,15 +10,24 @@ from faster_whisper.transcribe import Segment
 
 from frontdesk.realtime.audio.vad import VadConfig
 from frontdesk.realtime.speech.base import TranscriptEvent, TranscriptKind
-from frontdesk.realtime.speech.whisper_stt import WhisperSpeechToText, utterance_confidence
-from tests.realtime.conftest import Padded, Speak, Transcribe, analyzed, silence
+from frontdesk.realtime.speech.whisper_stt import WhisperSpeechToText, WhisperSTTSession, utterance_confidence
+from tests.realtime.conftest import Padded, Speak, Transcribe, analyzed, silence, through_next_final
 
 BOOKING = "I would like to book a teeth cleaning next Tuesday."
 DATE_AND_TIME = "Can I come in on March 14th at 3:30?"
+HANG_GUARD_S = 120.0  # bounds a wait for a transcription on a busy machine; not a speed check
 
 
 def of_kind(events: list[TranscriptEvent], kind: TranscriptKind) -> list[TranscriptEvent]:
     return [event for event in events if event.kind is kind]
+
+
+async def send_audio(session: WhisperSTTSession, audio: np.ndarray) -> float:
+    """Send the audio as 20 ms frames (the last padded); return how many seconds went."""
+    frames = analyzed(audio)
+    for frame in frames:
+        await session.send(frame)
+    return len(frames) * 0.02
 
 
 async def test_round_trip_booking_sentence(speak: Speak, padded: Padded, transcribe: Transcribe) -> None:
@@ -181,3 +190,82 @@ async def test_end_of_speech_silence_comes_from_the_vad_config(
     (whole,) = of_kind(patient, TranscriptKind.SPEECH_FINAL)
     assert "yes" in whole.text.lower()
     assert "tuesday" in whole.text.lower()
+
+
+async def test_finalize_transcribes_the_utterance_before_the_end_of_speech_silence(
+    stt: WhisperSpeechToText, speak: Speak, padded: Padded
+) -> None:
+    session = await stt.start()
+    stream = session.events()
+    # 200 ms of silence after the words: far from the segmenter's end of speech.
+    assert session.segmenter.config.end_silence_ms >= 600
+    sent_s = await send_audio(session, padded(0.5, await speak(BOOKING), 0.2))
+    await session.finalize()
+    # Only finalize() can have cut it: no more audio has been sent, finish() not called.
+    started, final = await through_next_final(stream, HANG_GUARD_S)
+    assert (started.kind, final.kind) == (TranscriptKind.SPEECH_STARTED, TranscriptKind.SPEECH_FINAL)
+    assert "cleaning" in final.text.lower() and "tuesday" in final.text.lower()
+    assert final.end == pytest.approx(sent_s)  # it reaches the audio sent so far
+    await session.finalize()  # nothing in progress any more: harmless, no event
+    # The silence goes on past the segmenter's end of speech: the utterance is not cut again,
+    # and no empty utterance follows.
+    await send_audio(session, padded(1.5))
+    await session.finish()
+    assert [event async for event in stream] == []
+
+
+async def test_speech_going_on_after_finalize_is_a_new_utterance(
+    stt: WhisperSpeechToText, speak: Speak, padded: Padded
+) -> None:
+    session = await stt.start()
+    stream = session.events()
+    await send_audio(session, padded(0.5, await speak("Yes."), 0.2))
+    await session.finalize()
+    first = await through_next_final(stream, HANG_GUARD_S)
+    assert [event.kind for event in first] == [TranscriptKind.SPEECH_STARTED, TranscriptKind.SPEECH_FINAL]
+    assert "yes" in first[-1].text.lower()
+    # The caller goes on within what the segmenter would still have counted as the same speech.
+    await send_audio(session, padded(0.1, await speak(DATE_AND_TIME), 1.5))
+    await session.finish()
+    second = [event async for event in stream]
+    assert [event.kind for event in second] == [TranscriptKind.SPEECH_STARTED, TranscriptKind.SPEECH_FINAL]
+    assert "march" in second[-1].text.lower() and "yes" not in second[-1].text.lower()
+    # No audio is transcribed twice: the new utterance starts where the finalized one ended.
+    assert second[-1].start >= first[-1].end
+
+
+async def test_finalize_in_mid_speech_splits_the_words_without_overlap(
+    stt: WhisperSpeechToText, speak: Speak, padded: Padded
+) -> None:
+    speech = await speak(BOOKING)
+    half = speech.size // 2 - speech.size // 2 % 160  # on a frame boundary
+    session = await stt.start()
+    stream = session.events()
+    await send_audio(session, padded(0.5, speech[:half]))
+    await session.finalize()
+    first = await through_next_final(stream, HANG_GUARD_S)
+    await send_audio(session, padded(speech[half:], 1.5))
+    await session.finish()
+    second = [event async for event in stream]
+    assert [event.kind for event in first + second] == [
+        TranscriptKind.SPEECH_STARTED,
+        TranscriptKind.SPEECH_FINAL,
+        TranscriptKind.SPEECH_STARTED,
+        TranscriptKind.SPEECH_FINAL,
+    ]
+    # The caller was still talking: the second utterance picks up exactly where the first was cut.
+    assert second[-1].start == pytest.approx(first[-1].end)
+    assert "tuesday" in second[-1].text.lower()
+
+
+async def test_finalize_with_nothing_in_progress_and_after_the_end_is_handled(
+    stt: WhisperSpeechToText, padded: Padded
+) -> None:
+    session = await stt.start()
+    stream = session.events()
+    await send_audio(session, padded(0.5))
+    await session.finalize()  # silence only: nothing to transcribe, no event
+    await session.finish()
+    assert [event async for event in stream] == []
+    with pytest.raises(RuntimeError, match="finished or closed"):
+        await session.finalize()

@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.clinic_profile import ClinicProfile
@@ -44,4 +44,18 @@ class Brain(Protocol):
 
     def step(self, context: BrainContext) -> AsyncIterator[BrainEvent]:
         """Stream the next agent message."""
+        ...
+
+
+@runtime_checkable
+class StatefulBrain(Protocol):
+    """A brain that remembers the call beyond the conversation (the deterministic brain's dialogue
+    state): a reply the engine abandons unconfirmed is undone in it too."""
+
+    def checkpoint(self) -> object:
+        """Its memory as it is now."""
+        ...
+
+    def restore(self, saved: object) -> None:
+        """Back to a memory `checkpoint()` returned."""
         ...

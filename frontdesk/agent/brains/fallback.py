@@ -10,6 +10,7 @@ who answered and says why it calls only to the patient (anyone else gets a polit
 details), then confirms, moves or cancels the appointment the call is about.
 """
 
+import copy
 import json
 import re
 from collections.abc import AsyncIterator, Callable
@@ -111,6 +112,16 @@ class FallbackBrain:
         self._now = now
         self._ids = count(1)
         self.dialogue = Dialogue()
+
+    def checkpoint(self) -> object:
+        """The dialogue state as it is now (the engine may rewind a speculative reply)."""
+        return copy.deepcopy(self.dialogue)
+
+    def restore(self, saved: object) -> None:
+        """Back to a dialogue state `checkpoint()` returned."""
+        if not isinstance(saved, Dialogue):
+            raise TypeError(f"not a saved dialogue state: {type(saved).__name__}")
+        self.dialogue = copy.deepcopy(saved)
 
     async def step(self, context: BrainContext) -> AsyncIterator[BrainEvent]:
         """The next agent message: words, then at most one tool call."""

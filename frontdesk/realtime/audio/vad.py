@@ -98,6 +98,14 @@ class SpeechSegmenter:
                 events.append(event)
         return VadFrameResult(frame.probability, self._in_speech, tuple(events))
 
+    def end_speech(self) -> None:
+        """End the speech in progress here, without an event: its listener ended it already (the
+        Whisper twin's finalize). Speech that goes on is confirmed anew and gets its own
+        speech-start; no speech-end follows for what was ended."""
+        self._in_speech = False
+        self._candidate_start = None
+        self._silence_start = None
+
     def _step(self, probability: float) -> VadEvent | None:
         """Advance the state machine by one window."""
         config = self.config

@@ -12,6 +12,13 @@ one to one, and the offline Whisper twin produces the same shapes:
 
 `final` and `speech_final` both carry committed text (each piece once); a transcript is the
 concatenation of their texts. `speech_final` additionally says the speaker stopped talking.
+
+`STTSession.finalize()` asks for the words heard so far now, without waiting for the
+recognizer's own end of speech. Deepgram answers its `Finalize` with Results `is_final=true,
+from_finalize=true`, mapped by the same rule as every Results (`from_finalize` changes no kind):
+`final`, or `speech_final` when Deepgram also set `speech_final`; an empty one is kept (no words
+were pending; its end says how far the flush reached). The Whisper twin ends the utterance in
+progress there and answers with its `speech_final` (see whisper_stt.py).
 """
 
 import asyncio
@@ -76,6 +83,17 @@ class STTSession(Protocol):
 
     def events(self) -> AsyncIterator[TranscriptEvent]:
         """The session's events, in order; ends after finish() or close(). One consumer only."""
+        ...
+
+    async def finalize(self) -> None:
+        """Flush what the recognizer holds, now: the turn is judged over before its own end of speech.
+
+        Every word heard so far arrives promptly as committed events (`final` or `speech_final`),
+        the last of them ending at the audio sent so far. The session stays open and keeps
+        transcribing what is sent next. With nothing pending it is harmless and may produce no
+        event at all. Returns once asked (the events come through `events()`); raises as
+        send() does on a failed, finished or closed session.
+        """
         ...
 
     async def finish(self) -> None:

@@ -13,7 +13,9 @@ backlog of audio at once, which is no sign of a silent vendor (and falling back 
 recognizer then would only deepen the overload). Event times are shifted onto one timeline (seconds since
 the chain session's first audio). The last provider is never abandoned for silence: there is
 nothing to fall back to, and a per-utterance recognizer (Whisper) says nothing until the caller
-pauses.
+pauses. finalize() goes to the active provider; one that fails there, or fails before it has
+committed anything since, is replaced as above, and the provider taking over is asked to
+finalize in its turn once it has the replayed audio.
 
 Text to speech: each `synthesize` call's text is one unit, synthesized whole by the active
 provider (the turn loop cuts replies into clauses, turn/clauses.py, and hands them over one at a
@@ -43,6 +45,7 @@ from frontdesk.realtime.speech.base import (
     STTSession,
     TextToSpeech,
     TranscriptEvent,
+    TranscriptKind,
     TranscriptQueue,
 )
 
@@ -111,6 +114,9 @@ class FallbackSTTSession:
         self._events = TranscriptQueue()
         self._finishing = False
         self._closed = False
+        # A finalize() the active provider has not answered with a commit yet: a provider taking
+        # over is asked again, else the words would wait for its own end of speech.
+        self._finalize_due = False
         self._failure: SpeechProviderError | None = None
         self._switch_lock = asyncio.Lock()
         self._pump = self._start_pump()
@@ -154,6 +160,27 @@ class FallbackSTTSession:
     def events(self) -> AsyncIterator[TranscriptEvent]:
         """The events of whichever provider is active, in order, on the chain's timeline."""
         return self._events.consume()
+
+    async def finalize(self) -> None:
+        """Ask the active provider to commit what it holds now. If it fails, the next provider
+        takes over as in send() (the kept audio replayed to it) and is asked in its turn."""
+        if self._failure is not None:
+            raise self._failure
+        if self._finishing or self._closed:
+            raise RuntimeError("finalize() on a fallback session that was finished or closed")
+        # Under the lock: a switch in progress has replayed all the audio sent so far to the
+        # provider that finalize() then reaches, so the flush covers it.
+        async with self._switch_lock:
+            self._finalize_due = True
+            index, session = self._index, self._session
+            try:
+                await session.finalize()
+            except SpeechProviderError as exc:
+                reason = str(exc)
+            else:
+                return
+        # The provider taking over is finalized after its replay; raises when none is left.
+        await self._switch(index, reason)
 
     async def finish(self) -> None:
         """End of audio: finish the active provider and deliver its last events (falling back
@@ -216,6 +243,9 @@ class FallbackSTTSession:
                 shifted = replace(event, start=event.start + origin_s, end=event.end + origin_s)
                 if shifted.is_final:
                     self._commit(shifted.end)
+                if shifted.is_final or shifted.kind is TranscriptKind.SPEECH_STARTED:
+                    # Answered (or the caller went on, and a flush would cut the new speech).
+                    self._finalize_due = False
                 self._events.put(shifted)
         except SpeechProviderError as exc:
             reason = str(exc)
@@ -265,13 +295,16 @@ class FallbackSTTSession:
         await _close_quietly(old_session, failed, self._providers)
 
     async def _open_with_replay(self, index: int) -> tuple[STTSession, int]:
-        """Start provider `index` and send it the kept frames; its time zero is the first one's start."""
+        """Start provider `index` and send it the kept frames (then finalize it if a finalize()
+        is unanswered); its time zero is the first kept frame's start."""
         session = await self._providers[index].start()
         # A snapshot: the old provider's events may still commit (and drop kept frames) meanwhile.
         origin, replay = self._kept_start, list(self._kept)
         try:
             for frame in replay:
                 await session.send(frame)
+            if self._finalize_due:
+                await session.finalize()
         except SpeechProviderError:
             await _close_quietly(session, index, self._providers)
             raise

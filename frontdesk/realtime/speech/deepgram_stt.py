@@ -4,7 +4,12 @@ The socket carries mu-law 8 kHz mono (each frame's bytes as the carrier sent the
 results, endpointing (the clinic profile's silence, in ms), utterance-end and VAD events.
 Messages map to TranscriptEvent as base.py's table says; empty interims and empty plain finals
 carry nothing and are dropped, but an empty speech_final is kept because it still says the
-caller stopped talking.
+caller stopped talking, and so is an empty final answering a Finalize (`from_finalize`): it says
+Deepgram has flushed up to its end and no words were pending.
+
+finalize() sends Finalize: Deepgram transcribes the audio it holds at once and answers with
+Results is_final=true (the last one from_finalize=true), which map by the same rule as any other
+Results (usually `final`). Deepgram may send nothing when it holds no significant audio.
 
 Deepgram closes a socket that hears neither audio nor a KeepAlive for 10 s (NET-0001), so an idle
 session sends a KeepAlive every `keepalive_interval_s`. finish() sends CloseStream and drains:
@@ -119,6 +124,15 @@ class DeepgramSTTSession:
         """The session's events in order; ends after finish() or close(). One consumer only."""
         return self._events.consume()
 
+    async def finalize(self) -> None:
+        """Send Finalize: Deepgram commits what it holds now (see the module docstring); the
+        socket stays open for more audio."""
+        if self._failure is not None:
+            raise self._failure
+        if not self._open:
+            raise RuntimeError("finalize() on a deepgram session that was finished or closed")
+        await self._transmit("Finalize", self._socket.send_finalize)
+
     async def finish(self) -> None:
         """Send CloseStream, deliver the results Deepgram flushes, then end the events."""
         if not self._open:
@@ -231,12 +245,21 @@ def _results_event(message: ListenV1Results) -> TranscriptEvent | None:
         kind = TranscriptKind.FINAL
     else:
         kind = TranscriptKind.INTERIM
-    if not text and kind is not TranscriptKind.SPEECH_FINAL:
+    from_finalize = bool(message.from_finalize)
+    # An empty speech_final still marks the end of speech, an empty Finalize answer the flush.
+    if not text and (kind is TranscriptKind.INTERIM or (kind is TranscriptKind.FINAL and not from_finalize)):
         return None
     start = max(message.start, 0.0)
     confidence = min(max(best.confidence, 0.0), 1.0)
     if kind is not TranscriptKind.INTERIM:
-        _log.info("stt.result", provider=PROVIDER, kind=kind.value, chars=len(text), confidence=confidence)
+        _log.info(
+            "stt.result",
+            provider=PROVIDER,
+            kind=kind.value,
+            chars=len(text),
+            confidence=confidence,
+            from_finalize=from_finalize,
+        )
     return TranscriptEvent(kind, text, confidence, start, start + max(message.duration, 0.0))
 
 

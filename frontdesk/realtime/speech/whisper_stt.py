@@ -8,6 +8,14 @@ side) is resampled to 16 kHz and transcribed in a worker thread, giving one spee
 An utterance that runs past `max_utterance_s` is cut and transcribed as a `final` (the caller is
 still talking), as Deepgram does for long speech. There are no interim results.
 
+finalize() (the turn loop judged the turn over before the segmenter's end-of-speech silence)
+cuts the utterance in progress at the audio received so far and transcribes it as its
+`speech_final`: the session ends that speech there, the segmenter included, so a caller who goes
+on is a new utterance with its own speech_started, and the segmenter's later silence cuts nothing
+again. `speech_final` rather than `final` keeps every speech_started closed by a speech_final, as
+consumers tracking whether the caller is speaking expect. No utterance in progress: no event.
+Utterances never overlap: one starts no earlier than where the previous cut ended.
+
 Confidence: per segment, exp(avg_logprob) is the geometric mean probability of its tokens;
 multiplied by (1 - no_speech_prob) it drops for noise that Whisper "hears" words in. The
 utterance's confidence is the token-weighted mean of that over its segments (0 if none).
@@ -59,7 +67,8 @@ POST_ROLL_MS: Final = 200  # audio kept after the silence began: trailing conson
 _DETECTION_LAG_MS: Final = 100
 MAX_UTTERANCE_S: Final = 30.0
 # Shorter audio is not sent to Whisper (it only hallucinates on it); its event has no text.
-# This happens when speech ends just after a long utterance was cut at max_utterance_s.
+# This happens when speech ends, or finalize() comes, just after a long utterance was cut at
+# max_utterance_s.
 MIN_TRANSCRIBE_S: Final = 0.1
 
 _log = get_logger(__name__)
@@ -144,6 +153,7 @@ class WhisperSTTSession:
         self._first_sample = 0  # stream position of _frames[0]
         self._total_samples = 0  # stream position after the newest frame
         self._utterance_start: int | None = None  # stream position where the current utterance began
+        self._cut_to = 0  # stream position the queued utterances reach: the next starts there at the earliest
         self._jobs: asyncio.Queue[_Utterance | None] = asyncio.Queue()
         self._events = TranscriptQueue()
         self._open = True
@@ -161,7 +171,9 @@ class WhisperSTTSession:
         for event in self.segmenter.process(frame).events:
             at = round(event.at * TELEPHONY_SAMPLE_RATE)
             if event.kind is VadEventKind.SPEECH_START:
-                self._utterance_start = max(at - _samples(PRE_ROLL_MS), self._first_sample)
+                # The pre-roll may reach into audio cut moments ago (by finalize(), or after a short
+                # end silence): never transcribe it twice.
+                self._utterance_start = max(at - _samples(PRE_ROLL_MS), self._first_sample, self._cut_to)
                 self._events.put(TranscriptEvent(TranscriptKind.SPEECH_STARTED, start=event.at, end=event.at))
             else:
                 self._cut(min(at + _samples(POST_ROLL_MS), self._total_samples), TranscriptKind.SPEECH_FINAL)
@@ -176,6 +188,19 @@ class WhisperSTTSession:
     def events(self) -> AsyncIterator[TranscriptEvent]:
         """The session's events in order; ends after finish() or close(). One consumer only."""
         return self._events.consume()
+
+    async def finalize(self) -> None:
+        """Transcribe the utterance in progress now, as its speech_final, and end that speech
+        (see the module docstring); without one, do nothing."""
+        if self._failure is not None:
+            raise self._failure
+        if not self._open:
+            raise RuntimeError("finalize() on a whisper session that was finished or closed")
+        if self._utterance_start is None:
+            return
+        self._cut(self._total_samples, TranscriptKind.SPEECH_FINAL)
+        # Otherwise the segmenter's end of silence would cut this speech a second time.
+        self.segmenter.end_speech()
 
     async def finish(self) -> None:
         """End of audio: transcribe any utterance in progress, deliver it, then end the events."""
@@ -209,6 +234,7 @@ class WhisperSTTSession:
             _Utterance(audio, start / TELEPHONY_SAMPLE_RATE, end / TELEPHONY_SAMPLE_RATE, kind)
         )
         self._utterance_start = None
+        self._cut_to = end
         self._drop_before(end - _samples(PRE_ROLL_MS))
 
     def _drop_before(self, position: int) -> None:

@@ -1,15 +1,23 @@
 """The turn loop: the one owner of what the agent says.
 
 Everything that can make the agent speak or stop arrives here as an input, in order, on one
-queue: transcript events, the caller's finished turns, DTMF, sustained speech over the agent's
-audio (from the frame path), a speech played to its end, and the watchdogs' ticks. One task
-takes them one at a time and alone holds the current speech; starting a new one first
-interrupts the old one and waits until it is cancelled and cut at what the caller heard. So a
-final transcript, DTMF, interim words and sustained speech all interrupt through the same path,
-and no other task ever replaces the current speech.
+queue: transcript events, the end-of-turn rule's decisions, the caller's finished turns, DTMF,
+sustained speech over the agent's audio (from the frame path), a speech played to its end, and
+the watchdogs' ticks. One task takes them one at a time and alone holds the current speech;
+starting a new one first interrupts the old one and waits until it is cancelled and cut at what
+the caller heard. So a final transcript, DTMF, interim words and sustained speech all interrupt
+through the same path, and no other task ever replaces the current speech.
+
+Preemptive generation: a guess of the caller's turn (their words so far, when they pause or the
+end-of-turn rule decides before the STT committed the words; caller_turn.py) starts a reply at
+once, held: generated and synthesized, but no audio sent and no tool run. The real turn keeps it
+when its words are the same (normalized) and releases it; otherwise, or when the caller goes on
+speaking, it is discarded and the engine rewound to before it, and the real turn is answered
+afresh.
 """
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -18,7 +26,7 @@ from typing import Final
 from frontdesk.agent.call_actions import CallActions
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.clinic_profile import ClinicProfile
-from frontdesk.agent.engine import Receptionist
+from frontdesk.agent.engine import Checkpoint, Receptionist
 from frontdesk.agent.tools import TransferReason
 from frontdesk.domain.calls import TurnRecord
 from frontdesk.domain.models import TurnRole
@@ -28,7 +36,14 @@ from frontdesk.realtime import metrics
 from frontdesk.realtime.speech.base import TranscriptEvent, TranscriptKind
 from frontdesk.realtime.transport import DigitPressed, Transport
 from frontdesk.realtime.turn.barge_in import words_interrupt
-from frontdesk.realtime.turn.caller_turn import ArrivalClock, CallerTurn, CallerTurns
+from frontdesk.realtime.turn.caller_turn import (
+    ArrivalClock,
+    CallerPaused,
+    CallerTurn,
+    CallerTurns,
+    GuessWithdrawn,
+)
+from frontdesk.realtime.turn.end_of_turn import EndOfTurnPolicy, TurnEnded
 from frontdesk.realtime.turn.listening import REPROMPT, is_backchannel
 from frontdesk.realtime.turn.speech import AgentSpeech, Marks, Spawn, SpeechPosition, milliseconds
 from frontdesk.realtime.turn.voice import CallVoice
@@ -62,7 +77,36 @@ class SpeechDone:
     speech: AgentSpeech
 
 
-LoopInput = TranscriptEvent | CallerTurn | DigitPressed | BargeIn | SpeechDone | Tick
+@dataclass(frozen=True)
+class _Speculation:
+    """A reply started on a guess of the caller's turn, held until the real turn confirms it."""
+
+    words: str  # the guess, normalized
+    speech: AgentSpeech
+    release: asyncio.Event  # set: its audio goes out and its tools may run
+    checkpoint: Checkpoint  # the engine before it
+
+
+def same_words(a: str, b: str) -> bool:
+    """Whether two transcripts say the same words (case, punctuation and spacing aside)."""
+    return _normalized(a) == _normalized(b)
+
+
+def _normalized(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+LoopInput = (
+    TranscriptEvent
+    | TurnEnded
+    | CallerPaused
+    | GuessWithdrawn
+    | CallerTurn
+    | DigitPressed
+    | BargeIn
+    | SpeechDone
+    | Tick
+)
 
 
 class TurnLoop:
@@ -79,7 +123,10 @@ class TurnLoop:
         voice: CallVoice,
         clock: ArrivalClock,
         idle_seconds: float,
+        end_of_turn: EndOfTurnPolicy | None = None,
     ) -> None:
+        """`end_of_turn`: the timing of the end-of-turn rule whose decisions the call session
+        posts here; None when the STT's end of speech ends the caller's turns."""
         self.turns: list[TurnRecord] = []
         self.marks = Marks()
         self._transport = transport
@@ -89,9 +136,10 @@ class TurnLoop:
         self._profile = profile
         self._voice = voice
         self._inbox: asyncio.Queue[LoopInput] = asyncio.Queue()
-        self._caller = CallerTurns(clock, self.post)
+        self._caller = CallerTurns(clock, self.post, end_of_turn)
         self._watchdogs = CallWatchdogs(idle_seconds, profile.max_call_seconds)
         self._current: AgentSpeech | None = None
+        self._speculation: _Speculation | None = None  # a held reply on a guess, if any
         self._onset: SpeechPosition | None = None  # where the agent was when the caller began
         self._spawn: Spawn | None = None
         self._ending = False  # the agent is saying its last words: caller input changes nothing
@@ -107,6 +155,16 @@ class TurnLoop:
     def current(self) -> AgentSpeech | None:
         """What the agent is saying (or about to say) now, if anything."""
         return self._current
+
+    @property
+    def caller_words(self) -> str:
+        """The caller's words so far in the turn in progress (committed, then interim)."""
+        return self._caller.words_so_far
+
+    @property
+    def caller_pending(self) -> bool:
+        """Whether the caller's words or an end-of-turn decision wait for the turn to end."""
+        return self._caller.pending
 
     @property
     def agent_audible(self) -> bool:
@@ -136,6 +194,12 @@ class TurnLoop:
         match item:
             case TranscriptEvent():
                 await self._on_transcript(item)
+            case TurnEnded():
+                self._caller.on_end_of_turn(item)
+            case CallerPaused():
+                self._caller.on_pause(item)
+            case GuessWithdrawn():
+                await self._discard()
             case CallerTurn():
                 await self._on_caller_turn(item)
             case DigitPressed(digit="0"):
@@ -154,16 +218,25 @@ class TurnLoop:
 
     async def _on_transcript(self, event: TranscriptEvent) -> None:
         self._watchdogs.activity()
+        if event.kind is TranscriptKind.SPEECH_STARTED:
+            await self._discard()  # the caller goes on: a guess of their turn is stale
         current = self._current
         if event.kind is TranscriptKind.SPEECH_STARTED and current is not None and current.audible:
             self._onset = current.position()
         if event.kind is TranscriptKind.INTERIM:
             if self.agent_audible and event.text.strip() and not is_backchannel(event.text):
                 await self._interrupt("interim words")
-            return
         self._caller.on_transcript(event)
 
     async def _on_caller_turn(self, turn: CallerTurn) -> None:
+        if turn.guess:
+            await self._on_guess(turn)
+            return
+        speculation = self._speculation
+        if speculation is not None and same_words(speculation.words, turn.text) and not self._ending:
+            self._keep(speculation, turn)
+            return
+        await self._discard()
         onset, self._onset = self._onset, None
         if self._ending:
             return
@@ -187,8 +260,61 @@ class TurnLoop:
     # -- the agent -----------------------------------------------------------------------------
 
     def _reply(self, turn: CallerTurn) -> None:
-        timings = {"stt_final": milliseconds(turn.ready_at - turn.speech_end)}
-        self._start(self._engine.respond(turn.text), turn.speech_end, timings, on_heard=self._engine.heard)
+        self._start(
+            self._engine.respond(turn.text), turn.speech_end, _turn_timings(turn), on_heard=self._engine.heard
+        )
+
+    # -- preemptive generation -------------------------------------------------------------------
+
+    async def _on_guess(self, guess: CallerTurn) -> None:
+        """Start a held reply on the caller's words so far, unless one runs on the same words, the
+        agent is speaking (the real turn then decides, backchannel or not), or an interrupted
+        reply's tools still run (the engine could not be rewound)."""
+        if self._ending:
+            return
+        speculation = self._speculation
+        if speculation is not None:
+            if same_words(speculation.words, guess.text):
+                return
+            await self._discard()
+        if (self._current is not None and not self._current.finished) or not self._engine.idle:
+            return
+        checkpoint = self._engine.checkpoint()
+        release = asyncio.Event()
+        speech = self._start(
+            self._engine.respond(guess.text, gate=release),
+            guess.speech_end,
+            {},
+            on_heard=self._engine.heard,
+            release=release,
+        )
+        self._speculation = _Speculation(_normalized(guess.text), speech, release, checkpoint)
+
+    def _keep(self, speculation: _Speculation, turn: CallerTurn) -> None:
+        """The real turn says what the guess said: record it before the reply and let it out (the
+        engine keeps the guess's spelling of the same words)."""
+        self._speculation = None
+        self._onset = None
+        self._watchdogs.caller_spoke()
+        caller = TurnRecord(role=TurnRole.caller, text=turn.shown or turn.text, timings={})
+        self.turns.insert(self.turns.index(speculation.speech.turn), caller)
+        speech = speculation.speech
+        speech.timings.update({**_turn_timings(turn), "preemptive_kept": 1.0})
+        metrics.PREEMPTIVE.labels(result="kept").inc()
+        speculation.release.set()
+
+    async def _discard(self) -> None:
+        """Drop the held reply, if any: stop it, rewind the engine, forget its record."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is None:
+            return
+        speech = speculation.speech
+        await speech.interrupt()  # never audible: nothing to clear at the carrier
+        self._engine.rewind(speculation.checkpoint)
+        self.turns.remove(speech.turn)
+        if self._current is speech:
+            self._current = None
+        metrics.PREEMPTIVE.labels(result="discarded").inc()
 
     def _speak(self, text: str, cached: bool = True, timings: dict[str, float] | None = None) -> AgentSpeech:
         """Say fixed words (greeting, prompts): from the phrase cache when `cached`."""
@@ -201,6 +327,7 @@ class TurnLoop:
         timings: dict[str, float],
         cached: bool = False,
         on_heard: Callable[[str], None] | None = None,
+        release: asyncio.Event | None = None,
     ) -> AgentSpeech:
         assert self._spawn is not None and (self._current is None or self._current.finished)
         speech = AgentSpeech(
@@ -213,6 +340,7 @@ class TurnLoop:
             cached=cached,
             on_heard=on_heard,
             on_done=lambda done: self.post(SpeechDone(done)),
+            release=release,
         )
         self._current = speech
         speech.start(self._spawn)
@@ -220,6 +348,7 @@ class TurnLoop:
 
     async def _interrupt(self, why: str) -> None:
         """Stop the current speech, if any, and wait until it is cut at what was heard."""
+        await self._discard()
         current = self._current
         if current is None or current.finished:
             return
@@ -273,7 +402,7 @@ class TurnLoop:
         busy = (
             (self._current is not None and not self._current.finished)
             or self._caller.speaking
-            or self._caller.pending
+            or self.caller_pending
         )
         match self._watchdogs.check(busy):
             case Alarm.idle_prompt:
@@ -310,3 +439,15 @@ class TurnLoop:
         turn = TurnRecord(role=role, text=text, timings=timings)
         self.turns.append(turn)
         return turn
+
+
+def _turn_timings(turn: CallerTurn) -> dict[str, float]:
+    """How the caller's turn was ended, in ms after their end of speech: the end-of-turn decision
+    and the model's judgement (when the rule decided), the words, and the turn as a whole."""
+    timings = {"stt_final": milliseconds((turn.words_at or turn.ready_at) - turn.speech_end)}
+    if turn.decided_at is not None:
+        timings["end_of_turn"] = milliseconds(turn.decided_at - turn.speech_end)
+    if turn.end_of_turn is not None and turn.end_of_turn.probability is not None:
+        timings["end_of_turn_probability"] = round(turn.end_of_turn.probability, 3)
+    timings["turn_ready"] = milliseconds(turn.ready_at - turn.speech_end)
+    return timings

@@ -85,11 +85,13 @@ class AgentSpeech:
         cached: bool = False,
         on_heard: Callable[[str], None] | None = None,
         on_done: Callable[["AgentSpeech"], None] | None = None,
+        release: asyncio.Event | None = None,
     ) -> None:
         """`text`: fixed words, or the engine's reply streamed as text deltas. `began`: the
         monotonic time the turn's timings count from (the caller's end of speech). `cached`: fixed
         words from the phrase cache. `on_heard(text)`: told what was heard when interrupted.
-        `on_done(self)`: told when everything was played."""
+        `on_done(self)`: told when everything was played. `release`: a speculative reply's audio
+        is generated and synthesized but sent only once this is set."""
         self.turn = turn
         self.clauses: list[str] = []
         self._text = text
@@ -100,6 +102,7 @@ class AgentSpeech:
         self._cached = cached
         self._on_heard = on_heard
         self._on_done = on_done
+        self._release = release
         self._out: dict[str, float] = {}  # seconds of audio before each mark not yet echoed
         self._clause_ends: dict[str, int] = {}  # the last mark of each clause -> its index
         self._echoed: set[str] = set()  # marks the carrier played through
@@ -229,6 +232,8 @@ class AgentSpeech:
             async with contextlib.aclosing(self._voice.audio_of(clause, self._cached)) as audio:
                 async for chunk in audio:
                     self.timings.setdefault("tts_first_audio", self._since_began())
+                    if self._release is not None:
+                        await self._release.wait()
                     last = self._marks.issue(self)
                     if not self._out:
                         self._progress_at = time.monotonic()  # an idle carrier starts playing now
