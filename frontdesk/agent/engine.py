@@ -48,6 +48,7 @@ class Checkpoint:
     state: CallState
     brains: tuple[object, ...]  # each stateful brain's saved state, None for the others
     reply_from: int
+    tool_rounds: int  # tool rounds begun before it
 
 
 class Receptionist:
@@ -76,6 +77,7 @@ class Receptionist:
         self._tools: asyncio.Task[None] | None = None
         self._interrupted = False  # the reply whose tools run now was abandoned by its listener
         self._reply_from = len(self.conversation.messages)  # where the latest reply's messages begin
+        self._tool_rounds = 0  # tool rounds begun in the call
 
     @property
     def brain(self) -> Brain:
@@ -112,10 +114,17 @@ class Receptionist:
             copy.deepcopy(self.state),
             tuple(brain.checkpoint() if isinstance(brain, StatefulBrain) else None for brain in self.brains),
             self._reply_from,
+            self._tool_rounds,
         )
+
+    def can_rewind(self, checkpoint: Checkpoint) -> bool:
+        """Whether nothing since `checkpoint` ran a tool (the replies since can still be undone)."""
+        return self.idle and self._tool_rounds == checkpoint.tool_rounds
 
     def rewind(self, checkpoint: Checkpoint) -> None:
         """Undo every reply since `checkpoint`, none of whose tools ran (their gate stayed shut)."""
+        if not self.can_rewind(checkpoint):
+            raise RuntimeError("a tool ran since the checkpoint: its effects cannot be undone")
         self.conversation.messages = [message.model_copy(deep=True) for message in checkpoint.messages]
         for item in fields(self.state):  # in place: the tool runner and the call share this state
             setattr(self.state, item.name, copy.deepcopy(getattr(checkpoint.state, item.name)))
@@ -159,6 +168,7 @@ class Receptionist:
                         )
                     raise
             # Tools run in their own task: an interruption while they run does not lose results.
+            self._tool_rounds += 1
             self._tools = asyncio.ensure_future(self._run_tools(calls))
             try:
                 await asyncio.shield(self._tools)

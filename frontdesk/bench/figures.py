@@ -21,6 +21,7 @@ from frontdesk.bench.script import line_of, tag_of
 from frontdesk.bench.vendor_log import VendorLog
 from frontdesk.domain.database import session_scope
 from frontdesk.domain.models import Call, CallTurn, Message, MessageChannel, MessageStatus, TurnRole
+from frontdesk.realtime.metrics import STAGES
 
 SPOKEN: Final = ("say", "barge_in")  # the caller's steps that expect a spoken reply
 UNBOOKED_TURNS_SHOWN: Final = 4  # the end of an unbooked call's transcript, to see why
@@ -148,6 +149,11 @@ def load_figures(load: LoadRun, records: Sequence[CallRecord]) -> dict[str, Any]
                 if t.kind in SPOKEN and t.latency_ms is None
             ],
         },
+        "stages_ms": {
+            stage: percentiles((t[stage] for r in records for _l, t in r.replies() if stage in t), 50, 95)
+            for stage in STAGES
+        },
+        "preemptive": preemptive_figures([t for r in records for _l, t in r.replies()]),
         "greeting_ms": {
             "at_caller": percentiles(
                 (t.latency_ms for t in caller_turns if t.kind == "greeting" and t.latency_ms is not None),
@@ -195,6 +201,19 @@ def cpu_figures(used: Mapping[str, float], load: LoadRun) -> dict[str, Any]:
             "stack": round(stack_total / call_seconds, 4) if call_seconds else None,
             "bench_process": round(bench_process / call_seconds, 4) if call_seconds else None,
         },
+    }
+
+
+def preemptive_figures(replies: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """How many replies were started on a guess of the caller's words, and how many of those the
+    final words kept (the rest were started again)."""
+    guessed = [t["preemptive_kept"] for t in replies if "preemptive_kept" in t]
+    kept = sum(1 for value in guessed if value == 1.0)
+    return {
+        "replies": len(replies),
+        "guessed": len(guessed),
+        "kept": kept,
+        "hit_rate": round(kept / len(guessed), 3) if guessed else None,
     }
 
 

@@ -42,6 +42,11 @@ PREEMPTIVE = Counter(
     ["result"],
 )
 
+TURNS_JOINED = Counter(
+    "frontdesk_caller_turns_joined_total",
+    "Caller turns answered together with the one before, whose reply the caller had not heard yet.",
+)
+
 STAGES = (
     "end_of_turn",
     "stt_final",

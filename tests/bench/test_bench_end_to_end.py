@@ -77,6 +77,11 @@ async def test_two_calls_at_once_complete_book_and_report_every_figure() -> None
     assert figures["cpu_seconds_per_call_second"]["stack"] > 0
     for figure in ("voice_to_voice_ms", "greeting_ms", "barge_in_ms", "temporal_update_ms", "vendor_time_ms"):
         assert percentiles_present(figures[figure]), figure
+    # Every caller turn ended by the turn model, each stage timed.
+    for stage in ("end_of_turn", "stt_final", "turn_ready", "llm_first_token", "first_frame_sent"):
+        assert figures["stages_ms"][stage]["p50"] is not None, stage
+    preemptive = figures["preemptive"]
+    assert preemptive["replies"] == 8 and preemptive["kept"] <= preemptive["guessed"] <= 8
 
 
 def test_an_unknown_profile_is_a_usage_error() -> None:

@@ -627,3 +627,56 @@ async def test_the_caller_going_on_drops_a_reply_held_on_their_pause(place_call,
     assert call.caller_turns() == ["I'd like to book a cleaning, please."] and len(brain.contexts) == 2
     # The engine keeps the held reply's words: the same as the final's, in the interim's spelling.
     assert [m.text for m in call.messages() if m.role == "user"][-1] == "I'd like to book a cleaning please"
+
+
+# -- a reply not yet heard when the caller goes on ------------------------------------------------
+
+
+async def test_words_said_before_the_reply_was_heard_are_answered_with_the_turn_before(place_call) -> None:
+    """A turn ended at a comma ("Yes," | "speaking."): the caller goes on before any of the reply
+    is heard, so it is undone unheard and both parts are answered as one turn."""
+    hold = asyncio.Event()
+    hold.set()
+    voice = ScriptedVoice(hold=hold)
+    brain = ScriptedBrain([TextDelta("Hello there!")], [TextDelta("Thanks for confirming it is you.")])
+    call = await place_call(llm=brain, voice=voice)
+    await greeted(call)
+    joined = REGISTRY.get_sample_value("frontdesk_caller_turns_joined_total") or 0.0
+    hold.clear()  # the reply's voice is slow to start
+    call.recognizer.says("Yes,")
+    await until(lambda: voice.open_streams == 1, "the reply to the first part being synthesized")
+    call.recognizer.says("speaking.")
+    await until(lambda: len(brain.contexts) == 2, "the joined turn to be answered")
+    hold.set()
+
+    await call.speaking("Thanks for confirming")
+    assert call.caller_turns() == ["Yes, speaking."]
+    assert [t.text for t in call.loop.turns if t.role is TurnRole.agent][1:] == [
+        "Thanks for confirming it is you."
+    ]
+    assert [m.text for m in call.messages() if m.role == "user"][-1] == "Yes, speaking."
+    assert "Hello there!" not in [m.text for m in call.messages()]
+    assert REGISTRY.get_sample_value("frontdesk_caller_turns_joined_total") == joined + 1
+    well_formed(call.messages())
+
+
+async def test_a_reply_held_for_a_sound_with_no_words_goes_out_when_the_caller_is_quiet(place_call) -> None:
+    hold = asyncio.Event()
+    hold.set()
+    voice = ScriptedVoice(hold=hold)
+    call = await place_call(llm=ScriptedBrain([TextDelta("You're all set then.")]), voice=voice)
+    await greeted(call)
+    hold.clear()
+    call.recognizer.says("That's all, thanks.")
+    await until(lambda: voice.open_streams == 1, "the reply being synthesized")
+    call.recognizer.speech_started()  # a cough: the reply is held
+    await until(lambda: call.loop.holding, "the reply to be held")
+    hold.set()
+    await until(lambda: "tts_first_audio" in call.loop.turns[-1].timings, "the reply's audio to be ready")
+    speech = call.loop.current
+    assert speech is not None and not speech.sent_audio  # held while the caller may be speaking
+    call.recognizer.final("")  # the recognizer heard no words in it
+
+    await call.speaking("You're all set")
+    assert not call.loop.holding
+    assert call.caller_turns() == ["That's all, thanks."] and speech is call.loop.current

@@ -260,9 +260,13 @@ async def test_a_thousand_targets_paced_once_each_respecting_opt_outs(stack: Cam
         await child_start_times(stack, [t.id for t in targets if t.status is TargetStatus.reached])
     )
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    # 20 calls a minute, in workflow time; the server stamps a child's start a few ms from the
-    # parent's decision, hence the tolerance.
-    assert min(gaps) >= timedelta(seconds=3) - timedelta(milliseconds=50)
+    # 20 calls a minute: 3 s between starts in workflow time. The server stamps a child's start
+    # when the parent's workflow task completes, which a busy machine delays by tens of ms (one
+    # gap measured 2.941 s under two busy loops): the pace holds over the whole run (the first
+    # start's delay, spread over ~990 gaps, is under a millisecond), and no two starts ever come
+    # close together.
+    assert (starts[-1] - starts[0]) / len(gaps) >= timedelta(seconds=3) - timedelta(milliseconds=1)
+    assert min(gaps) >= timedelta(seconds=2.5)
     history = [event async for event in handle.fetch_history_events()]
     assert len(history) < 20_000  # continued as new: each run's history stays bounded
     description = await handle.describe()

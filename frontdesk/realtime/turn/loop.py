@@ -14,13 +14,19 @@ once, held: generated and synthesized, but no audio sent and no tool run. The re
 when its words are the same (normalized) and releases it; otherwise, or when the caller goes on
 speaking, it is discarded and the engine rewound to before it, and the real turn is answered
 afresh.
+
+Unheard replies: a reply stays undoable while none of its audio went out and none of its tools
+ran. If the caller starts speaking again in that time (a turn ended at a comma: "Yes, |
+speaking."), its audio and tools are held; when the caller's next words come, the reply is
+undone and both turns are answered as one. Held with no words coming (a cough), it goes out once
+the caller is quiet and nothing is pending, or after `MAX_HOLD_S` whatever happens.
 """
 
 import asyncio
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from frontdesk.agent.call_actions import CallActions
@@ -61,6 +67,9 @@ TIME_LIMIT_CALLBACK: Final = (
     "We've reached the time limit for this call. Someone from our team will call you back."
 )
 TIME_LIMIT_MESSAGE: Final = "Call reached its time limit; please call the patient back."
+# The longest an unheard reply is held while the caller goes on: a bound for a speaking flag
+# that never clears (a vendor that sends no end of speech), not a wait anyone should reach.
+MAX_HOLD_S: Final = 10.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,18 @@ class _Speculation:
     speech: AgentSpeech
     release: asyncio.Event  # set: its audio goes out and its tools may run
     checkpoint: Checkpoint  # the engine before it
+
+
+@dataclass
+class _Unheard:
+    """The reply to the caller's latest turn, while it may still be undone (module docstring)."""
+
+    caller: TurnRecord  # the caller's turn it answers
+    text: str  # the caller's words
+    speech: AgentSpeech
+    release: asyncio.Event  # cleared: its audio and tools are held
+    checkpoint: Checkpoint  # the engine before the caller's turn
+    held_at: float | None = None  # when the caller went on
 
 
 def same_words(a: str, b: str) -> bool:
@@ -140,6 +161,7 @@ class TurnLoop:
         self._watchdogs = CallWatchdogs(idle_seconds, profile.max_call_seconds)
         self._current: AgentSpeech | None = None
         self._speculation: _Speculation | None = None  # a held reply on a guess, if any
+        self._unheard: _Unheard | None = None  # the latest reply, while it may be undone
         self._onset: SpeechPosition | None = None  # where the agent was when the caller began
         self._spawn: Spawn | None = None
         self._ending = False  # the agent is saying its last words: caller input changes nothing
@@ -155,6 +177,11 @@ class TurnLoop:
     def current(self) -> AgentSpeech | None:
         """What the agent is saying (or about to say) now, if anything."""
         return self._current
+
+    @property
+    def holding(self) -> bool:
+        """Whether the latest reply is held, unheard, while the caller goes on."""
+        return self._unheard is not None and self._unheard.held_at is not None
 
     @property
     def caller_words(self) -> str:
@@ -200,6 +227,7 @@ class TurnLoop:
                 self._caller.on_pause(item)
             case GuessWithdrawn():
                 await self._discard()
+                self._release_unheard(time.monotonic())
             case CallerTurn():
                 await self._on_caller_turn(item)
             case DigitPressed(digit="0"):
@@ -220,6 +248,7 @@ class TurnLoop:
         self._watchdogs.activity()
         if event.kind is TranscriptKind.SPEECH_STARTED:
             await self._discard()  # the caller goes on: a guess of their turn is stale
+            self._hold_unheard()
         current = self._current
         if event.kind is TranscriptKind.SPEECH_STARTED and current is not None and current.audible:
             self._onset = current.position()
@@ -227,6 +256,7 @@ class TurnLoop:
             if self.agent_audible and event.text.strip() and not is_backchannel(event.text):
                 await self._interrupt("interim words")
         self._caller.on_transcript(event)
+        self._release_unheard(time.monotonic())
 
     async def _on_caller_turn(self, turn: CallerTurn) -> None:
         if turn.guess:
@@ -236,10 +266,14 @@ class TurnLoop:
         if speculation is not None and same_words(speculation.words, turn.text) and not self._ending:
             self._keep(speculation, turn)
             return
+        guessed = speculation is not None  # and wrong: the reply below starts afresh
         await self._discard()
-        onset, self._onset = self._onset, None
         if self._ending:
             return
+        if turn.shown is None and not turn.unclear and (earlier := await self._undo_unheard()) is not None:
+            turn = replace(turn, text=f"{earlier} {turn.text}")
+            metrics.TURNS_JOINED.inc()
+        onset, self._onset = self._onset, None
         current = self._current
         if current is not None and current.audible:
             if not words_interrupt(turn.text, onset or current.position()):
@@ -250,19 +284,75 @@ class TurnLoop:
             metrics.REPROMPTS.inc()
             self._record(TurnRole.caller, turn.text, {"confidence": turn.confidence or 0.0})
         else:
-            self._record(TurnRole.caller, turn.shown or turn.text, {})
+            caller = self._record(TurnRole.caller, turn.shown or turn.text, {})
         await self._interrupt("caller turn")
         if turn.unclear:
             self._speak(REPROMPT)  # too unsure to answer: ask again
         else:
-            self._reply(turn)
+            self._reply(turn, caller, guessed)
 
     # -- the agent -----------------------------------------------------------------------------
 
-    def _reply(self, turn: CallerTurn) -> None:
-        self._start(
-            self._engine.respond(turn.text), turn.speech_end, _turn_timings(turn), on_heard=self._engine.heard
+    def _reply(self, turn: CallerTurn, caller: TurnRecord, guessed: bool) -> None:
+        """Answer a caller turn (`guessed`: a reply started on a guess of it was wrong)."""
+        checkpoint = self._engine.checkpoint() if self._engine.idle else None
+        release = asyncio.Event()
+        release.set()
+        speech = self._start(
+            self._engine.respond(turn.text, gate=release),
+            turn.speech_end,
+            {**_turn_timings(turn), **({"preemptive_kept": 0.0} if guessed else {})},
+            on_heard=self._engine.heard,
+            release=release,
         )
+        if checkpoint is not None:
+            self._unheard = _Unheard(caller, turn.text, speech, release, checkpoint)
+
+    # -- unheard replies -------------------------------------------------------------------------
+
+    def _undoable(self, unheard: _Unheard) -> bool:
+        speech = unheard.speech
+        return not speech.sent_audio and not speech.finished and self._engine.can_rewind(unheard.checkpoint)
+
+    def _hold_unheard(self) -> None:
+        """The caller started speaking: hold the latest reply if it is still undoable."""
+        unheard = self._unheard
+        if unheard is None or unheard.held_at is not None:
+            return
+        if self._undoable(unheard):
+            unheard.release.clear()
+            unheard.held_at = time.monotonic()
+        else:
+            self._unheard = None
+
+    async def _undo_unheard(self) -> str | None:
+        """Undo the latest reply if nothing of it was heard or done: the caller's words it
+        answered, to be answered again with what they say now."""
+        unheard, self._unheard = self._unheard, None
+        if unheard is None:
+            return None
+        if not self._undoable(unheard):
+            unheard.release.set()
+            return None
+        speech = unheard.speech
+        await speech.interrupt()
+        self._engine.rewind(unheard.checkpoint)
+        self.turns.remove(speech.turn)
+        self.turns.remove(unheard.caller)
+        if self._current is speech:
+            self._current = None
+        return unheard.text
+
+    def _release_unheard(self, now: float) -> None:
+        """A held reply goes out once the caller is quiet and nothing is pending (no words came:
+        a cough, a noise), or after MAX_HOLD_S."""
+        unheard = self._unheard
+        if unheard is None or unheard.held_at is None:
+            return
+        quiet = not self._caller.speaking and not self.caller_pending
+        if quiet or now - unheard.held_at >= MAX_HOLD_S:
+            unheard.release.set()
+            unheard.held_at = None
 
     # -- preemptive generation -------------------------------------------------------------------
 
@@ -302,6 +392,7 @@ class TurnLoop:
         speech.timings.update({**_turn_timings(turn), "preemptive_kept": 1.0})
         metrics.PREEMPTIVE.labels(result="kept").inc()
         speculation.release.set()
+        self._unheard = _Unheard(caller, turn.text, speech, speculation.release, speculation.checkpoint)
 
     async def _discard(self) -> None:
         """Drop the held reply, if any: stop it, rewind the engine, forget its record."""
@@ -374,6 +465,8 @@ class TurnLoop:
             metrics.observe_turn(timings)
         if speech is self._current:
             self._current = None
+        if self._unheard is not None and self._unheard.speech is speech:
+            self._unheard = None
 
     async def _say_to_the_end(self, text: str) -> None:
         """Say fixed words as the call ends and wait until they were played."""
@@ -399,6 +492,7 @@ class TurnLoop:
     async def _on_tick(self) -> None:
         if self._ending:
             return
+        self._release_unheard(time.monotonic())
         busy = (
             (self._current is not None and not self._current.finished)
             or self._caller.speaking

@@ -90,8 +90,8 @@ class AgentSpeech:
         """`text`: fixed words, or the engine's reply streamed as text deltas. `began`: the
         monotonic time the turn's timings count from (the caller's end of speech). `cached`: fixed
         words from the phrase cache. `on_heard(text)`: told what was heard when interrupted.
-        `on_done(self)`: told when everything was played. `release`: a speculative reply's audio
-        is generated and synthesized but sent only once this is set."""
+        `on_done(self)`: told when everything was played. `release`: each chunk is sent only
+        while this is set (a reply held before it is heard: generated and synthesized ahead)."""
         self.turn = turn
         self.clauses: list[str] = []
         self._text = text
@@ -126,6 +126,11 @@ class AgentSpeech:
     def audible(self) -> bool:
         """Whether the caller may be hearing it now: audio went out and is not all played."""
         return not self.finished and self._progress_at is not None
+
+    @property
+    def sent_audio(self) -> bool:
+        """Whether any of its audio went to the carrier."""
+        return self._progress_at is not None
 
     @property
     def interrupted(self) -> bool:
