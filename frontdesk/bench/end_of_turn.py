@@ -7,11 +7,13 @@ mu-law in 20 ms frames), analyzed by the real `FrameAnalyzer`, and played frame 
 
 - `old`: the silence rule (no model), the profile's `END_OF_TURN_SILENCE_MS`.
 - `new`: Smart Turn v3 after the short silence, with the profile's threshold and long silence.
-- `old_with_word_hold`, `new_with_word_hold`: each with the 700 ms the turn loop adds when the
-  words so far sound unfinished (listening.py, caller_turn.py), given perfect transcripts of
-  them: an end whose words sound unfinished is decided 700 ms later, and is dropped if the
-  caller's next words are confirmed (the segmenter's `min_speech_ms` after their onset) within
-  the hold. `old_with_word_hold` is the old policy as the turn loop runs it today.
+- `old_with_word_hold`, `new_with_word_hold`: each with the turn loop's hold when the words so
+  far sound unfinished (listening.py, caller_turn.py), given perfect transcripts of them. The
+  old rule's end is decided 700 ms later; the new rule's end by the model comes no sooner than
+  the profile's long silence after the last word (an end by the long silence is not held again).
+  A held end is dropped if the caller's next words are confirmed (the segmenter's
+  `min_speech_ms` after their onset) within the hold. These two are the policies the turn loop
+  runs, without the model (`end_of_turn_model` off) and with it.
 
 The model's answer reaches the rule `MODEL_LATENCY_MS` of audio after it was asked (a fixed
 figure, so the counts do not depend on how busy the machine is); the real time of each
@@ -54,6 +56,7 @@ from frontdesk.realtime.turn.end_of_turn import (
     AnalyzeTurn,
     EndOfTurnPolicy,
     EndOfTurnRule,
+    EndReason,
     TurnEnded,
 )
 from frontdesk.realtime.turn.listening import UNFINISHED_EXTRA_MS, sounds_unfinished
@@ -169,8 +172,9 @@ def run_rule(
     return Outcome(tuple(ends), rendered.speech_end)
 
 
-def with_word_hold(rendered: RenderedCase, outcome: Outcome) -> Outcome:
-    """A rule's decisions with the turn loop's word hold on top (the module docstring)."""
+def with_word_hold(rendered: RenderedCase, outcome: Outcome, long_silence_s: float | None = None) -> Outcome:
+    """A rule's decisions with the turn loop's word hold on top (the module docstring): the old
+    rule's when `long_silence_s` is None, else the new rule's, holding to that silence."""
     resume = rendered.resume_at
     ends = []
     for end in outcome.ends:
@@ -181,7 +185,13 @@ def with_word_hold(rendered: RenderedCase, outcome: Outcome) -> Outcome:
         if words is None or not sounds_unfinished(words):
             ends.append(end)
             continue
-        held = replace(end, decided_at=end.decided_at + _WORD_HOLD_S)
+        if long_silence_s is None:
+            held = replace(end, decided_at=end.decided_at + _WORD_HOLD_S)
+        elif end.reason is EndReason.MODEL_COMPLETE:
+            held = replace(end, decided_at=max(end.decided_at, end.speech_end + long_silence_s))
+        else:
+            ends.append(end)  # the long silence ran out already: nothing holds it again
+            continue
         # In the pause, the caller's next words cancel the hold once confirmed within it.
         if final or (resume is not None and resume + _RESUME_CONFIRMED_S > held.decided_at):
             ends.append(held)
@@ -252,8 +262,13 @@ def evaluate(rendered: Sequence[RenderedCase], model: TurnModel) -> dict[str, An
                 )
             ),
         }
+        long_silence_s = policy.incomplete_silence_ms / 1000
         rules["new_with_word_hold"][profile.value] = _figures(
-            rendered, [with_word_hold(case, outcome) for case, outcome in zip(rendered, new, strict=True)]
+            rendered,
+            [
+                with_word_hold(case, outcome, long_silence_s)
+                for case, outcome in zip(rendered, new, strict=True)
+            ],
         )
     return {
         "model": {

@@ -1,5 +1,7 @@
 """The labelled end-of-turn set and its measurement (`frontdesk bench --end-of-turn`)."""
 
+from dataclasses import replace
+
 import pytest
 
 from frontdesk.bench.end_of_turn import Outcome, RenderedCase, measure_end_of_turn, with_word_hold
@@ -53,6 +55,19 @@ def test_the_word_hold_spares_a_pause_after_unfinished_words_when_the_caller_goe
     trailing = EndOfTurnCase(("I need to come in for a cleaning and",))
     late = with_word_hold(RenderedCase(trailing, [], 2.0, None), Outcome((end(2.05, 2.6),), 2.0))
     assert late.delay_ms == pytest.approx(1300)
+
+
+def test_the_new_rules_word_hold_lasts_to_the_long_silence_after_the_last_word() -> None:
+    rendered = RenderedCase(MID_SENTENCE, [], speech_end=3.0, resume_at=2.0)
+    by_model = TurnEnded(1.3, 1.6, EndReason.MODEL_COMPLETE, 0.98)
+    spared = with_word_hold(rendered, Outcome((by_model, end(3.05, 3.6)), 3.0), long_silence_s=1.35)
+    assert not spared.cut_off  # held to 2.65 s: "John Smith." is confirmed at 2.1 s
+    late = with_word_hold(rendered, Outcome((replace(by_model, speech_end=0.5, decided_at=0.8),), 3.0), 1.35)
+    assert late.cut_off and late.ends[0].decided_at == pytest.approx(1.85)
+    # An end by the long silence is not held again.
+    trailing = RenderedCase(EndOfTurnCase(("I need to come in for a cleaning and",)), [], 2.0, None)
+    silence = TurnEnded(2.0, 3.35, EndReason.LONG_SILENCE, 0.1)
+    assert with_word_hold(trailing, Outcome((silence,), 2.0), 1.35).ends == (silence,)
 
 
 async def test_the_report_counts_each_rule_at_each_profile() -> None:
