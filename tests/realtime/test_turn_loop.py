@@ -446,9 +446,9 @@ async def test_a_tool_that_fails_gets_an_error_result_and_the_call_goes_on(place
 
 # -- the end-of-turn rule (Smart Turn v3 on the caller's audio) ends the caller's turns ----------
 
-# Past the rule's 200 ms before it asks the model, short of every profile's silence: only the
-# model's judgement can end a turn here (no more frames come, so no silence runs out).
-SHORT_SILENCE = MULAW_SILENCE * 15  # 300 ms
+# Past the silence after which the rule asks the model (300 ms), short of its long silence: only
+# the model's judgement can end a turn here (no more frames come, so no silence runs out).
+SHORT_SILENCE = MULAW_SILENCE * 25  # 500 ms
 
 
 async def said(call: LiveCall, speak, text: str, finalized: int) -> None:
