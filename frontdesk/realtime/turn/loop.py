@@ -334,13 +334,8 @@ class TurnLoop:
         if not self._undoable(unheard):
             unheard.release.set()
             return None
-        speech = unheard.speech
-        await speech.interrupt()
-        self._engine.rewind(unheard.checkpoint)
-        self.turns.remove(speech.turn)
+        await self._take_back(unheard.speech, unheard.checkpoint)
         self.turns.remove(unheard.caller)
-        if self._current is speech:
-            self._current = None
         return unheard.text
 
     def _release_unheard(self, now: float) -> None:
@@ -399,13 +394,17 @@ class TurnLoop:
         speculation, self._speculation = self._speculation, None
         if speculation is None:
             return
-        speech = speculation.speech
-        await speech.interrupt()  # never audible: nothing to clear at the carrier
-        self._engine.rewind(speculation.checkpoint)
+        await self._take_back(speculation.speech, speculation.checkpoint)
+        metrics.PREEMPTIVE.labels(result="discarded").inc()
+
+    async def _take_back(self, speech: AgentSpeech, checkpoint: Checkpoint) -> None:
+        """Undo a reply nobody heard: stop it (never audible: nothing to clear at the carrier),
+        rewind the engine to before it, forget its record."""
+        await speech.interrupt()
+        self._engine.rewind(checkpoint)
         self.turns.remove(speech.turn)
         if self._current is speech:
             self._current = None
-        metrics.PREEMPTIVE.labels(result="discarded").inc()
 
     def _speak(self, text: str, cached: bool = True, timings: dict[str, float] | None = None) -> AgentSpeech:
         """Say fixed words (greeting, prompts): from the phrase cache when `cached`."""
