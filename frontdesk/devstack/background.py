@@ -5,7 +5,6 @@ folder, runs with the given setting overrides, and stops with everything it star
 import asyncio
 import os
 import signal
-import socket
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import httpx
 from frontdesk.config import Settings
 from frontdesk.devstack.errors import DevStackError
 from frontdesk.devstack.executables import installed_executable
+from frontdesk.devstack.ports import free_port
 from frontdesk.devstack.processes import Child, log_tail, spawn, stop_children
 from frontdesk.devstack.supervisor import STARTUP_TIMEOUT_S, STOP_GRACE_S
 
@@ -32,13 +32,6 @@ class BackgroundStack:
     settings: Settings
     log_file: Path
     pid: int
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def stack_settings(workdir: Path, overrides: Mapping[str, str]) -> dict[str, str]:

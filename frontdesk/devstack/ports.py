@@ -1,8 +1,10 @@
 """Checking, before anything starts, that every port the embedded stack listens on is free."""
 
 import errno
+import random
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from frontdesk.devstack.errors import DevStackError
 
@@ -19,6 +21,37 @@ class PortNeed:
     host: str
     port: int
     env_var: str
+
+
+# Ports below the kernel's ephemeral range: a port chosen there stays free until our server binds
+# it, where a port the kernel handed out (bind to 0) may be handed out again in the meantime, e.g.
+# to the Temporal dev server, which picks its internal services' ports that way.
+_CHOSEN_PORTS_FROM = 20000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_DEFAULT_EPHEMERAL_START = 32768
+_TRIES = 200
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return _DEFAULT_EPHEMERAL_START
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on `host` that nothing uses now and that the kernel does not hand out by itself,
+    for a server started later (a background stack, a test's server)."""
+    low, high = _CHOSEN_PORTS_FROM, max(_CHOSEN_PORTS_FROM + 1000, _ephemeral_start() - 1)
+    for _ in range(_TRIES):
+        port = random.randint(low, high)
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise PortUnavailableError(f"no free port on {host} between {low} and {high} after {_TRIES} tries")
 
 
 def split_address(address: str, env_var: str) -> tuple[str, int]:

@@ -1,15 +1,7 @@
-"""Small helpers of the stack tests: free ports and process inspection through /proc."""
+"""Small helpers of the stack tests: process inspection through /proc."""
 
 import os
-import socket
 from pathlib import Path
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _parent_of(pid: int) -> int | None:

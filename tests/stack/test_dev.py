@@ -16,10 +16,11 @@ from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from frontdesk.devstack.demo_clinic import find_demo_clinic
+from frontdesk.devstack.ports import free_port
 from frontdesk.domain.database import create_database_engine
 from frontdesk.domain.models import Clinic
 from frontdesk.domain.seed import DEMO_NUMBER, DEMO_SLUG
-from tests.stack.helpers import descendants, free_port, is_running
+from tests.stack.helpers import descendants, is_running
 from tests.stack.processes import (
     frontdesk_env,
     kill_session,

@@ -12,8 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from frontdesk.api.app import create_app as create_api_app
 from frontdesk.config import Settings
+from frontdesk.devstack.ports import free_port
 from frontdesk.realtime.app import create_app as create_realtime_app
-from tests.stack.helpers import free_port
 from tests.temporal_fixtures import temporal_address
 
 

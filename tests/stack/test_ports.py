@@ -2,16 +2,34 @@
 
 import re
 import socket
+from pathlib import Path
 
 import pytest
 
 from frontdesk.devstack.errors import DevStackError
-from frontdesk.devstack.ports import PortNeed, PortUnavailableError, ensure_ports_free, split_address
-from tests.stack.helpers import free_port
+from frontdesk.devstack.ports import (
+    PortNeed,
+    PortUnavailableError,
+    ensure_ports_free,
+    free_port,
+    split_address,
+)
 
 
 def test_free_ports_pass() -> None:
     ensure_ports_free([PortNeed("API", "127.0.0.1", free_port(), "FRONTDESK_API_PORT")])
+
+
+def test_a_chosen_port_is_one_the_kernel_does_not_hand_out_by_itself() -> None:
+    """A port from bind(0) can be handed to another process before our server binds it (a CI run
+    lost the API's port to the Temporal dev server that way); chosen ports lie below that range."""
+    ephemeral_start = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = {free_port() for _ in range(50)}
+
+    assert all(port < ephemeral_start for port in ports)
+    assert len(ports) > 1  # chosen at random, so two stacks started together rarely collide
+    for port in ports:
+        ensure_ports_free([PortNeed("API", "127.0.0.1", port, "FRONTDESK_API_PORT")])
 
 
 def test_a_taken_port_names_the_port_the_service_and_the_setting() -> None:

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from tests.stack.helpers import free_port
+from frontdesk.devstack.ports import free_port
 from tests.stack.processes import (
     frontdesk_env,
     kill_session,

@@ -5,13 +5,13 @@ import re
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from frontdesk.devstack.ports import free_port
 from frontdesk.temporal_client import (
     InvalidTemporalAddressError,
     TemporalClientCache,
     TemporalUnavailableError,
     connect_temporal,
 )
-from tests.stack.helpers import free_port
 from tests.temporal_fixtures import temporal_address
 
 

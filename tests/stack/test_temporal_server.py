@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from frontdesk.devstack.ports import free_port
 from frontdesk.devstack.processes import stop_children
 from frontdesk.devstack.temporal_server import TemporalDevServer, TemporalServerError
-from tests.stack.helpers import free_port
 
 pytestmark = pytest.mark.slow
 
