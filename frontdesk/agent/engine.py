@@ -36,6 +36,8 @@ log = get_logger(__name__)
 
 # A reply may chain this many tool rounds (search, then book, then confirm...) before it must speak.
 MAX_TOOL_ROUNDS = 6
+# Ends the words a failed brain had begun, so the next brain's words make a new sentence.
+_BROKEN_OFF = " \u2014 "
 # The result of a tool call whose reply the caller interrupted before it ran.
 NOT_RUN = "Not done: the caller interrupted before this ran. Ask again if it is still wanted."
 
@@ -214,3 +216,8 @@ class Receptionist:
                     raise
                 log.warning("brain failed, falling back", failed=self.brain.name, error=str(error))
                 self._active += 1
+                if spoken and not spoken[-1].rstrip().endswith((".", "?", "!")):
+                    # Words of the failed message may be out already: the next brain's words start
+                    # a new sentence after a break, as a person who restarts a sentence would.
+                    spoken.append(_BROKEN_OFF)
+                    yield _BROKEN_OFF

@@ -1,8 +1,9 @@
 """The receptionist's speaking style, enforced after generation.
 
 Filler openers ("Certainly!", "Absolutely!", "Great question!") are stripped before they
-reach speech, whatever the brain wrote. The filter works on a stream: it holds back only the
-first few words of a message, until it knows whether they open with filler.
+reach speech, whatever the brain wrote. The filter works on a stream: it holds back a message's
+first characters only while they could still be filler ("I" could become "I'd be happy to
+help"; "I can" cannot), so a reply that opens with no filler is spoken without waiting.
 """
 
 import re
@@ -35,8 +36,8 @@ _OPENER = re.compile(
     + r")\b(?:\s+with that)?\s*[!.,;:\u2014-]*\s*)+",
     re.IGNORECASE,
 )
-# Enough characters to see any opener, or a sentence end, before releasing text.
-_HOLD_CHARS = max(len(f) for f in FILLER_OPENERS) + 12
+_OPENER_FORMS = tuple(form for f in FILLER_OPENERS for form in (f"{f} with that", f))
+_BETWEEN_OPENERS = " \t\n!.,;:\u2014-"
 
 
 def strip_filler(text: str) -> str:
@@ -45,6 +46,23 @@ def strip_filler(text: str) -> str:
     if stripped != text and stripped:
         stripped = stripped[0].upper() + stripped[1:]
     return stripped
+
+
+def could_be_filler(text: str) -> bool:
+    """Whether `text` is all filler so far, or the start of it: more text may still make every
+    word of it an opener that `strip_filler` removes."""
+    rest = text.lower().lstrip(_BETWEEN_OPENERS)
+    if not rest:
+        return True
+    for form in _OPENER_FORMS:
+        if form.startswith(rest):
+            return True
+        after = rest[len(form) :]
+        # A whole opener, then a word boundary (as the pattern's \b): what follows may be more.
+        if rest.startswith(form) and not after[:1].isalnum() and after[:1] not in ("_", "'"):
+            if could_be_filler(after):
+                return True
+    return False
 
 
 class FillerFilter:
@@ -59,7 +77,7 @@ class FillerFilter:
         if self._released:
             return delta
         self._held += delta
-        if len(self._held) < _HOLD_CHARS and not re.search(r"[.?!]\s+\w", self._held):
+        if could_be_filler(self._held):
             return ""
         return self._release()
 

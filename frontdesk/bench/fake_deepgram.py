@@ -4,9 +4,15 @@ It finds utterances in the audio by energy (`utterances.py`): at an utterance's 
 SpeechStarted; every half second of speech an interim Results (so the fallback chain never takes
 the provider for stalled) with as many of the line's words as a caller speaking
 `WORDS_PER_SECOND` has said by then (at least one, at most the line), so the last interim before
-the end of speech holds the whole line or nearly; and after its end, plus the profile's delay,
-Results is_final + speech_final with the next line of the bench script, then UtteranceEnd. The
-i-th utterance on a connection is script line i. KeepAlive is accepted; CloseStream is answered
+the end of speech holds the whole line or nearly; and after its end Results is_final +
+speech_final with the next line of the bench script, then UtteranceEnd. The i-th utterance on a
+connection is script line i.
+
+The final's delay from the end of speech is the profile's draw, but never less than the silence
+the client asked for with `endpointing` (Deepgram's default, 10 ms, when it asked for none) plus
+the short processing a Finalize's answer takes: Deepgram cannot say speech_final before its
+endpointing silence has passed, so a platform that waits for speech_final with a clinic's 650 ms
+waits that long here too. KeepAlive is accepted; CloseStream is answered
 with Metadata and a normal close, as Deepgram does.
 
 Finalize is answered as Deepgram does, without waiting for the end of speech: an utterance still
@@ -43,6 +49,7 @@ INTERIM_EVERY_FRAMES: Final = 500 // FRAME_MS  # half a second of speech
 # 3 at 4-5 (the last interim then holds 8 of 9, 6 of 6, 6 of 6 words), the date line at 2.5.
 WORDS_PER_SECOND: Final = 4.0
 FINALIZE_SHARE: Final = 0.1  # a Finalize's answer takes this share of the utterance's drawn delay
+DEFAULT_ENDPOINTING_MS: Final = 10  # Deepgram's, when the client asks for none
 _ARRIVALS_KEPT: Final = 500  # ten seconds of frames: longer than any end-of-speech wait
 _CLOSE_POLICY: Final = 1008
 
@@ -84,24 +91,29 @@ class _PendingFinal:
     utterance: Utterance
     speech_end_at: float  # when its last speech frame arrived
     drawn_ms: float  # the profile's delay, from the end of speech
+    endpointing_ms: int  # the silence the client asked Deepgram to wait for
     finalize_at: float | None = None  # when a Finalize asked for it
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def send_at(self) -> tuple[float, bool]:
         """When the final is due, and whether a Finalize is what makes it due then."""
-        endpointed = self.speech_end_at + self.drawn_ms / 1000
+        processing_s = FINALIZE_SHARE * self.drawn_ms / 1000
+        endpointed = self.speech_end_at + max(self.drawn_ms / 1000, self.endpointing_ms / 1000 + processing_s)
         if self.finalize_at is None:
             return endpointed, False
-        finalized = self.finalize_at + FINALIZE_SHARE * self.drawn_ms / 1000
+        finalized = self.finalize_at + processing_s
         return min(endpointed, finalized), finalized < endpointed
 
 
 class _Connection:
     """One live socket: its audio position, the utterance in progress and the pending finals."""
 
-    def __init__(self, websocket: WebSocket, number: int, draws: DelayDraws, log: VendorLog) -> None:
+    def __init__(
+        self, websocket: WebSocket, number: int, endpointing_ms: int, draws: DelayDraws, log: VendorLog
+    ) -> None:
         self.websocket = websocket
         self.number = number
+        self.endpointing_ms = endpointing_ms
         self.draws = draws
         self.log = log
         self.detector = UtteranceDetector()
@@ -144,7 +156,7 @@ class _Connection:
     def _ended(self, utterance: Utterance) -> None:
         """An utterance is over: its final goes out after the profile's delay (or a Finalize's)."""
         arrived = self.arrivals[utterance.last_frame - (self.detector.frames - len(self.arrivals))]
-        pending = _PendingFinal(self.utterances, utterance, arrived, self.draws.stt_ms())
+        pending = _PendingFinal(self.utterances, utterance, arrived, self.draws.stt_ms(), self.endpointing_ms)
         self.pending.append(pending)
         task = asyncio.create_task(self._final(pending))
         self.sending.add(task)
@@ -226,8 +238,13 @@ class FakeDeepgram:
         if websocket.headers.get("authorization") != f"Token {self.api_key}":
             await websocket.close(code=_CLOSE_POLICY)  # before accept: the handshake gets 403
             return
+        endpointing = websocket.query_params.get("endpointing", str(DEFAULT_ENDPOINTING_MS))
+        if not endpointing.isdigit():
+            # Deepgram refuses the handshake (400) over a bad parameter; the bench asks for ms.
+            await websocket.close(code=_CLOSE_POLICY, reason=f"endpointing={endpointing!r} is not ms")
+            return
         await websocket.accept()
-        connection = _Connection(websocket, next(self._numbers), self.draws, self.log)
+        connection = _Connection(websocket, next(self._numbers), int(endpointing), self.draws, self.log)
         try:
             while True:
                 message = await websocket.receive()

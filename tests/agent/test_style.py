@@ -2,7 +2,7 @@
 
 import pytest
 
-from frontdesk.agent.style import FILLER_OPENERS, FillerFilter, strip_filler
+from frontdesk.agent.style import FILLER_OPENERS, FillerFilter, could_be_filler, strip_filler
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,33 @@ def test_every_filler_opener_is_stripped_from_a_stream(opener: str) -> None:
     assert "".join(pieces) + stream.flush() == "Your appointment is on Tuesday."
 
 
-def test_a_short_reply_without_filler_is_released_whole() -> None:
+def test_a_reply_without_filler_is_released_as_soon_as_it_cannot_be_filler() -> None:
     stream = FillerFilter()
-    assert stream.feed("Yes.") == ""  # held: it might have been the start of a filler
-    assert stream.flush() == "Yes."
+    assert stream.feed("I") == ""  # held: it might become "I'd be happy to help"
+    assert stream.feed(" c") == "I c"  # "I c..." opens no filler: out at once, not after 36 characters
+    assert stream.feed("an help.") == "an help."
+    assert stream.flush() == ""
+
+
+def test_a_short_reply_that_might_be_filler_is_released_whole_at_its_end() -> None:
+    stream = FillerFilter()
+    assert stream.feed("Sure") == ""  # held: all filler so far
+    assert stream.feed(", I") == ""  # "Sure, I'd be happy to help" is filler still
+    assert stream.feed("'ll book it.") == "I'll book it."
+
+
+@pytest.mark.parametrize(
+    ("text", "maybe"),
+    [
+        ("", True),
+        ("Cert", True),
+        ("Of course! Happy to help with th", True),
+        ("Sure th", True),  # "sure thing"
+        ("Surely", False),  # "sure", but no word boundary after it
+        ("Yes.", False),
+        ("Great question. We", False),
+        ("I'd be happy to help you", False),
+    ],
+)
+def test_could_be_filler(text: str, maybe: bool) -> None:
+    assert could_be_filler(text) is maybe

@@ -2,8 +2,11 @@
 grow with the speech, and Finalize answered before the fake's own end of speech."""
 
 import numpy as np
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
-from frontdesk.bench.fake_deepgram import interim_words
+from frontdesk.bench.fake_deepgram import LISTEN_PATH, interim_words
 from frontdesk.bench.profiles import LatencyProfile, profile_named
 from frontdesk.bench.script import LINES, transcript
 from frontdesk.bench.vendors import API_KEY, VendorFakes, vendor_fakes
@@ -99,3 +102,27 @@ async def test_speech_going_on_after_a_finalize_is_the_next_utterance() -> None:
     assert TranscriptEvent(TranscriptKind.SPEECH_STARTED, start=1.0, end=1.0) in second[:2]
     assert (second[-1].kind, second[-1].text) == (TranscriptKind.FINAL, transcript(1, 1))
     assert [final.index for final in fakes.log.stt] == [0, 1]
+
+
+async def test_the_final_waits_for_the_endpointing_silence_the_client_asked_for() -> None:
+    """With no vendor delay at all, speech_final still waits for the client's endpointing (a
+    clinic's 650 ms), as Deepgram does; a Finalize is what brings it sooner."""
+    async with vendor_fakes(profile_named("zero"), seed=7) as fakes:
+        session = await DeepgramSpeechToText(API_KEY, base_url=fakes.url, endpointing_ms=650).start()
+        stream = session.events()
+        await send(session, tone(1.0) + analyzed(silence(1.0)))
+        events = await through_next_final(stream, HANG_GUARD_S)
+        await session.close()
+    assert events[-1].kind is TranscriptKind.SPEECH_FINAL
+    [logged] = fakes.log.stt
+    assert logged.finalize_at is None
+    assert logged.sent_at - logged.speech_end_at >= 0.65
+
+
+async def test_an_endpointing_that_is_not_milliseconds_is_refused_at_the_handshake() -> None:
+    async with vendor_fakes(profile_named("zero"), seed=7) as fakes:
+        url = fakes.url.replace("http://", "ws://") + f"{LISTEN_PATH}?endpointing=soon"
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url, additional_headers={"Authorization": f"Token {API_KEY}"}):
+                pass
+    assert refused.value.response.status_code == 403
