@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from frontdesk.agent.acknowledgements import acknowledgement_for
 from frontdesk.agent.actions import Actions
 from frontdesk.agent.brains.base import Brain, BrainContext, BrainError, StatefulBrain, TextDelta
 from frontdesk.agent.call_state import CallState
@@ -144,22 +145,20 @@ class Receptionist:
         self._reply_from = len(self.conversation.messages)
         self._interrupted = False
         self.state.specialist = triage(caller_text, self.state.specialist, self.now())
+        said = False  # whether this reply has said anything yet
         for _ in range(MAX_TOOL_ROUNDS):
             spoken: list[str] = []
             calls: list[ToolUseBlock] = []
             try:
-                async for chunk in self._generate(spoken, calls):
+                async for chunk in self._generate(spoken, calls, quiet=not said):
                     yield chunk
             except (GeneratorExit, asyncio.CancelledError):
                 self._commit(spoken, [])  # interrupted: what was said stays, its tool calls are dropped
                 raise
             self._commit(spoken, calls)
+            said = said or bool(spoken)
             if not calls:
                 return
-            if spoken:
-                # The message ends here and its tools run before the next: a boundary lets speech
-                # release its last sentence now, not after the tool round and the next message.
-                yield " "
             if gate is not None and not gate.is_set():
                 try:
                     await gate.wait()
@@ -194,18 +193,37 @@ class Receptionist:
                 result = await self.runner.run(call)
             self.conversation.add_tool_result(result)
 
-    async def _generate(self, spoken: list[str], calls: list[ToolUseBlock]) -> AsyncIterator[str]:
-        """Stream one agent message from the active brain, falling back down the chain on failure."""
+    async def _generate(
+        self, spoken: list[str], calls: list[ToolUseBlock], quiet: bool
+    ) -> AsyncIterator[str]:
+        """Stream one agent message from the active brain, falling back down the chain on failure.
+        `quiet`: the reply has said nothing yet, so a tool call it begins with is acknowledged."""
         while True:
             text_filter = FillerFilter()
+            tools_begun = False
             try:
                 async for event in self.brain.step(self._context):
                     if isinstance(event, TextDelta):
                         if text := text_filter.feed(event.text):
                             spoken.append(text)
                             yield text
-                    else:
+                        continue
+                    if isinstance(event, ToolUseBlock):
                         calls.append(event)
+                    if tools_begun:
+                        continue
+                    # The message's first tool call: the words before it are whole.
+                    tools_begun = True
+                    if tail := text_filter.flush():
+                        spoken.append(tail)
+                        yield tail
+                    if spoken:
+                        # A boundary lets speech release their last sentence now, not after the
+                        # call's arguments, the tool round and the next message.
+                        yield " "
+                    elif quiet and (acknowledgement := acknowledgement_for(event.name)) is not None:
+                        spoken.append(acknowledgement)
+                        yield acknowledgement
                 if tail := text_filter.flush():
                     spoken.append(tail)
                     yield tail

@@ -1,7 +1,9 @@
 """The fake LLM's receptionist: a fixed policy that reads a Messages API request (the call so far)
 and writes the next message, driving a real booking through the platform's tools.
 
-Every reply to a caller line opens with words, so a turn's first audio never waits for a tool.
+It follows the system prompt's instruction to call a tool without announcing it: a reply that
+needs one begins with the tool call, and the platform says its acknowledgement ("Let me check.")
+from the phrase cache; every other reply to a caller line opens with words.
 Slot ids, and what the agent reads back, come from the request's own tool results, as a model's
 would; the consultation window searched comes from a `WindowPlan`, one per call.
 """
@@ -101,17 +103,14 @@ def _answer(
         window = next_window()
         if window is None:
             return _give_up("I'm sorry, our schedule is full for the next two months.")
-        return Reply(
-            "Thank you, let me check our schedule for you.",
-            [ToolCall("identify_patient", dict(PATIENT)), ToolCall("get_availability", window)],
-        )
+        return Reply("", [ToolCall("identify_patient", dict(PATIENT)), ToolCall("get_availability", window)])
     if line == ACCEPT:
         status, found = _results(messages).get("get_availability", ("error", None))
         slots = found.get("slots", []) if status == "ok" else []
         if not slots:
             return _give_up("I'm sorry, I lost that time.")
         booking = {"slot_id": slots[0]["slot_id"], "patient": dict(PATIENT)}
-        return Reply("One moment while I book that.", [ToolCall("book_appointment", booking)])
+        return Reply("", [ToolCall("book_appointment", booking)])
     if line == DONE:
         return Reply("Thank you for calling Maple Dental. Goodbye!", [ToolCall("end_call", {})])
     return Reply("Sorry, could you say that again?")

@@ -24,7 +24,7 @@ from frontdesk.agent.actions import (
     SlotOption,
     SlotQuery,
 )
-from frontdesk.agent.brains.base import Brain, BrainContext, BrainError, TextDelta
+from frontdesk.agent.brains.base import Brain, BrainContext, BrainError, TextDelta, ToolCallStarted
 from frontdesk.agent.brains.claude import CONNECT_SECONDS, STREAM_IDLE_SECONDS, ClaudeBrain, make_claude_brain
 from frontdesk.agent.brains.fallback import FallbackBrain
 from frontdesk.agent.call_state import CallState
@@ -251,6 +251,8 @@ async def test_text_streams_as_one_delta_per_api_delta(
 async def test_tool_input_pieces_become_complete_tool_calls_after_the_text(
     fake_anthropic: FakeAnthropic, anthropic_client: anthropic.AsyncAnthropic
 ) -> None:
+    """Each call's start is told as its block opens (the words before it are whole then); the
+    complete calls, their input parsed from the pieces, come at the message's end."""
     search = {
         "service": "exam",
         "provider": "Dr. Patel",
@@ -269,6 +271,8 @@ async def test_tool_input_pieces_become_complete_tool_calls_after_the_text(
     assert events == [
         TextDelta("One moment"),
         TextDelta(" while I look."),
+        ToolCallStarted("get_availability"),
+        ToolCallStarted("end_call"),
         ToolUseBlock(id="toolu_fake_1_1", name="get_availability", input=search),
         ToolUseBlock(id="toolu_fake_1_2", name="end_call", input={}),
     ]
@@ -582,7 +586,7 @@ async def test_the_fallback_brain_takes_over_when_claude_fails(
     assert call.receptionist.brain.name == "fallback"
     # Claude's unfinished "Let me" is spoken when its delta came before the error (it may come in
     # one read with it): the fallback then restarts after a break.
-    restarted = asked.removeprefix("Let me \u2014 ")
+    restarted = " ".join(asked.split()).removeprefix("Let me \u2014 ")
     assert restarted.startswith("Can I have your first and last name and your date of birth")
     assert call.actions.transfers == []
     # The fallback keeps the call to the end, from what the caller already said: no repeating.

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from frontdesk.agent.brains.base import BrainContext, BrainEvent, TextDelta
+from frontdesk.agent.brains.base import BrainContext, BrainEvent, TextDelta, ToolCallStarted
 from frontdesk.agent.conversation import ToolUseBlock
 from frontdesk.realtime.audio.analysis import AnalyzedFrame
 from frontdesk.realtime.speech.base import (
@@ -211,7 +211,7 @@ class ScriptedBrain:
             yield TextDelta("Is there anything else I can help you with?")
             return
         for item in self._messages.pop(0):
-            if isinstance(item, TextDelta | ToolUseBlock):
+            if isinstance(item, TextDelta | ToolCallStarted | ToolUseBlock):
                 yield item
             else:
                 await item()

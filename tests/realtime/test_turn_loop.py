@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from frontdesk.agent.actions import UNAVAILABLE
-from frontdesk.agent.brains.base import Brain, TextDelta
+from frontdesk.agent.brains.base import Brain, TextDelta, ToolCallStarted
 from frontdesk.agent.conversation import Message, ToolResultBlock, ToolUseBlock
 from frontdesk.agent.engine import NOT_RUN
 from frontdesk.agent.tool_runner import TOOL_FAILED
@@ -407,8 +407,9 @@ async def test_an_unanswered_update_gets_an_apology_and_the_call_goes_on(
     call = await place_call(llm=brain, task_queue=f"{NOBODY_POLLS} {uuid.uuid4().hex}")
     await greeted(call)
     call.recognizer.says("Can you have someone call me back about my bill?")
-    reply = await call.speaking("I'm sorry, our system was slow")
+    reply = await call.speaking("One moment.")  # the reply begins with a tool call
     await call.played_through()
+    assert reply.turn.heard_text.startswith("One moment. I'm sorry, our system was slow")
     assert reply.turn.heard_text.endswith("Your message is saved, and the team will call you back.")
 
     first, second = (b for m in call.messages() for b in m.content if isinstance(b, ToolResultBlock))
@@ -435,12 +436,36 @@ async def test_a_tool_that_fails_gets_an_error_result_and_the_call_goes_on(place
     call = await place_call(llm=brain, eligibility=ClearinghouseDown())
     await greeted(call)
     call.recognizer.says("Do you take Delta Dental?")
-    await call.speaking("I'm sorry, I couldn't reach")
+    reply = await call.speaking("Let me check.")  # the reply begins with a tool call
     await call.played_through()
+    assert reply.turn.heard_text == "Let me check. I'm sorry, I couldn't reach the insurance system just now."
     [result] = [b for m in call.messages() for b in m.content if isinstance(b, ToolResultBlock)]
     assert result.is_error and result.content == TOOL_FAILED
     call.recognizer.says("Okay, thanks anyway.")
     await call.speaking("You're welcome")
+    well_formed(call.messages())
+
+
+async def test_a_reply_beginning_with_a_tool_call_is_heard_at_once_from_the_phrase_cache(place_call) -> None:
+    arguments_written = asyncio.Event()
+    brain = ScriptedBrain(
+        [
+            ToolCallStarted("verify_insurance"),
+            arguments_written.wait,  # Claude still streams the call's arguments
+            ToolUseBlock(id="toolu_check", name="verify_insurance", input={"carrier": "Delta Dental"}),
+        ],
+        [TextDelta("Yes, we accept Delta Dental.")],
+    )
+    call = await place_call(llm=brain)
+    await greeted(call)
+    call.recognizer.says("Do you take Delta Dental?")
+    reply = await call.speaking("Let me check.")
+    # Rendered once when the clinic was prepared, played from the cache: no synthesis on the way.
+    assert call.voice.spoken.count("Let me check.") == 1
+    assert call.messages()[-1].role == "user"  # the message with the call is still being written
+    arguments_written.set()
+    await call.played_through()
+    assert reply.turn.heard_text == "Let me check. Yes, we accept Delta Dental."
     well_formed(call.messages())
 
 

@@ -16,7 +16,15 @@ class TextDelta:
     text: str
 
 
-BrainEvent = TextDelta | ToolUseBlock
+@dataclass(frozen=True)
+class ToolCallStarted:
+    """The brain began writing a tool call (its arguments follow; the complete call comes at the
+    message's end): the words before it are whole, and the caller may wait for the tool."""
+
+    name: str
+
+
+BrainEvent = TextDelta | ToolCallStarted | ToolUseBlock
 
 
 @dataclass
@@ -34,7 +42,8 @@ class BrainError(Exception):
 
 
 class Brain(Protocol):
-    """Streams one agent message: text deltas, then any tool calls (complete, in order).
+    """Streams one agent message: text deltas, then any tool calls (complete, in order). A brain
+    that streams a tool call's arguments says when each call begins (`ToolCallStarted`).
 
     A message ending in tool calls is followed, once their results are in the conversation,
     by another step; a message with no tool calls ends the agent's turn.

@@ -27,7 +27,7 @@ from anthropic.types import (
 from anthropic.types import TextDelta as ApiTextDelta
 from anthropic.types import ToolUseBlock as ApiToolUseBlock
 
-from frontdesk.agent.brains.base import BrainContext, BrainError, BrainEvent, TextDelta
+from frontdesk.agent.brains.base import BrainContext, BrainError, BrainEvent, TextDelta, ToolCallStarted
 from frontdesk.agent.conversation import ToolUseBlock
 from frontdesk.agent.prompt import CACHE_CONTROL
 from frontdesk.agent.specialists import focus_block
@@ -92,8 +92,11 @@ class ClaudeBrain:
                         event = await anext(events, None)
                     if event is None:
                         raise BrainError("the Claude stream ended before message_stop")
-                    if text := message.feed(event):
-                        yield TextDelta(text)
+                    match message.feed(event):
+                        case str(text) if text:
+                            yield TextDelta(text)
+                        case ToolCallStarted() as started:
+                            yield started
         except TimeoutError:
             raise BrainError(f"Claude sent no first token within {self.first_token_timeout:g}s") from None
         except anthropic.APIStatusError as error:
@@ -156,8 +159,9 @@ class _MessageAssembly:
     tool_uses: list[ToolUseBlock] = field(default_factory=list)
     _open_tools: dict[int, _ToolInput] = field(default_factory=dict)
 
-    def feed(self, event: RawMessageStreamEvent) -> str:
-        """Take one event; return the text it adds to the reply ("" when none)."""
+    def feed(self, event: RawMessageStreamEvent) -> str | ToolCallStarted:
+        """Take one event; return the text it adds to the reply ("" when none), or the start of a
+        tool call."""
         match event:
             case RawMessageStartEvent():
                 usage = event.message.usage
@@ -168,6 +172,7 @@ class _MessageAssembly:
                 block = event.content_block
                 if isinstance(block, ApiToolUseBlock):
                     self._open_tools[event.index] = _ToolInput(block.id, block.name)
+                    return ToolCallStarted(block.name)
                 elif block.type != "text":
                     raise BrainError(f"Claude sent an unexpected content block of type {block.type!r}")
             case RawContentBlockDeltaEvent():

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Final
 
+from frontdesk.agent.acknowledgements import Acknowledgement
 from frontdesk.domain.calls import TurnRecord
 from frontdesk.realtime.audio.codec import TELEPHONY_SAMPLE_RATE
 from frontdesk.realtime.transport import Transport
@@ -194,7 +195,7 @@ class AgentSpeech:
         self._settle()
 
     async def _run(self) -> None:
-        clauses: asyncio.Queue[str | None] = asyncio.Queue()
+        clauses: asyncio.Queue[tuple[str, bool] | None] = asyncio.Queue()  # (clause, cached)
         async with asyncio.TaskGroup() as group:
             group.create_task(self._write(clauses))
             group.create_task(self._speak(clauses))
@@ -212,29 +213,39 @@ class AgentSpeech:
     def _since_began(self) -> float:
         return milliseconds(time.monotonic() - self._began)
 
-    async def _write(self, clauses: asyncio.Queue[str | None]) -> None:
+    async def _write(self, clauses: asyncio.Queue[tuple[str, bool] | None]) -> None:
         if isinstance(self._text, str):
             for clause in clauses_of(self._text):
-                clauses.put_nowait(clause)
+                clauses.put_nowait((clause, self._cached))
         else:
             splitter = ClauseStream()
+
+            def put(clause: str, cached: bool = False) -> None:
+                self.timings.setdefault("first_sentence", self._since_began())
+                clauses.put_nowait((clause, cached))
+
             async with contextlib.aclosing(self._text) as deltas:
                 async for delta in deltas:
                     self.timings.setdefault("llm_first_token", self._since_began())
+                    if isinstance(delta, Acknowledgement):
+                        # A fixed phrase, a clause of its own, from the phrase cache.
+                        for clause in splitter.flush():
+                            put(clause)
+                        put(delta.strip(), cached=True)
+                        continue
                     for clause in splitter.feed(delta):
-                        self.timings.setdefault("first_sentence", self._since_began())
-                        clauses.put_nowait(clause)
+                        put(clause)
             for clause in splitter.flush():
-                self.timings.setdefault("first_sentence", self._since_began())
-                clauses.put_nowait(clause)
+                put(clause)
         clauses.put_nowait(None)
 
-    async def _speak(self, clauses: asyncio.Queue[str | None]) -> None:
-        while (clause := await clauses.get()) is not None:
+    async def _speak(self, clauses: asyncio.Queue[tuple[str, bool] | None]) -> None:
+        while (item := await clauses.get()) is not None:
+            clause, cached = item
             self.clauses.append(clause)
             self.turn.text = " ".join(self.clauses)
             last = None
-            async with contextlib.aclosing(self._voice.audio_of(clause, self._cached)) as audio:
+            async with contextlib.aclosing(self._voice.audio_of(clause, cached)) as audio:
                 async for chunk in audio:
                     self.timings.setdefault("tts_first_audio", self._since_began())
                     if self._release is not None:
