@@ -9,9 +9,9 @@ so a part that fails ends the call loudly, never silently:
   speech-to-text, heard by the end-of-turn rule, and checked for sustained speech over the
   agent's audio; marks go to the speech that sent them;
 - the end-of-turn judgements: when the caller pauses the turn loop hears of it (it may start a
-  reply on the words so far) and the turn model runs in a worker thread, one task per
-  judgement; when the rule says the caller finished, the decision goes to the turn loop and the
-  STT is asked to finalize, so the words arrive without waiting for its own end of speech;
+  reply on the words so far), the STT is asked to finalize, so the words up to the pause arrive
+  without waiting for its own end of speech, and the turn model runs in a worker thread, one
+  task per judgement; when the rule says the caller finished, the decision goes to the turn loop;
 - the transcripts, posted to the turn loop;
 - the turn loop (realtime/turn/loop.py), the one owner of what the agent says;
 - the watchdogs' tick and the workflow heartbeat.
@@ -182,9 +182,12 @@ class CallSession:
                         match self.end_of_turn.process(frame):
                             case AnalyzeTurn() as question:
                                 self.loop.post(CallerPaused(question.speech_end))
-                                group.create_task(self._judge(question, stt), name="end-of-turn-judgement")
+                                group.create_task(self._judge(question), name="end-of-turn-judgement")
+                                # The words up to the pause, committed now: by the time the model
+                                # has judged, they are usually in (a guess on them is kept).
+                                await stt.finalize()
                             case TurnEnded() as ended:
-                                await self._turn_ended(ended, stt)
+                                self.loop.post(ended)
                     if not self.loop.agent_audible:
                         sustained.reset()
                     elif sustained.feed(frame):
@@ -197,7 +200,7 @@ class CallSession:
                     break
         raise _CallOver("the stream stopped")
 
-    async def _judge(self, question: AnalyzeTurn, stt: STTSession) -> None:
+    async def _judge(self, question: AnalyzeTurn) -> None:
         """Run the turn model on a worker thread; a finished turn goes to the loop."""
         assert self.end_of_turn is not None
         try:
@@ -207,12 +210,7 @@ class CallSession:
             return
         ended = self.end_of_turn.model_said(question, probability)
         if ended is not None:
-            await self._turn_ended(ended, stt)
-
-    async def _turn_ended(self, ended: TurnEnded, stt: STTSession) -> None:
-        """The caller finished: tell the loop, and have the STT commit its words now."""
-        self.loop.post(ended)
-        await stt.finalize()
+            self.loop.post(ended)
 
     async def _transcripts(self, stt: STTSession) -> None:
         async for event in stt.events():

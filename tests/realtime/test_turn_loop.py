@@ -477,10 +477,10 @@ SHORT_SILENCE = MULAW_SILENCE * 25  # 500 ms
 
 
 async def said(call: LiveCall, speak, text: str, finalized: int) -> None:
-    """The caller says `text` and stops; the model hears them finished and the call asks the
-    recognizer for its words (the `finalized`-th time)."""
+    """The caller says `text` and stops; at the pause the call asks the recognizer for its words
+    (the `finalized`-th time) and the model judges the turn."""
     call.carrier.send_audio(mulaw_encode(await speak(text)) + SHORT_SILENCE)
-    await until(lambda: call.recognizer.finalized == finalized, f"the model to end {text!r}")
+    await until(lambda: call.recognizer.finalized == finalized, f"the pause after {text!r}")
 
 
 async def test_the_model_ends_a_finished_turn_and_the_words_then_answer_it(place_call, speak) -> None:

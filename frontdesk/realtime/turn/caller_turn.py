@@ -6,7 +6,8 @@ Who says the turn is over depends on the call:
 
 - With the end-of-turn rule (turn/end_of_turn.py: Smart Turn v3 heard after a short silence),
   the rule's `TurnEnded` does. The turn is handed over once a committed transcript covers the
-  speech the rule judged (the call session asks the STT to finalize at once); words that sound
+  speech the rule judged (the call session asks the STT to finalize when the rule asks its
+  model, so the words are usually there before the decision); words that sound
   unfinished ("my date of birth is") hold a turn the model judged complete until the rule's long
   silence has passed since the last word, so the sound and the words must both say done. The
   STT's own end of speech then only guards against a rule that never decides (its voice
@@ -18,10 +19,12 @@ A new start of speech cancels a decision or hold not yet acted upon: the caller 
 the rule will judge the new silence.
 
 Guesses, for the turn loop's preemptive generation: when the caller pauses (the rule asks its
-model) or the rule decides before the words are committed, the words so far (committed ones and
-the latest interim) go out as a turn marked `guess`; the real turn follows once the words are
-committed, and the loop keeps a reply started on a guess only if the words are the same. A
-decision no words ever cover withdraws the guess (`GuessWithdrawn`).
+model, and the call session asks the STT to commit its words), when those committed words come
+before the decision, or when the rule decides before the words are committed, the words so far
+(committed ones and the latest interim) go out as a turn marked `guess`; the real turn follows
+once the words are committed and the turn decided, and the loop keeps a reply started on a guess
+only if the words are the same. A decision no words ever cover withdraws the guess
+(`GuessWithdrawn`).
 
 Whether a finished turn interrupts the agent is not decided here: the turn loop judges it by
 where the agent is in its speech (see barge_in.py).
@@ -121,6 +124,7 @@ class CallerTurns:
         self._heard_to = 0.0  # the stream offset the committed words reach
         self._interim = ""  # the latest interim words after the committed ones
         self._fresh = False  # words came since the caller last began speaking: a guess may use them
+        self._paused: float | None = None  # where the pause being judged began, since speech last started
         self._decided: TurnEnded | None = None  # the rule's decision, not yet acted upon
         self._decided_at: float | None = None
         self._end: asyncio.TimerHandle | None = None
@@ -141,7 +145,7 @@ class CallerTurns:
         if event.kind is TranscriptKind.SPEECH_STARTED:
             self.speaking = True
             self._fresh = False  # words heard before this lack what the caller says now
-            self._decided = self._decided_at = None  # the caller goes on
+            self._decided = self._decided_at = self._paused = None  # the caller goes on
             self._cancel_end()
             return
         stopped = event.kind in (TranscriptKind.SPEECH_FINAL, TranscriptKind.UTTERANCE_END)
@@ -171,13 +175,18 @@ class CallerTurns:
         elif self._decided is not None:
             if self._covered(self._decided):
                 self._conclude(self._decided)
+        elif self._paused is not None and event.is_final and text:
+            # The words the pause asked for: a better guess than the interim one made at the pause.
+            self._guess(self._paused, None)
         elif stopped and self._words:
             # The rule has not decided (yet): end the turn after its long silence regardless.
             extra_ms = self._policy.incomplete_silence_ms - self._policy.silence_ms
             self._end_in(extra_ms / 1000, self._finish)
 
     def on_pause(self, paused: CallerPaused) -> None:
-        """The caller paused: the words so far go out as a guess, if there are any."""
+        """The caller paused: the words so far go out as a guess, if there are any, and again
+        when the STT commits the words up to the pause (the call session asks it to now)."""
+        self._paused = paused.speech_end
         self._guess(paused.speech_end, None)
 
     def on_end_of_turn(self, ended: TurnEnded) -> None:
@@ -196,7 +205,9 @@ class CallerTurns:
         self._cancel_end()
 
     def _guess(self, speech_end: float, ended: TurnEnded | None) -> None:
-        if self._fresh and (words := self.words_so_far):
+        # Words that sound unfinished hold the turn to the long silence: a reply on them now would
+        # most likely be thrown away when the caller goes on.
+        if self._fresh and (words := self.words_so_far) and not sounds_unfinished(words):
             at, now = self._clock.at_offset(speech_end), time.monotonic()
             guess = CallerTurn(words, at, now, decided_at=self._decided_at, end_of_turn=ended, guess=True)
             self._on_turn(guess)
@@ -220,12 +231,13 @@ class CallerTurns:
         if self._words:
             self._finish()
         else:
-            self._decided = self._decided_at = None
+            self._decided = self._decided_at = self._paused = None
             self._interim = ""
             self._on_turn(GuessWithdrawn())
 
     def _finish(self) -> None:
         self._end = None
+        self._paused = None
         now = time.monotonic()
         decided, self._decided = self._decided, None
         decided_at, self._decided_at = self._decided_at, None
