@@ -96,6 +96,7 @@ class FakeAnthropic:
                 await asyncio.sleep(max(0.0, first_token_at + emitted / rate - time.monotonic()))
 
         sent: list[tuple[str, float]] = []
+        first_tool: tuple[str, float] | None = None
         index = 0
         if reply.text:
             yield _sse(
@@ -125,6 +126,7 @@ class FakeAnthropic:
             yield _sse(
                 "content_block_start", {"type": "content_block_start", "index": index, "content_block": block}
             )
+            first_tool = first_tool or (tool.name, time.monotonic())
             for piece in ["", *_tokens(json.dumps(tool.input))]:
                 yield _sse(
                     "content_block_delta",
@@ -157,6 +159,7 @@ class FakeAnthropic:
                 time.monotonic(),
                 len(reply.tools),
                 summary,
+                first_tool,
             )
         )
 

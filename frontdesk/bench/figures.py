@@ -230,7 +230,7 @@ def overhead_figures(records: Sequence[CallRecord], log: VendorLog) -> dict[str,
         },
         "platform_overhead_without_tools_ms": {**percentiles(direct, 50, 95, 99), "turns": len(direct)},
         "vendor_time_ms": {
-            "stt_final": percentiles((v.stt_ms for _o, v in joined), 50, 95),
+            "stt_final": percentiles((v.stt_ms for _o, v in joined if not v.preemptive), 50, 95),
             "llm_first_clause": percentiles((v.llm_ms for _o, v in joined), 50, 95),
             "tts_first_chunk": percentiles((v.tts_ms for _o, v in joined), 50, 95),
         },

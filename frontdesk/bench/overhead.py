@@ -1,15 +1,21 @@
-"""Platform overhead per turn: the server's voice-to-voice time minus the vendor time on its path.
+"""Platform overhead per turn: the server's voice-to-voice time minus the wait on its path that
+is not the platform's: the vendors' time, and the end-of-turn pause of a reply started on a guess.
 
-The vendor time of a turn is what the fakes took on the way to its first audio:
-- STT: the caller's end of speech -> the final transcript (the fake's record of that utterance);
+What a turn's first audio waited for:
+- before the reply began: the STT's final (the caller's end of speech -> the final transcript,
+  the fake's record of that utterance); or, for a reply started at the caller's pause before the
+  final came (preemptive generation), the pause the end-of-turn rule waits before it guesses
+  (`ANALYZE_AFTER_MS`, counted, as the server counts, from the end of speech);
 - LLM: each message of the reply until the one that completes the reply's first clause, cut as the
   turn loop cuts it (`ClauseStream` over the messages' text in order, with the space the engine
-  streams after a spoken message whose tools run next): whole messages before it (their tool
+  streams when a spoken message begins its tool calls): whole messages before it (their tool
   calls then run on the platform, between two messages), then that message's arrival -> the token
-  that completed the clause (or the end of the message, for the space);
+  that completed the clause (or the start of its first tool call, for the space). A reply that
+  begins with a tool call whose acknowledgement the engine says ("Let me check.") has that as
+  its first clause, written when the call's block began;
 - TTS: the request for that clause (the turn loop hands TTS one clause per request) -> its first
   chunk; the earliest request for that text (or text beginning the same way) after the clause
-  was written.
+  was written. An acknowledgement comes from the phrase cache: no TTS.
 
 Turns are joined to the fakes' records by the call's tag (its first transcript) and caller line.
 """
@@ -17,8 +23,10 @@ Turns are joined to the fakes' records by the call's tag (its first transcript) 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from frontdesk.agent.acknowledgements import acknowledgement_for
 from frontdesk.bench.vendor_log import LlmMessage, Synthesis, VendorLog
 from frontdesk.realtime.turn.clauses import ClauseStream
+from frontdesk.realtime.turn.end_of_turn import ANALYZE_AFTER_MS
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class FirstClause:
     written_at: float
     llm_ms: float
     after_tools: bool  # completed in a later message than the first: a tool round ran on the way
+    cached: bool = False  # an acknowledgement, played from the phrase cache
 
 
 def first_clause(messages: Sequence[LlmMessage]) -> FirstClause | None:
@@ -36,8 +45,13 @@ def first_clause(messages: Sequence[LlmMessage]) -> FirstClause | None:
     stream = ClauseStream()
     before_ms = 0.0  # LLM time of the messages already complete
     for number, message in enumerate(messages):
-        # The engine ends a spoken message whose tools run next with a space: the clause is cut there.
-        boundary = [(" ", message.ended_at)] if message.tools and message.tokens else []
+        if message.first_tool is not None and not message.tokens and number == 0:
+            tool, began_at = message.first_tool
+            if (acknowledgement := acknowledgement_for(tool)) is not None:
+                llm_ms = (began_at - message.arrived_at) * 1000
+                return FirstClause(acknowledgement, began_at, llm_ms, after_tools=False, cached=True)
+        # The engine ends a spoken message's words with a space as its first tool call begins.
+        boundary = [(" ", message.first_tool[1])] if message.first_tool and message.tokens else []
         for token, sent_at in [*message.tokens, *boundary]:
             if done := stream.feed(token):
                 llm_ms = before_ms + (sent_at - message.arrived_at) * 1000
@@ -81,17 +95,23 @@ class _Syntheses:
 
 @dataclass(frozen=True)
 class TurnVendorTime:
-    """The vendor time on one turn's path to its first audio, in ms."""
+    """The wait on one turn's path to its first audio that is not the platform's, in ms."""
 
-    stt_ms: float
+    stt_ms: float  # 0 for a reply started at the caller's pause (then `pause_ms`)
     llm_ms: float
-    tts_ms: float
+    tts_ms: float  # 0 for an acknowledgement from the phrase cache
     after_tools: bool  # the first audio waited for a tool round (the platform's tool time is on it)
+    pause_ms: float = 0.0  # the end-of-turn pause before a reply started on a guess
+
+    @property
+    def preemptive(self) -> bool:
+        """Whether the reply began at the caller's pause, before the final transcript."""
+        return self.pause_ms > 0
 
     @property
     def total_ms(self) -> float:
         """All of it."""
-        return self.stt_ms + self.llm_ms + self.tts_ms
+        return self.stt_ms + self.pause_ms + self.llm_ms + self.tts_ms
 
 
 def vendor_times(log: VendorLog, turns: Iterable[tuple[int, int]]) -> dict[tuple[int, int], TurnVendorTime]:
@@ -103,9 +123,13 @@ def vendor_times(log: VendorLog, turns: Iterable[tuple[int, int]]) -> dict[tuple
     joined: dict[tuple[int, int], TurnVendorTime] = {}
     # Claim syntheses in the order the clauses were written: the earliest writer gets the earliest.
     for turn, clause in sorted(clauses.items(), key=lambda item: item[1].written_at):
-        synthesis = syntheses.claim(clause.text, clause.written_at)
-        if turn in finals and synthesis is not None:
-            joined[turn] = TurnVendorTime(
-                finals[turn].vendor_ms, clause.llm_ms, synthesis.vendor_ms, clause.after_tools
-            )
+        synthesis = None if clause.cached else syntheses.claim(clause.text, clause.written_at)
+        if turn not in finals or (synthesis is None and not clause.cached):
+            continue
+        tts_ms = synthesis.vendor_ms if synthesis is not None else 0.0
+        final = finals[turn]
+        if replies[turn][0].arrived_at < final.sent_at:  # begun on a guess, before the words
+            joined[turn] = TurnVendorTime(0.0, clause.llm_ms, tts_ms, clause.after_tools, ANALYZE_AFTER_MS)
+        else:
+            joined[turn] = TurnVendorTime(final.vendor_ms, clause.llm_ms, tts_ms, clause.after_tools)
     return joined

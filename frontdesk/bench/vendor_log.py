@@ -34,6 +34,7 @@ class LlmMessage:
     ended_at: float  # when its last event was sent
     tools: int = 0  # how many tool calls it ended with
     summary: bool = False  # a post-call summary, not a turn of the call
+    first_tool: tuple[str, float] | None = None  # its first tool call's name, and when its block began
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,10 @@ from frontdesk.caller.webhook import CallPlaced, place_call, report_status
 from frontdesk.config import Settings
 from frontdesk.realtime.speech.base import TextToSpeech
 
-# The agent's reply is over once no agent audio has played for this long after it began.
-REPLY_QUIET_SECONDS: Final = 1.2
+# The agent's reply is over once no agent audio has played for this long after it began: longer
+# than the silence after an acknowledgement ("Let me check.") while the tool round and the next
+# message run (1-1.7 s with the bench's seed vendors), as a caller who heard it would wait.
+REPLY_QUIET_SECONDS: Final = 2.5
 # Give up waiting for a reply (or the greeting) to begin after this long.
 REPLY_START_TIMEOUT_SECONDS: Final = 15.0
 # A reply longer than this is cut short by moving on.

@@ -4,13 +4,26 @@ import pytest
 
 from frontdesk.bench.overhead import first_clause, replies_by_turn, vendor_times
 from frontdesk.bench.vendor_log import LlmMessage, SttFinal, Synthesis, VendorLog
+from frontdesk.realtime.turn.end_of_turn import ANALYZE_AFTER_MS
 
 
 def message(
-    line: int | None, arrived: float, tokens: list[tuple[str, float]], ended: float, tools: int = 0
+    line: int | None,
+    arrived: float,
+    tokens: list[tuple[str, float]],
+    ended: float,
+    tools: int = 0,
+    first_tool: tuple[str, float] | None = None,
 ) -> LlmMessage:
     return LlmMessage(
-        tag=4, line=line, arrived_at=arrived, drawn_ms=0.0, tokens=tuple(tokens), ended_at=ended, tools=tools
+        tag=4,
+        line=line,
+        arrived_at=arrived,
+        drawn_ms=0.0,
+        tokens=tuple(tokens),
+        ended_at=ended,
+        tools=tools,
+        first_tool=first_tool,
     )
 
 
@@ -23,13 +36,22 @@ def message(
             id="cut at the token that completes it",
         ),
         pytest.param(
-            # The engine streams a space after the message: the sentence is spoken before the tools.
+            # The engine streams a space as the first tool call begins: the sentence is spoken then.
             [
-                message(1, 10.0, [("Let me ", 10.2), ("check.", 10.3)], 10.5, tools=1),
+                message(1, 10.0, [("Let me ", 10.2), ("look.", 10.3)], 10.5, 1, ("get_availability", 10.35)),
                 message(None, 11.0, [("I have ", 11.4), ("Monday, ", 11.5)], 11.7),
             ],
-            ("Let me check.", 10.5, 500),
-            id="cut at the end of a message whose tools run next",
+            ("Let me look.", 10.35, 350),
+            id="cut where the message's first tool call begins",
+        ),
+        pytest.param(
+            # Nothing said before the call: the engine's acknowledgement is the first clause.
+            [
+                message(1, 10.0, [], 10.5, tools=1, first_tool=("get_availability", 10.4)),
+                message(None, 11.0, [("I have ", 11.4), ("Monday, ", 11.5)], 11.7),
+            ],
+            ("Let me check.", 10.4, 400),
+            id="an acknowledgement as the first tool call begins",
         ),
     ],
 )
@@ -43,9 +65,10 @@ def test_a_first_clause_in_the_first_message_costs_the_llm_time_to_where_it_is_c
 
 
 def test_a_clause_finished_after_a_tool_round_counts_whole_earlier_messages_not_the_tool_time() -> None:
-    # A message with nothing to say before its tool call: the first words come after the tool round.
+    # A message with nothing to say before a call that gets no acknowledgement: the first words
+    # come after the tool round.
     reply = [
-        message(1, 10.0, [], 10.5, tools=1),
+        message(1, 10.0, [], 10.5, tools=1, first_tool=("transfer_to_human", 10.4)),
         message(None, 11.0, [("I have ", 11.4), ("Monday, ", 11.5), ("at nine.", 11.6)], 11.7),
     ]
     clause = first_clause(reply)
@@ -85,3 +108,19 @@ def test_a_synthesis_of_a_longer_clause_cut_from_a_burst_of_tokens_still_joins()
         tts=[Synthesis("Hi, I have Monday, at nine.", arrived_at=9.45, drawn_ms=0.0, first_chunk_at=9.46)],
     )
     assert list(vendor_times(log, [(4, 0)])) == [(4, 0)]
+
+
+def test_a_reply_begun_at_the_callers_pause_waits_the_pause_not_the_stt() -> None:
+    """The LLM was asked before the final came (a guess, kept): the STT is off the path, and the
+    end-of-turn pause the guess waited for is on it; an acknowledgement needs no synthesis."""
+    log = VendorLog(
+        stt=[SttFinal(connection=4, index=1, speech_end_at=9.0, sent_at=9.35, drawn_ms=300.0)],
+        llm=[
+            message(1, 9.3, [], 9.9, tools=1, first_tool=("get_availability", 9.8)),
+            message(None, 10.0, [("I have ", 10.4), ("Monday. ", 10.5)], 10.6),
+        ],
+    )
+    [vendor] = vendor_times(log, [(4, 1)]).values()
+    assert vendor.preemptive and (vendor.stt_ms, vendor.pause_ms) == (0.0, ANALYZE_AFTER_MS)
+    assert (round(vendor.llm_ms), vendor.tts_ms, vendor.after_tools) == (500, 0.0, False)
+    assert vendor.total_ms == ANALYZE_AFTER_MS + 500
