@@ -90,15 +90,16 @@ def platform_overheads(
 ) -> tuple[list[tuple[float, TurnVendorTime]], int]:
     """Per joined turn: voice-to-voice minus vendor time (ms), with that vendor time; and how many
     turns could not be joined to the fakes' records."""
-    turns = {
-        (record.tag, line): timings["first_frame_sent"]
+    replies = {
+        (record.tag, line): timings
         for record in records
         if record.tag is not None
         for line, timings in record.replies()
         if "first_frame_sent" in timings
     }
-    vendor = vendor_times(log, turns)
-    return [(turns[turn] - time.total_ms, time) for turn, time in vendor.items()], len(turns) - len(vendor)
+    vendor = vendor_times(log, {turn: timings.get("stt_final") for turn, timings in replies.items()})
+    overheads = [(replies[turn]["first_frame_sent"] - time.total_ms, time) for turn, time in vendor.items()]
+    return overheads, len(replies) - len(vendor)
 
 
 def load_figures(load: LoadRun, records: Sequence[CallRecord]) -> dict[str, Any]:

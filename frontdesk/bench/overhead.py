@@ -3,9 +3,10 @@ is not the platform's: the vendors' time, and the end-of-turn pause of a reply s
 
 What a turn's first audio waited for:
 - before the reply began: the STT's final (the caller's end of speech -> the final transcript,
-  the fake's record of that utterance); or, for a reply started at the caller's pause before the
-  final came (preemptive generation), the pause the end-of-turn rule waits before it guesses
-  (`ANALYZE_AFTER_MS`, counted, as the server counts, from the end of speech);
+  as the server timed it from the end of speech its voice-to-voice counts from); or, for a reply
+  started at the caller's pause before the final came (preemptive generation), the pause the
+  end-of-turn rule waits before it guesses (`ANALYZE_AFTER_MS`, counted, as the server counts,
+  from the end of speech);
 - LLM: each message of the reply until the one that completes the reply's first clause, cut as the
   turn loop cuts it (`ClauseStream` over the messages' text in order, with the space the engine
   streams when a spoken message begins its tool calls): whole messages before it (their tool
@@ -20,7 +21,7 @@ What a turn's first audio waited for:
 Turns are joined to the fakes' records by the call's tag (its first transcript) and caller line.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from frontdesk.agent.acknowledgements import acknowledgement_for
@@ -114,8 +115,12 @@ class TurnVendorTime:
         return self.stt_ms + self.pause_ms + self.llm_ms + self.tts_ms
 
 
-def vendor_times(log: VendorLog, turns: Iterable[tuple[int, int]]) -> dict[tuple[int, int], TurnVendorTime]:
-    """The vendor time of each (tag, line) turn that can be joined to the fakes' records."""
+def vendor_times(
+    log: VendorLog, turns: Mapping[tuple[int, int], float | None]
+) -> dict[tuple[int, int], TurnVendorTime]:
+    """The vendor time of each (tag, line) turn that can be joined to the fakes' records. `turns`
+    gives each turn's `stt_final` as the server timed it (from the end of speech it counts from,
+    which the fake cannot see when the turn model judged it), or None to take the fake's."""
     finals = {(final.connection, final.index): final for final in log.stt}
     replies = replies_by_turn(log.llm)
     clauses = {turn: clause for turn in turns if turn in replies and (clause := first_clause(replies[turn]))}
@@ -131,5 +136,6 @@ def vendor_times(log: VendorLog, turns: Iterable[tuple[int, int]]) -> dict[tuple
         if replies[turn][0].arrived_at < final.sent_at:  # begun on a guess, before the words
             joined[turn] = TurnVendorTime(0.0, clause.llm_ms, tts_ms, clause.after_tools, ANALYZE_AFTER_MS)
         else:
-            joined[turn] = TurnVendorTime(final.vendor_ms, clause.llm_ms, tts_ms, clause.after_tools)
+            stt_ms = final.vendor_ms if (server_stt := turns[turn]) is None else server_stt
+            joined[turn] = TurnVendorTime(stt_ms, clause.llm_ms, tts_ms, clause.after_tools)
     return joined

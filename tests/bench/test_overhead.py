@@ -95,10 +95,10 @@ def test_vendor_time_adds_stt_llm_and_the_first_synthesis_of_the_clause_after_it
             Synthesis("Hello there.", arrived_at=9.82, drawn_ms=400.0, first_chunk_at=10.22),
         ],
     )
-    [(turn, vendor)] = vendor_times(log, [(4, 0)]).items()
+    [(turn, vendor)] = vendor_times(log, {(4, 0): None}).items()
     assert turn == (4, 0)
     assert (round(vendor.stt_ms), round(vendor.llm_ms), round(vendor.tts_ms)) == (300, 450, 400)
-    assert vendor_times(log, [(4, 1)]) == {}
+    assert vendor_times(log, {(4, 1): None}) == {}
 
 
 def test_a_synthesis_of_a_longer_clause_cut_from_a_burst_of_tokens_still_joins() -> None:
@@ -107,7 +107,7 @@ def test_a_synthesis_of_a_longer_clause_cut_from_a_burst_of_tokens_still_joins()
         llm=[message(0, 9.35, [("Hi, ", 9.4), ("I have Monday, ", 9.4), ("at nine. ", 9.4)], 9.4)],
         tts=[Synthesis("Hi, I have Monday, at nine.", arrived_at=9.45, drawn_ms=0.0, first_chunk_at=9.46)],
     )
-    assert list(vendor_times(log, [(4, 0)])) == [(4, 0)]
+    assert list(vendor_times(log, {(4, 0): None})) == [(4, 0)]
 
 
 def test_a_reply_begun_at_the_callers_pause_waits_the_pause_not_the_stt() -> None:
@@ -120,7 +120,20 @@ def test_a_reply_begun_at_the_callers_pause_waits_the_pause_not_the_stt() -> Non
             message(None, 10.0, [("I have ", 10.4), ("Monday. ", 10.5)], 10.6),
         ],
     )
-    [vendor] = vendor_times(log, [(4, 1)]).values()
+    [vendor] = vendor_times(log, {(4, 1): None}).values()
     assert vendor.preemptive and (vendor.stt_ms, vendor.pause_ms) == (0.0, ANALYZE_AFTER_MS)
     assert (round(vendor.llm_ms), vendor.tts_ms, vendor.after_tools) == (500, 0.0, False)
     assert vendor.total_ms == ANALYZE_AFTER_MS + 500
+
+
+def test_the_stt_wait_is_the_servers_own_when_it_timed_it() -> None:
+    """With the turn model the server counts from the end of speech its voice detector heard,
+    which the fake's energy detector cannot see: the server's `stt_final` is the wait then."""
+    log = VendorLog(
+        stt=[SttFinal(connection=4, index=0, speech_end_at=9.0, sent_at=9.45, drawn_ms=300.0)],
+        llm=[message(0, 9.5, [("Hello ", 9.9), ("there. ", 9.95)], 10.0)],
+        tts=[Synthesis("Hello there.", arrived_at=9.96, drawn_ms=100.0, first_chunk_at=10.06)],
+    )
+    [vendor] = vendor_times(log, {(4, 0): 320.0}).values()
+    assert (vendor.stt_ms, vendor.pause_ms) == (320.0, 0.0)
+    assert (round(vendor.llm_ms), round(vendor.tts_ms)) == (450, 100)
