@@ -17,6 +17,9 @@ VOICE_TO_VOICE_SECONDS = Histogram(
 )
 BARGE_INS = Counter("frontdesk_barge_ins_total", "Caller speech that interrupted the agent.")
 BACKCHANNELS = Counter("frontdesk_backchannels_total", "Caller acknowledgements that did not interrupt.")
+FALSE_INTERRUPTIONS = Counter(
+    "frontdesk_false_interruptions_total", "Speech over the agent that paused it and was no interruption."
+)
 REPROMPTS = Counter("frontdesk_reprompts_total", "Low-confidence transcripts the agent asked to repeat.")
 CALLS = Counter("frontdesk_media_calls_total", "Media streams handled, by how they ended.", ["end"])
 CALLS_WITHOUT_WORKFLOW = Counter(

@@ -142,6 +142,11 @@ class ScriptedRecognizerSession:
         at = self.frames * 0.02
         self._queue.put(TranscriptEvent(TranscriptKind.SPEECH_FINAL, text, confidence, start=at, end=at))
 
+    def utterance_end(self) -> None:
+        """The caller went quiet (with or without words)."""
+        at = self.frames * 0.02
+        self._queue.put(TranscriptEvent(TranscriptKind.UTTERANCE_END, start=at, end=at))
+
     def says(self, text: str, confidence: float = 0.95) -> None:
         """The caller says `text`: speech starts, then its final."""
         self.speech_started()

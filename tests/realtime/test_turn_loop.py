@@ -32,6 +32,7 @@ from frontdesk.realtime.call_session import CallSession
 from frontdesk.realtime.speech.base import TextToSpeech
 from frontdesk.realtime.speech.chains import FallbackTextToSpeech
 from frontdesk.realtime.transport import CallStarted
+from frontdesk.realtime.turn.barge_in import RESUME_MAX_S
 from frontdesk.realtime.turn.caller_turn import FINAL_WAIT_S
 from frontdesk.realtime.turn.end_of_turn import END_OF_TURN_POLICIES
 from frontdesk.realtime.turn.listening import REPROMPT
@@ -338,20 +339,66 @@ async def test_hanging_up_mid_reply_leaves_nothing_running(place_call) -> None:
     assert row_turns[-1].heard_text == ""
 
 
-async def test_sustained_speech_over_the_agent_interrupts_before_any_words(place_call, speak) -> None:
+async def test_sustained_speech_pauses_the_agent_before_any_words_and_the_words_interrupt(
+    place_call, speak
+) -> None:
     call = await place_call(llm=ScriptedBrain([TextDelta(LONG_REPLY)], [TextDelta("Thank you, John.")]))
     await greeted(call)
     call.recognizer.says("I'd like an appointment.")
     speech = await call.speaking("I can help")
-    call.carrier.send_audio(mulaw_encode(await speak("Yeah.")))
-    await until(lambda: call.recognizer.frames == call.carrier.frames_in, "the short word to be heard")
-    assert not speech.interrupted  # too short to be an interruption
-
+    call.recognizer.speech_started()
     call.carrier.send_audio(mulaw_encode(await speak("My name is John Smith, born June 14th, 1975.")))
-    await until(lambda: speech.interrupted and speech.finished, "sustained speech to stop the agent")
-    assert call.carrier.clears == 1 and speech.turn.heard_text == ""
+    await until(lambda: speech.paused, "sustained speech to pause the agent")
+    assert call.carrier.clears == 1 and not speech.interrupted and not call.loop.agent_audible
+    call.recognizer.interim("My name is John")
+    await until(lambda: speech.interrupted and speech.finished, "the words to interrupt the agent")
+    assert speech.turn.heard_text == "" and call.carrier.clears == 1  # the carrier was cleared once
     call.recognizer.final("My name is John Smith, born June 14th, 1975.")
     await call.speaking("Thank you, John")
+
+
+async def test_speech_over_the_agent_with_no_words_resumes_the_clause_it_cut(place_call, speak) -> None:
+    """A cough: the agent stops at once and, when the caller is quiet again with no words, says
+    the clause the caller did not hear in full again, then the rest."""
+    call = await place_call(llm=ScriptedBrain([TextDelta(LONG_REPLY)]))
+    await greeted(call)
+    resumed = REGISTRY.get_sample_value("frontdesk_false_interruptions_total") or 0.0
+    call.recognizer.says("I'd like an appointment.")
+    speech = await call.speaking("I can help")
+    await until(lambda: len(call.carrier.unplayed) >= 4, "two clauses of the reply sent")
+    call.carrier.play_out(3)  # the first clause heard, the second cut after its first chunk
+    call.recognizer.speech_started()
+    call.carrier.send_audio(mulaw_encode(await speak("My name is John Smith.")))  # no words come
+    await until(lambda: speech.paused, "the sound over the agent to pause it")
+    sent = len(call.carrier.played)
+    call.recognizer.utterance_end()  # quiet again, and nothing was recognized
+
+    await until(lambda: not speech.paused, "the agent to resume", within=RESUME_MAX_S + 20)
+    assert (REGISTRY.get_sample_value("frontdesk_false_interruptions_total") or 0.0) == resumed + 1
+    await call.played_through()
+    assert not speech.interrupted and call.carrier.clears == 1
+    assert speech.turn.heard_text == LONG_REPLY
+    # The second clause went out again whole (two chunks) before the rest.
+    assert len(call.carrier.played) - sent >= 2 + 2 * (len(speech.clauses) - 2)
+    assert call.caller_turns() == ["I'd like an appointment."]
+
+
+async def test_a_backchannel_over_the_agent_resumes_it(place_call, speak) -> None:
+    call = await place_call(llm=ScriptedBrain([TextDelta(LONG_REPLY)]))
+    await greeted(call)
+    call.recognizer.says("I'd like an appointment.")
+    speech = await call.speaking("I can help")
+    await until(lambda: len(call.carrier.unplayed) >= 4, "two clauses of the reply sent")
+    call.carrier.play_out(2)  # the first clause heard
+    call.recognizer.speech_started()
+    call.carrier.send_audio(mulaw_encode(await speak("Yeah, okay, I see.")))
+    await until(lambda: speech.paused, "the sound over the agent to pause it")
+    call.recognizer.final("Yeah, okay.")  # in the middle of the agent's sentence: a backchannel
+
+    await until(lambda: not speech.paused, "the agent to resume")
+    await call.played_through()
+    assert not speech.interrupted and speech.turn.heard_text == LONG_REPLY
+    assert call.caller_turns() == ["I'd like an appointment."]
 
 
 NOBODY_POLLS = "a task queue no worker polls"

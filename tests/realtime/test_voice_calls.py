@@ -47,6 +47,7 @@ from frontdesk.domain.models import (
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
+from frontdesk.realtime.turn.listening import is_backchannel
 from frontdesk.realtime.turn.loop import IDLE_GOODBYE, IDLE_PROMPT
 from frontdesk.telephony.twilio.media_route import media_router
 from frontdesk.telephony.twilio.protocol import CLINIC_PARAMETER, CLOCK_OFFSET_PARAMETER
@@ -211,11 +212,13 @@ async def test_a_short_word_said_over_the_agent_is_answered(
 
 
 async def test_a_backchannel_does_not_interrupt(stack: Stack, tts: PiperTextToSpeech, engine: Engine) -> None:
+    """A "yeah" over the agent may pause it for a moment (sound over the agent stops it at once),
+    but it is no turn: the agent resumes and the caller hears the whole reply."""
     result = await call(stack, tts, Say("What are your hours?"), BargeIn("yeah"), Say("No, that's all."))
-    assert not result.turns[2].cleared
     _, turns = await stored_call(engine, result.call_sid)
     hours = [t for t in turns if t.role == TurnRole.agent][1]
     assert "Monday through Friday" in hours.text and hours.heard_text == hours.text
+    assert not any(is_backchannel(t.text) for t in turns if t.role == TurnRole.caller)
 
 
 async def test_dtmf_zero_reaches_a_human(

@@ -1,10 +1,11 @@
 """Barge-in: when the caller's voice or words stop the agent.
 
-Sustained speech over the agent's audio interrupts before any words are known (a short "yeah"
-stays under the bar). Words interrupt by what they are and where the agent is: anything but a
-backchannel does; a backchannel ("yes", "okay", "sure") in the middle of the agent's sentence is
-a listener's acknowledgement, and the same word after a question or in the speech's last second
-is an answer.
+Sustained speech over the agent's audio pauses it before any words are known: a quarter second
+of clear speech, about when a person talked over would stop. Words then decide: anything but a
+backchannel interrupts; a backchannel ("yes", "okay", "sure") in the middle of the agent's
+sentence is a listener's acknowledgement, and the same word after a question or in the speech's
+last second is an answer. With no words at all (a cough, a noise) the agent resumes once the
+caller is quiet again, from the first clause the caller did not hear in full.
 """
 
 from collections import deque
@@ -15,9 +16,13 @@ from frontdesk.realtime.audio.codec import FRAME_MS
 from frontdesk.realtime.turn.listening import is_backchannel
 from frontdesk.realtime.turn.speech import SpeechPosition
 
-# Caller speech over the agent's audio for this long (within the window) interrupts.
-BARGE_IN_SPEECH_MS: Final = 500
+# Caller speech over the agent's audio for this long (within the window) pauses the agent.
+BARGE_IN_SPEECH_MS: Final = 240
 BARGE_IN_WINDOW_MS: Final = 800
+# A paused agent resumes when no words came: once the STT says the caller is quiet again and
+# this long has passed since the pause, or after the longer wait whatever the STT says.
+RESUME_QUIET_S: Final = 0.6
+RESUME_MAX_S: Final = 2.0
 # Stricter than the end-of-turn detector's: only clear speech over the agent's audio counts.
 BARGE_IN_THRESHOLD: Final = 0.6
 
@@ -36,7 +41,7 @@ class SustainedSpeech:
         self._window: deque[bool] = deque(maxlen=window_ms // FRAME_MS)
 
     def feed(self, frame: AnalyzedFrame) -> bool:
-        """Take a frame heard while the agent speaks; True once the speech is enough to interrupt
+        """Take a frame heard while the agent speaks; True once the speech is enough to pause it
         (the count then starts over)."""
         self._window.append(frame.probability >= self._threshold)
         if sum(self._window) >= self._needed:

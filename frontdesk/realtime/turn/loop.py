@@ -15,6 +15,10 @@ when its words are the same (normalized) and releases it; otherwise, or when the
 speaking, it is discarded and the engine rewound to before it, and the real turn is answered
 afresh.
 
+Barge-in: sustained speech over the agent's audio pauses it (the sound stops; nothing else does).
+Words that interrupt then end it, cut at what was heard; with no words (a cough, a noise) or
+only a backchannel, it resumes from the first clause the caller did not hear in full.
+
 Unheard replies: a reply stays undoable while none of its audio went out and none of its tools
 ran. If the caller starts speaking again in that time (a turn ended at a comma: "Yes, |
 speaking."), its audio and tools are held; when the caller's next words come, the reply is
@@ -41,7 +45,7 @@ from frontdesk.logs import get_logger
 from frontdesk.realtime import metrics
 from frontdesk.realtime.speech.base import TranscriptEvent, TranscriptKind
 from frontdesk.realtime.transport import DigitPressed, Transport
-from frontdesk.realtime.turn.barge_in import words_interrupt
+from frontdesk.realtime.turn.barge_in import RESUME_MAX_S, RESUME_QUIET_S, words_interrupt
 from frontdesk.realtime.turn.caller_turn import (
     ArrivalClock,
     CallerPaused,
@@ -163,6 +167,7 @@ class TurnLoop:
         self._speculation: _Speculation | None = None  # a held reply on a guess, if any
         self._unheard: _Unheard | None = None  # the latest reply, while it may be undone
         self._onset: SpeechPosition | None = None  # where the agent was when the caller began
+        self._paused_at: float | None = None  # when speech over the agent paused it
         self._spawn: Spawn | None = None
         self._ending = False  # the agent is saying its last words: caller input changes nothing
         self._left = False
@@ -236,7 +241,7 @@ class TurnLoop:
             case DigitPressed():
                 pass  # other keys carry no meaning in this menu-less call
             case BargeIn(why=why):
-                await self._interrupt(why)
+                await self._pause(why)
             case SpeechDone(speech=speech):
                 await self._on_speech_done(speech)
             case Tick():
@@ -253,10 +258,11 @@ class TurnLoop:
         if event.kind is TranscriptKind.SPEECH_STARTED and current is not None and current.audible:
             self._onset = current.position()
         if event.kind is TranscriptKind.INTERIM:
-            if self.agent_audible and event.text.strip() and not is_backchannel(event.text):
+            if self._agent_heard and event.text.strip() and not is_backchannel(event.text):
                 await self._interrupt("interim words")
         self._caller.on_transcript(event)
         self._release_unheard(time.monotonic())
+        await self._resume_if_false(time.monotonic())
 
     async def _on_caller_turn(self, turn: CallerTurn) -> None:
         if turn.guess:
@@ -275,9 +281,10 @@ class TurnLoop:
             metrics.TURNS_JOINED.inc()
         onset, self._onset = self._onset, None
         current = self._current
-        if current is not None and current.audible:
+        if current is not None and self._agent_heard:
             if not words_interrupt(turn.text, onset or current.position()):
                 metrics.BACKCHANNELS.inc()
+                await self._resume("a backchannel")
                 return
         self._watchdogs.caller_spoke()
         if turn.unclear:
@@ -440,13 +447,46 @@ class TurnLoop:
         """Stop the current speech, if any, and wait until it is cut at what was heard."""
         await self._discard()
         current = self._current
+        self._paused_at = None
         if current is None or current.finished:
             return
-        if current.audible:
+        if current.audible or current.paused:
             metrics.BARGE_INS.inc()
             log.info("barge-in", why=why, heard_clauses=current.heard_clauses, clauses=len(current.clauses))
         await current.interrupt()
         self._finish(current)
+
+    @property
+    def _agent_heard(self) -> bool:
+        """Whether the caller is hearing the agent, or would be but for speech over it (paused)."""
+        return self._current is not None and (self._current.audible or self._current.paused)
+
+    async def _pause(self, why: str) -> None:
+        """Speech over the agent: stop its sound until words say whether it was an interruption."""
+        current = self._current
+        if current is not None and await current.pause():
+            self._paused_at = time.monotonic()
+            log.info("agent paused", why=why, heard_clauses=current.heard_clauses)
+
+    async def _resume(self, why: str) -> None:
+        """Play the paused speech on: what paused it was no interruption."""
+        current = self._current
+        if self._paused_at is None or current is None or not current.paused:
+            return
+        self._paused_at = None
+        metrics.FALSE_INTERRUPTIONS.inc()
+        log.info("agent resumed", why=why, from_clause=current.heard_clauses)
+        await current.resume()
+
+    async def _resume_if_false(self, now: float) -> None:
+        """Resume a paused speech when no words came: the caller is quiet again `RESUME_QUIET_S`
+        after the pause, or `RESUME_MAX_S` passed with no words at all (a noise the STT never
+        called speech or never ended)."""
+        if self._paused_at is None or self._caller.words_so_far:
+            return
+        waited = now - self._paused_at
+        if (not self._caller.speaking and waited >= RESUME_QUIET_S) or waited >= RESUME_MAX_S:
+            await self._resume("no words")
 
     async def _on_speech_done(self, speech: AgentSpeech) -> None:
         if speech is not self._current:
@@ -492,6 +532,7 @@ class TurnLoop:
         if self._ending:
             return
         self._release_unheard(time.monotonic())
+        await self._resume_if_false(time.monotonic())
         busy = (
             (self._current is not None and not self._current.finished)
             or self._caller.speaking

@@ -7,6 +7,10 @@ interruption cancels: `interrupt()` flushes the carrier, cancels and awaits gene
 synthesis (the engine drops the tool calls of the message it was writing), and cuts the turn's
 record, and the engine's memory of the reply, at the last clause the caller heard in full.
 
+`pause()` only stops the sound (the carrier flushed, nothing more sent; generation and synthesis
+go on), for speech over the agent that may yet be a cough or a "yeah"; `resume()` plays it again
+from the first clause the caller did not hear in full, or `interrupt()` ends it after all.
+
 The shape follows LiveKit Agents' SpeechHandle; the code is ours.
 """
 
@@ -112,6 +116,12 @@ class AgentSpeech:
         self._played = asyncio.Event()
         self._interrupted = False
         self._task: asyncio.Task[None] | None = None
+        self._sent: list[list[bytes]] = []  # each clause's audio sent so far, for a resume
+        self._last_marks: dict[int, str] = {}  # each clause's latest mark
+        self._complete = 0  # clauses whose audio is all sent
+        self._playing = asyncio.Event()  # cleared while paused
+        self._playing.set()
+        self._resume_from: int | None = None  # while paused: the first clause not heard in full
 
     @property
     def timings(self) -> dict[str, float]:
@@ -125,8 +135,14 @@ class AgentSpeech:
 
     @property
     def audible(self) -> bool:
-        """Whether the caller may be hearing it now: audio went out and is not all played."""
-        return not self.finished and self._progress_at is not None
+        """Whether the caller may be hearing it now: audio went out, is not all played, and it is
+        not paused."""
+        return not self.finished and not self.paused and self._progress_at is not None
+
+    @property
+    def paused(self) -> bool:
+        """Whether it is paused (see `pause`)."""
+        return self._resume_from is not None
 
     @property
     def sent_audio(self) -> bool:
@@ -185,6 +201,30 @@ class AgentSpeech:
         if self._on_heard is not None:
             self._on_heard(heard)
 
+    async def pause(self) -> bool:
+        """Stop the sound now, keeping everything else: False (nothing done) unless it is audible."""
+        if not self.audible:
+            return False
+        self._resume_from = self.heard_clauses
+        self._playing.clear()
+        self._out.clear()  # the clear echoes these marks: that audio was not played
+        await self._transport.clear()
+        return True
+
+    async def resume(self) -> None:
+        """Play on from the first clause the caller did not hear in full (sent again), then the
+        rest as it comes. Nothing unless paused."""
+        if self._resume_from is None or self.finished:
+            return
+        first, self._resume_from = self._resume_from, None
+        for index in range(first, len(self._sent)):
+            for chunk in self._sent[index]:
+                await self._send(index, chunk)
+            if index < self._complete:
+                self._clause_ends[self._last_marks[index]] = index
+        self._playing.set()
+        self._settle()
+
     def mark_reached(self, name: str) -> None:
         """The carrier echoed one of this speech's marks."""
         seconds = self._out.pop(name, None)
@@ -203,8 +243,8 @@ class AgentSpeech:
         self._settle()
 
     def _settle(self) -> None:
-        """Over once every clause is out and every mark came back."""
-        if self._written and not self._out and not self.finished:
+        """Over once every clause is out and every mark came back (and it is not paused)."""
+        if self._written and not self._out and not self.finished and not self.paused:
             self.turn.heard_text = self.heard_text()
             self._played.set()
             if self._on_done is not None:
@@ -242,19 +282,27 @@ class AgentSpeech:
     async def _speak(self, clauses: asyncio.Queue[tuple[str, bool] | None]) -> None:
         while (item := await clauses.get()) is not None:
             clause, cached = item
+            index = len(self.clauses)
             self.clauses.append(clause)
+            self._sent.append([])
             self.turn.text = " ".join(self.clauses)
-            last = None
             async with contextlib.aclosing(self._voice.audio_of(clause, cached)) as audio:
                 async for chunk in audio:
                     self.timings.setdefault("tts_first_audio", self._since_began())
                     if self._release is not None:
                         await self._release.wait()
-                    last = self._marks.issue(self)
-                    if not self._out:
-                        self._progress_at = time.monotonic()  # an idle carrier starts playing now
-                    self._out[last] = len(chunk) / TELEPHONY_SAMPLE_RATE  # one mu-law byte a sample
-                    await self._transport.play(chunk, last)
+                    await self._playing.wait()
+                    self._sent[index].append(chunk)
+                    await self._send(index, chunk)
                     self.timings.setdefault("first_frame_sent", self._since_began())
-            if last is not None:
-                self._clause_ends[last] = len(self.clauses) - 1
+            self._complete = index + 1
+            if index in self._last_marks:
+                self._clause_ends[self._last_marks[index]] = index
+
+    async def _send(self, index: int, chunk: bytes) -> None:
+        """One chunk of clause `index` to the carrier, with a mark after it."""
+        mark = self._last_marks[index] = self._marks.issue(self)
+        if not self._out:
+            self._progress_at = time.monotonic()  # an idle carrier starts playing now
+        self._out[mark] = len(chunk) / TELEPHONY_SAMPLE_RATE  # one mu-law byte a sample
+        await self._transport.play(chunk, mark)
