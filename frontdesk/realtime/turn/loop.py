@@ -5,8 +5,9 @@ queue: transcript events, the end-of-turn rule's decisions, the caller's finishe
 sustained speech over the agent's audio (from the frame path), a speech played to its end, and
 the watchdogs' ticks. One task takes them one at a time and alone holds the current speech;
 starting a new one first interrupts the old one and waits until it is cancelled and cut at what
-the caller heard. So a final transcript, DTMF, interim words and sustained speech all interrupt
-through the same path, and no other task ever replaces the current speech.
+the caller heard. So a final transcript, DTMF and interim words all interrupt through the same
+path (sustained speech pauses first: see Barge-in below), and no other task ever replaces the
+current speech.
 
 Preemptive generation: a guess of the caller's turn (their words so far, when they pause or the
 end-of-turn rule decides before the STT committed the words; caller_turn.py) starts a reply at
@@ -78,7 +79,7 @@ MAX_HOLD_S: Final = 10.0
 
 @dataclass(frozen=True)
 class BargeIn:
-    """The caller's voice over the agent's audio was enough to stop it (no words known yet)."""
+    """The caller's voice over the agent's audio was enough to pause it (no words known yet)."""
 
     why: str
 
