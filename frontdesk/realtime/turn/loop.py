@@ -168,7 +168,6 @@ class TurnLoop:
         self._speculation: _Speculation | None = None  # a held reply on a guess, if any
         self._unheard: _Unheard | None = None  # the latest reply, while it may be undone
         self._onset: SpeechPosition | None = None  # where the agent was when the caller began
-        self._paused_at: float | None = None  # when speech over the agent paused it
         self._spawn: Spawn | None = None
         self._ending = False  # the agent is saying its last words: caller input changes nothing
         self._left = False
@@ -448,7 +447,6 @@ class TurnLoop:
         """Stop the current speech, if any, and wait until it is cut at what was heard."""
         await self._discard()
         current = self._current
-        self._paused_at = None
         if current is None or current.finished:
             return
         if current.audible or current.paused:
@@ -466,15 +464,13 @@ class TurnLoop:
         """Speech over the agent: stop its sound until words say whether it was an interruption."""
         current = self._current
         if current is not None and await current.pause():
-            self._paused_at = time.monotonic()
             log.info("agent paused", why=why, heard_clauses=current.heard_clauses)
 
     async def _resume(self, why: str) -> None:
         """Play the paused speech on: what paused it was no interruption."""
         current = self._current
-        if self._paused_at is None or current is None or not current.paused:
+        if current is None or not current.paused:
             return
-        self._paused_at = None
         metrics.FALSE_INTERRUPTIONS.inc()
         log.info("agent resumed", why=why, from_clause=current.heard_clauses)
         await current.resume()
@@ -483,9 +479,10 @@ class TurnLoop:
         """Resume a paused speech when no words came: the caller is quiet again `RESUME_QUIET_S`
         after the pause, or `RESUME_MAX_S` passed with no words at all (a noise the STT never
         called speech or never ended)."""
-        if self._paused_at is None or self._caller.words_so_far:
+        current = self._current
+        if current is None or current.paused_at is None or self._caller.words_so_far:
             return
-        waited = now - self._paused_at
+        waited = now - current.paused_at
         if (not self._caller.speaking and waited >= RESUME_QUIET_S) or waited >= RESUME_MAX_S:
             await self._resume("no words")
 

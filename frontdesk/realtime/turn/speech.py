@@ -121,7 +121,8 @@ class AgentSpeech:
         self._complete = 0  # clauses whose audio is all sent
         self._playing = asyncio.Event()  # cleared while paused
         self._playing.set()
-        self._resume_from: int | None = None  # while paused: the first clause not heard in full
+        self.paused_at: float | None = None  # when it was paused, while it is
+        self._resume_from = 0  # while paused: the first clause not heard in full
 
     @property
     def timings(self) -> dict[str, float]:
@@ -142,7 +143,7 @@ class AgentSpeech:
     @property
     def paused(self) -> bool:
         """Whether it is paused (see `pause`)."""
-        return self._resume_from is not None
+        return self.paused_at is not None
 
     @property
     def sent_audio(self) -> bool:
@@ -190,6 +191,7 @@ class AgentSpeech:
         if self.finished:
             return
         self._interrupted = True
+        self.paused_at = None  # over: nothing to resume
         if self._out:
             await self._transport.clear()
         if self._task is not None:
@@ -205,7 +207,7 @@ class AgentSpeech:
         """Stop the sound now, keeping everything else: False (nothing done) unless it is audible."""
         if not self.audible:
             return False
-        self._resume_from = self.heard_clauses
+        self.paused_at, self._resume_from = time.monotonic(), self.heard_clauses
         self._playing.clear()
         self._out.clear()  # the clear echoes these marks: that audio was not played
         await self._transport.clear()
@@ -214,10 +216,10 @@ class AgentSpeech:
     async def resume(self) -> None:
         """Play on from the first clause the caller did not hear in full (sent again), then the
         rest as it comes. Nothing unless paused."""
-        if self._resume_from is None or self.finished:
+        if not self.paused or self.finished:
             return
-        first, self._resume_from = self._resume_from, None
-        for index in range(first, len(self._sent)):
+        self.paused_at = None
+        for index in range(self._resume_from, len(self._sent)):
             for chunk in self._sent[index]:
                 await self._send(index, chunk)
             if index < self._complete:
