@@ -15,6 +15,7 @@ through `get_availability`.
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from frontdesk.agent.acknowledgements import OPENERS
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.clinic_profile import ClinicProfile, speak_date, speak_time
 from frontdesk.domain.clinic_settings import AfterHoursPolicy
@@ -31,6 +32,9 @@ Everything you write is spoken aloud to the caller by a text-to-speech voice.
 "I'd be happy to help". Just answer.
 - When you need a tool to answer, call it at once without announcing it: the caller hears a short \
 "Let me check." or "One moment." while it runs. Speak once you have its result.
+- Otherwise begin your reply with one of these as a sentence of its own when it fits what the \
+caller said: {openers}. The caller hears it at once while the rest of your reply is prepared. \
+Vary them, and leave it out when none fits.
 - Say numbers, dates and times the way people say them ("Tuesday the 3rd", "9 AM", "2:30 PM"), \
 never "2026-03-03" or "14:30". Say phone numbers in digit groups.
 - Plain spoken sentences only: no lists, markdown, emoji or symbols.
@@ -140,7 +144,7 @@ def _static_prefix(profile: ClinicProfile) -> str:
         "You are on a live phone call with a caller: help them book, reschedule or cancel appointments, "
         "answer questions about the clinic, and hand them to a person when they need one."
     )
-    style = _STYLE
+    style = _STYLE.format(openers=", ".join(f'"{opener}"' for opener in OPENERS))
     if profile.style_notes and profile.style_notes.strip():
         style += f"\n- The clinic asks: {profile.style_notes.strip()}"
     rules = _RULES.format(human_request=_HUMAN_REQUEST[profile.escalation.after_hours_policy])

@@ -23,7 +23,11 @@ reused across profiles.
 Figures per rule and profile: `cut_offs`, turns that ended before the caller's last word (in a
 paused case's pause, or inside a complete sentence), by kind of case; `delay_ms`, the caller's
 true end of speech (the rendering's last sound) -> the decision that ended the turn, over the
-complete cases and over the paused ones; `missed`, cases whose turn never ended.
+complete cases and over the paused ones; `missed`, cases whose turn never ended. For the new
+rule, `guesses`: the pauses at which the turn loop starts a reply on the words so far (the
+profile's `guess_after_ms`), all of them and those before the caller's last word (a reply
+thrown away unheard), beside the silences the model was asked about before the last word (where
+the guesses were made before there was a shorter pause).
 """
 
 import asyncio
@@ -54,6 +58,7 @@ from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.turn.end_of_turn import (
     END_OF_TURN_POLICIES,
     AnalyzeTurn,
+    CallerPaused,
     EndOfTurnPolicy,
     EndOfTurnRule,
     EndReason,
@@ -100,6 +105,20 @@ class Outcome:
 
     ends: tuple[TurnEnded, ...]
     speech_end: float
+    pauses: tuple[float, ...] = ()
+    """Stream seconds at which the rule said the caller paused."""
+    questions: tuple[float, ...] = ()
+    """Stream seconds at which the rule asked its model."""
+
+    @property
+    def guesses_thrown_away(self) -> int:
+        """Pauses said before the caller's last word: a reply started on them is thrown away."""
+        return sum(at < self.speech_end for at in self.pauses)
+
+    @property
+    def questions_before_the_end(self) -> int:
+        """Judgements asked before the caller's last word."""
+        return sum(at < self.speech_end for at in self.questions)
 
     @property
     def cut_off(self) -> bool:
@@ -159,17 +178,22 @@ def run_rule(
     latency_frames = -(-MODEL_LATENCY_MS // FRAME_MS)
     waiting: list[tuple[int, AnalyzeTurn, float]] = []  # (answered after frame, question, answer)
     ends: list[TurnEnded] = []
+    pauses: list[float] = []
+    questions: list[float] = []
     for index, frame in enumerate(rendered.frames):
         action = rule.process(frame)
         if isinstance(action, TurnEnded):
             ends.append(action)
+        elif isinstance(action, CallerPaused):
+            pauses.append((index + 1) * FRAME_MS / 1000)
         elif isinstance(action, AnalyzeTurn):
+            questions.append((index + 1) * FRAME_MS / 1000)
             waiting.append((index + latency_frames, action, (judge or AnalyzeTurn.run)(action)))
         for answer in [answer for answer in waiting if answer[0] == index]:
             waiting.remove(answer)
             if (ended := rule.model_said(answer[1], answer[2])) is not None:
                 ends.append(ended)
-    return Outcome(tuple(ends), rendered.speech_end)
+    return Outcome(tuple(ends), rendered.speech_end, tuple(pauses), tuple(questions))
 
 
 def with_word_hold(rendered: RenderedCase, outcome: Outcome, long_silence_s: float | None = None) -> Outcome:
@@ -252,6 +276,12 @@ def evaluate(rendered: Sequence[RenderedCase], model: TurnModel) -> dict[str, An
             "complete_threshold": policy.complete_threshold,
             "incomplete_silence_ms": policy.incomplete_silence_ms,
             **_figures(rendered, new),
+            "guesses": {
+                "guess_after_ms": policy.guess_after_ms,
+                "pauses": sum(len(outcome.pauses) for outcome in new),
+                "before_the_end": sum(outcome.guesses_thrown_away for outcome in new),
+                "judged_before_the_end": sum(outcome.questions_before_the_end for outcome in new),
+            },
             "complete_ended_by": dict(
                 Counter(
                     end.reason.value

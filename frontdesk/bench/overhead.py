@@ -5,7 +5,7 @@ What a turn's first audio waited for:
 - before the reply began: the STT's final (the caller's end of speech -> the final transcript,
   as the server timed it from the end of speech its voice-to-voice counts from); or, for a reply
   started at the caller's pause before the final came (preemptive generation), the pause the
-  end-of-turn rule waits before it guesses (`ANALYZE_AFTER_MS`, counted, as the server counts,
+  end-of-turn rule waits before it guesses (`GUESS_AFTER_MS`, counted, as the server counts,
   from the end of speech);
 - LLM: each message of the reply until the one that completes the reply's first clause, cut as the
   turn loop cuts it (`ClauseStream` over the messages' text in order, with the space the engine
@@ -13,10 +13,11 @@ What a turn's first audio waited for:
   calls then run on the platform, between two messages), then that message's arrival -> the token
   that completed the clause (or the start of its first tool call, for the space). A reply that
   begins with a tool call whose acknowledgement the engine says ("Let me check.") has that as
-  its first clause, written when the call's block began;
+  its first clause, written when the call's block began; so does a reply whose first sentence is an
+  opener ("Okay.");
 - TTS: the request for that clause (the turn loop hands TTS one clause per request) -> its first
   chunk; the earliest request for that text (or text beginning the same way) after the clause
-  was written. An acknowledgement comes from the phrase cache: no TTS.
+  was written. An acknowledgement or an opener comes from the phrase cache: no TTS.
 
 Turns are joined to the fakes' records by the call's tag (its first transcript) and caller line.
 """
@@ -24,10 +25,10 @@ Turns are joined to the fakes' records by the call's tag (its first transcript) 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from frontdesk.agent.acknowledgements import acknowledgement_for
+from frontdesk.agent.acknowledgements import acknowledgement_for, is_ready_phrase
 from frontdesk.bench.vendor_log import LlmMessage, Synthesis, VendorLog
 from frontdesk.realtime.turn.clauses import ClauseStream
-from frontdesk.realtime.turn.end_of_turn import ANALYZE_AFTER_MS
+from frontdesk.realtime.turn.end_of_turn import GUESS_AFTER_MS
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class FirstClause:
     written_at: float
     llm_ms: float
     after_tools: bool  # completed in a later message than the first: a tool round ran on the way
-    cached: bool = False  # an acknowledgement, played from the phrase cache
+    cached: bool = False  # a ready phrase (acknowledgement, opener), played from the phrase cache
 
 
 def first_clause(messages: Sequence[LlmMessage]) -> FirstClause | None:
@@ -56,7 +57,8 @@ def first_clause(messages: Sequence[LlmMessage]) -> FirstClause | None:
         for token, sent_at in [*message.tokens, *boundary]:
             if done := stream.feed(token):
                 llm_ms = before_ms + (sent_at - message.arrived_at) * 1000
-                return FirstClause(done[0], sent_at, llm_ms, after_tools=number > 0)
+                cached = is_ready_phrase(done[0])
+                return FirstClause(done[0], sent_at, llm_ms, after_tools=number > 0, cached=cached)
         before_ms += (message.ended_at - message.arrived_at) * 1000
     rest = stream.flush()  # the turn loop speaks what is left once the reply is over
     return FirstClause(rest[0], messages[-1].ended_at, before_ms, len(messages) > 1) if rest else None
@@ -134,7 +136,7 @@ def vendor_times(
         tts_ms = synthesis.vendor_ms if synthesis is not None else 0.0
         final = finals[turn]
         if replies[turn][0].arrived_at < final.sent_at:  # begun on a guess, before the words
-            joined[turn] = TurnVendorTime(0.0, clause.llm_ms, tts_ms, clause.after_tools, ANALYZE_AFTER_MS)
+            joined[turn] = TurnVendorTime(0.0, clause.llm_ms, tts_ms, clause.after_tools, GUESS_AFTER_MS)
         else:
             stt_ms = final.vendor_ms if (server_stt := turns[turn]) is None else server_stt
             joined[turn] = TurnVendorTime(stt_ms, clause.llm_ms, tts_ms, clause.after_tools)

@@ -3,7 +3,8 @@ and writes the next message, driving a real booking through the platform's tools
 
 It follows the system prompt's instruction to call a tool without announcing it: a reply that
 needs one begins with the tool call, and the platform says its acknowledgement ("Let me check.")
-from the phrase cache; every other reply to a caller line opens with words.
+from the phrase cache; every other reply to a caller line opens with words, the first of them one
+of the openers the prompt offers ("Okay.", "You're welcome.") where one fits, as the prompt asks.
 Slot ids, and what the agent reads back, come from the request's own tool results, as a model's
 would; the consultation window searched comes from a `WindowPlan`, one per call.
 """
@@ -96,7 +97,7 @@ def _answer(
 ) -> Reply:
     if line == GREETING_ASK:
         return Reply(
-            "I can help you book a consultation with one of our dentists. "
+            "Okay. I can help you book a consultation with one of our dentists. "
             "May I have your full name and date of birth?"
         )
     if line == NAME:
@@ -112,7 +113,8 @@ def _answer(
         booking = {"slot_id": slots[0]["slot_id"], "patient": dict(PATIENT)}
         return Reply("", [ToolCall("book_appointment", booking)])
     if line == DONE:
-        return Reply("Thank you for calling Maple Dental. Goodbye!", [ToolCall("end_call", {})])
+        goodbye = "You're welcome. Thank you for calling Maple Dental. Goodbye!"
+        return Reply(goodbye, [ToolCall("end_call", {})])
     return Reply("Sorry, could you say that again?")
 
 

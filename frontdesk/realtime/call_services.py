@@ -1,5 +1,5 @@
 """What every call in a realtime process shares: the database, speech providers, brains, and
-pre-rendered audio for fixed phrases (greetings, prompts, acknowledgements), created once per process."""
+pre-rendered audio for fixed phrases (greetings, prompts, ready phrases), created once per process."""
 
 import asyncio
 import uuid
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from frontdesk.agent.acknowledgements import ACKNOWLEDGEMENTS
+from frontdesk.agent.acknowledgements import READY_PHRASES
 from frontdesk.agent.brains.base import Brain
 from frontdesk.agent.brains.claude import make_claude_brain
 from frontdesk.agent.brains.fallback import FallbackBrain
@@ -126,15 +126,14 @@ class CallServices:
         return self._vendors.eligibility
 
     async def prepare(self, profile: ClinicProfile) -> None:
-        """Warm a clinic's speech providers and render its greeting and acknowledgements."""
+        """Warm a clinic's speech providers and render its greeting and ready phrases."""
         fresh_stt = _silence(profile) not in self._stt
         fresh_tts = profile.voice_key not in self._tts
         stt, tts = self.stt_for(profile), self.tts_for(profile)
         await asyncio.gather(*([stt.warm()] if fresh_stt else []), *([tts.warm()] if fresh_tts else []))
         for clause in clauses_of(profile.greeting_text()):  # as the call session will ask for them
             await self.phrase_audio(profile, clause)
-        for acknowledgement in ACKNOWLEDGEMENTS:
-            await self.phrase_audio(profile, acknowledgement)
+        await asyncio.gather(*(self.phrase_audio(profile, phrase) for phrase in sorted(READY_PHRASES)))
 
     def stt_for(self, profile: ClinicProfile) -> SpeechToText:
         """Speech-to-text ending turns after the clinic's silence (vendor chained to the twin)."""

@@ -9,9 +9,10 @@ so a part that fails ends the call loudly, never silently:
   speech-to-text, heard by the end-of-turn rule, and checked for sustained speech over the
   agent's audio; marks go to the speech that sent them;
 - the end-of-turn judgements: when the caller pauses the turn loop hears of it (it may start a
-  reply on the words so far), the STT is asked to finalize, so the words up to the pause arrive
-  without waiting for its own end of speech, and the turn model runs in a worker thread, one
-  task per judgement; when the rule says the caller finished, the decision goes to the turn loop;
+  reply on the words so far) and a streaming STT is asked to finalize, so the words up to the
+  pause arrive without waiting for its own end of speech; a little later the turn model runs in a
+  worker thread, one task per judgement (the Whisper twin, which transcribes to finalize, is asked
+  then); when the rule says the caller finished, the decision goes to the turn loop;
 - the transcripts, posted to the turn loop;
 - the turn loop (realtime/turn/loop.py), the one owner of what the agent says;
 - the watchdogs' tick and the workflow heartbeat.
@@ -48,8 +49,14 @@ from frontdesk.realtime.transport import (
     TransportEvent,
 )
 from frontdesk.realtime.turn.barge_in import SustainedSpeech
-from frontdesk.realtime.turn.caller_turn import ArrivalClock, CallerPaused
-from frontdesk.realtime.turn.end_of_turn import END_OF_TURN_POLICIES, AnalyzeTurn, EndOfTurnRule, TurnEnded
+from frontdesk.realtime.turn.caller_turn import ArrivalClock
+from frontdesk.realtime.turn.end_of_turn import (
+    END_OF_TURN_POLICIES,
+    AnalyzeTurn,
+    CallerPaused,
+    EndOfTurnRule,
+    TurnEnded,
+)
 from frontdesk.realtime.turn.loop import BargeIn, TurnLoop
 from frontdesk.realtime.turn.voice import CallVoice
 from frontdesk.realtime.turn.watchdogs import heartbeat, tick
@@ -180,12 +187,18 @@ class CallSession:
                     await stt.send(frame)
                     if self.end_of_turn is not None:
                         match self.end_of_turn.process(frame):
+                            case CallerPaused() as paused:
+                                self.loop.post(paused)
+                                # The words up to the pause, committed now, where that is cheap: a
+                                # reply on them is ahead by the time the model has judged.
+                                if stt.finalize_is_cheap:
+                                    await stt.finalize()
                             case AnalyzeTurn() as question:
-                                self.loop.post(CallerPaused(question.speech_end))
                                 group.create_task(self._judge(question), name="end-of-turn-judgement")
-                                # The words up to the pause, committed now: by the time the model
-                                # has judged, they are usually in (a guess on them is kept).
-                                await stt.finalize()
+                                # A recognizer that transcribes anew to commit is asked once the
+                                # pause is long enough to judge: fewer, whole utterances.
+                                if not stt.finalize_is_cheap:
+                                    await stt.finalize()
                             case TurnEnded() as ended:
                                 self.loop.post(ended)
                     if not self.loop.agent_audible:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from frontdesk.agent.acknowledgements import OPENERS
 from frontdesk.agent.actions import PatientRecord, SlotOption
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.prompt import build_system_prompt, system_prompt_text
@@ -65,6 +66,8 @@ def test_the_prefix_sets_the_speaking_style_and_the_rules() -> None:
     static = build_system_prompt(bright_smile(), caller(), MONDAY_10AM)[0]["text"]
     assert "Ask one question at a time." in static
     assert '"Certainly!", "Absolutely!"' in static
+    # The openers offered are the phrases the realtime layer has ready in the phrase cache.
+    assert all(f'"{opener}"' in static for opener in OPENERS) and "sentence of its own" in static
     assert "at most three at a time" in static
     assert "Never guess or promise availability" in static
     assert "read back the day, date, time and provider" in static

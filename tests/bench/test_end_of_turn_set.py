@@ -99,3 +99,8 @@ async def test_the_report_counts_each_rule_at_each_profile() -> None:
     # The model hears the "um" and the patient profile's long silence outlasts the pause.
     assert rules["new"]["patient"]["cut_offs"]["filler"] == 0
     assert rules["new"]["terse"]["complete_ended_by"] == {"model_complete": 1}
+    # A pause in each case at its end, and in each paused case's pause, before the last word.
+    guesses = rules["new"]["balanced"]["guesses"]
+    assert guesses["guess_after_ms"] == 150
+    assert guesses["pauses"] >= 5 and guesses["before_the_end"] >= 2
+    assert guesses["judged_before_the_end"] <= guesses["before_the_end"]

@@ -4,7 +4,7 @@ import pytest
 
 from frontdesk.bench.overhead import first_clause, replies_by_turn, vendor_times
 from frontdesk.bench.vendor_log import LlmMessage, SttFinal, Synthesis, VendorLog
-from frontdesk.realtime.turn.end_of_turn import ANALYZE_AFTER_MS
+from frontdesk.realtime.turn.end_of_turn import GUESS_AFTER_MS
 
 
 def message(
@@ -78,6 +78,17 @@ def test_a_clause_finished_after_a_tool_round_counts_whole_earlier_messages_not_
     assert clause.after_tools
 
 
+def test_an_opener_written_as_a_sentence_of_its_own_is_a_first_clause_from_the_phrase_cache() -> None:
+    reply = [message(0, 10.0, [("Okay.", 10.5), (" I can ", 10.52), ("help.", 10.54)], 10.6)]
+    clause = first_clause(reply)
+    assert clause is not None
+    assert (clause.text, clause.written_at, round(clause.llm_ms), clause.cached) == ("Okay.", 10.5, 500, True)
+    other = first_clause(
+        [message(0, 10.0, [("Okay then, ", 10.5), ("I can ", 10.52), ("help.", 10.54)], 10.6)]
+    )
+    assert other is not None and not other.cached  # not an opener alone: synthesized
+
+
 def test_replies_are_grouped_by_call_and_caller_line() -> None:
     a = message(0, 1.0, [], 1.1)
     b = message(None, 1.2, [], 1.3)
@@ -121,9 +132,9 @@ def test_a_reply_begun_at_the_callers_pause_waits_the_pause_not_the_stt() -> Non
         ],
     )
     [vendor] = vendor_times(log, {(4, 1): None}).values()
-    assert vendor.preemptive and (vendor.stt_ms, vendor.pause_ms) == (0.0, ANALYZE_AFTER_MS)
+    assert vendor.preemptive and (vendor.stt_ms, vendor.pause_ms) == (0.0, GUESS_AFTER_MS)
     assert (round(vendor.llm_ms), vendor.tts_ms, vendor.after_tools) == (500, 0.0, False)
-    assert vendor.total_ms == ANALYZE_AFTER_MS + 500
+    assert vendor.total_ms == GUESS_AFTER_MS + 500
 
 
 def test_the_stt_wait_is_the_servers_own_when_it_timed_it() -> None:

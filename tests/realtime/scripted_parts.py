@@ -105,7 +105,10 @@ class ScriptedCarrier:
 class ScriptedRecognizerSession:
     """One call's recognizer: counts the frames it is sent, says what the test makes it say."""
 
-    def __init__(self) -> None:
+    def __init__(self, finalize_is_cheap: bool = False) -> None:
+        """`finalize_is_cheap`: asked at every pause, as a streaming vendor is; by default only
+        once the pause is judged, as the Whisper twin is."""
+        self.finalize_is_cheap = finalize_is_cheap
         self.frames = 0
         self.finalized = 0  # how often the call asked for the words heard so far
         self.closed = False
@@ -156,14 +159,15 @@ class ScriptedRecognizerSession:
 class ScriptedRecognizer:
     """The speech-to-text provider of scripted sessions."""
 
-    def __init__(self) -> None:
+    def __init__(self, finalize_is_cheap: bool = False) -> None:
         self.sessions: list[ScriptedRecognizerSession] = []
+        self._finalize_is_cheap = finalize_is_cheap
 
     async def warm(self) -> None:
         pass
 
     async def start(self) -> ScriptedRecognizerSession:
-        session = ScriptedRecognizerSession()
+        session = ScriptedRecognizerSession(self._finalize_is_cheap)
         self.sessions.append(session)
         return session
 

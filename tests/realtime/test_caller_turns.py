@@ -3,14 +3,8 @@ guesses it hands the turn loop for preemptive generation."""
 
 from frontdesk.domain.clinic_settings import EndOfTurnProfile
 from frontdesk.realtime.speech.base import TranscriptEvent, TranscriptKind
-from frontdesk.realtime.turn.caller_turn import (
-    ArrivalClock,
-    CallerPaused,
-    CallerTurn,
-    CallerTurns,
-    GuessWithdrawn,
-)
-from frontdesk.realtime.turn.end_of_turn import END_OF_TURN_POLICIES
+from frontdesk.realtime.turn.caller_turn import ArrivalClock, CallerTurn, CallerTurns, GuessWithdrawn
+from frontdesk.realtime.turn.end_of_turn import END_OF_TURN_POLICIES, CallerPaused
 
 POLICY = END_OF_TURN_POLICIES[EndOfTurnProfile.balanced]
 

@@ -35,3 +35,12 @@ def test_a_title_stays_with_its_name_before_a_pause_too() -> None:
         "I have 8 AM with Dr. Patel,",
         "or 9 AM with Sarah Kim.",
     ]
+
+
+def test_a_ready_phrase_is_released_the_moment_it_is_written() -> None:
+    stream = ClauseStream()
+    assert stream.feed("Okay") == []
+    assert stream.feed(".") == ["Okay."]  # played from the phrase cache: no wait for the space
+    assert stream.feed(" I can help") == []
+    assert stream.flush() == ["I can help"]
+    assert clauses_of("Okay then.") == ["Okay then."]  # more than the phrase: a sentence as any other

@@ -185,6 +185,7 @@ async def test_finalize_goes_to_the_active_provider(
         session, _stream, events = await finalized_once(fake, stt, audio)
         await session.close()
     assert session.active_provider == "DeepgramSpeechToText"
+    assert session.finalize_is_cheap  # Deepgram's: asked at every pause
     assert events[-1] == TranscriptEvent(TranscriptKind.FINAL, BOOKING, 0.95, 0.0, seconds)
 
 
@@ -198,6 +199,7 @@ async def test_a_deepgram_lost_before_answering_a_finalize_hands_it_to_whisper_f
         fake.script(OnFinalize(drop=True))
         session, stream, events = await finalized_once(fake, stt, audio)
         assert session.active_provider == "WhisperSpeechToText"
+        assert not session.finalize_is_cheap  # the twin's: asked only once the pause is judged
         final = events[-1]
         assert final.kind is TranscriptKind.SPEECH_FINAL
         assert "cleaning" in words(final.text) and "tuesday" in words(final.text)

@@ -125,9 +125,12 @@ async def place_call(
         eligibility: EligibilityChecker | None = None,
         update_deadline: float = 1.0,
         turn_model: bool = False,
+        streaming_recognizer: bool = False,
     ) -> LiveCall:
         """`turn_model`: the end-of-turn rule ends the caller's turns (the test sends audio);
-        by default the recognizer's end of speech does, as the test scripts it."""
+        by default the recognizer's end of speech does, as the test scripts it.
+        `streaming_recognizer`: the recognizer is asked for its words at every pause, as Deepgram
+        is; by default once the pause is judged, as the Whisper twin is."""
         settings = Settings(
             database_url=database_url,
             temporal_address=call_worker.address,
@@ -136,7 +139,7 @@ async def place_call(
             call_update_deadline_seconds=update_deadline,
             end_of_turn_model=turn_model,
         )
-        recognizer, scripted = ScriptedRecognizer(), ScriptedVoice()
+        recognizer, scripted = ScriptedRecognizer(streaming_recognizer), ScriptedVoice()
         vendors = Vendors(
             speech_to_text=lambda _silence: recognizer,
             text_to_speech=lambda _voice: voice or scripted,
@@ -516,6 +519,23 @@ async def test_a_reply_beginning_with_a_tool_call_is_heard_at_once_from_the_phra
     well_formed(call.messages())
 
 
+async def test_an_opener_the_model_writes_is_heard_from_the_phrase_cache_while_the_rest_is_written(
+    place_call,
+) -> None:
+    rest_written = asyncio.Event()
+    brain = ScriptedBrain([TextDelta("You're welcome."), rest_written.wait, TextDelta(" Goodbye!")])
+    call = await place_call(llm=brain)
+    await greeted(call)
+    call.recognizer.says("That's all, thanks.")
+    reply = await call.speaking("You're welcome.")
+    # Rendered when the clinic was prepared, played from the cache: no synthesis on the way.
+    assert call.voice.spoken.count("You're welcome.") == 1
+    rest_written.set()
+    await call.played_through()
+    assert reply.turn.heard_text == "You're welcome. Goodbye!"
+    assert call.voice.spoken.count("You're welcome.") == 1 and "Goodbye!" in call.voice.spoken
+
+
 # -- the end-of-turn rule (Smart Turn v3 on the caller's audio) ends the caller's turns ----------
 
 # Past the silence after which the rule asks the model (300 ms), short of its long silence: only
@@ -643,6 +663,30 @@ async def test_a_reply_started_on_the_interim_words_goes_out_when_the_final_says
     roles = [t.role for t in call.loop.turns]
     assert roles == [TurnRole.agent, TurnRole.caller, TurnRole.agent]
     assert speech.timings["preemptive_kept"] == 1.0 and "end_of_turn" in speech.timings
+
+
+async def test_a_streaming_recognizer_commits_the_words_at_the_pause_before_the_model_is_asked(
+    place_call, speak
+) -> None:
+    """Deepgram is asked for its words after the short pause (150 ms), before the model is asked
+    (300 ms): the reply starts on them while the caller's silence is still too short to judge."""
+    brain = ScriptedBrain([TextDelta("You're all set then.")])
+    call = await place_call(llm=brain, turn_model=True, streaming_recognizer=True)
+    await greeted(call)
+    policy = END_OF_TURN_POLICIES[call.session.profile.end_of_turn_profile]
+    kept = preemptive("kept")
+    pause_frames = (policy.guess_after_ms + policy.analyze_after_ms) // 2 // 20  # paused, not judged
+    call.carrier.send_audio(mulaw_encode(await speak("Yes.")) + MULAW_SILENCE * pause_frames)
+    await until(lambda: call.recognizer.finalized == 1, "the words asked for at the pause")
+    call.recognizer.final("Yes.")
+    speech = await held(call, "You're all set")
+    assert call.caller_turns() == []  # nothing decided yet: the silence is too short to judge
+
+    call.carrier.send_audio(SHORT_SILENCE)  # the silence goes on: the model is asked, and ends it
+    await call.speaking("You're all set")
+    assert speech is call.loop.current and len(brain.contexts) == 1
+    assert call.caller_turns() == ["Yes."] and preemptive("kept") == kept + 1
+    assert call.recognizer.finalized == 1  # not asked again when the model was
 
 
 async def test_a_reply_on_words_the_final_contradicts_is_dropped_and_its_tools_never_run(

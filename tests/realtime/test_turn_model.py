@@ -6,13 +6,14 @@ import pytest
 
 from frontdesk.domain.clinic_settings import EndOfTurnProfile
 from frontdesk.realtime.audio.analysis import AnalyzedFrame
-from frontdesk.realtime.audio.codec import FRAME_SAMPLES, TELEPHONY_SAMPLE_RATE
+from frontdesk.realtime.audio.codec import FRAME_MS, FRAME_SAMPLES, TELEPHONY_SAMPLE_RATE
 from frontdesk.realtime.audio.turn_model import TurnModel, load_turn_model
 from frontdesk.realtime.audio.vad import SpeechSegmenter, VadConfig, VadEventKind
 from frontdesk.realtime.turn.end_of_turn import (
     END_OF_TURN_POLICIES,
     PRE_ROLL_MS,
     AnalyzeTurn,
+    CallerPaused,
     EndOfTurnPolicy,
     EndOfTurnRule,
     EndReason,
@@ -60,21 +61,29 @@ async def test_a_finished_sentence_ends_on_the_models_word_sooner_than_the_silen
 ) -> None:
     frames = analyzed(padded(0.5, await speak(FINISHED), 1.5))
     rule = EndOfTurnRule(BALANCED, model)
-    questions: list[AnalyzeTurn] = []
+    pauses: list[tuple[int, CallerPaused]] = []
+    questions: list[tuple[int, AnalyzeTurn]] = []
     ends: list[TurnEnded] = []
-    for frame in frames:
+    for index, frame in enumerate(frames):
         action = rule.process(frame)
-        if isinstance(action, AnalyzeTurn):
-            questions.append(action)
+        if isinstance(action, CallerPaused):
+            pauses.append((index, action))
+        elif isinstance(action, AnalyzeTurn):
+            questions.append((index, action))
             if (ended := rule.model_said(action, action.run())) is not None:
                 ends.append(ended)
         elif action is not None:
             ends.append(action)
-    assert len(questions) == 1
+    [(paused_at, paused)], [(asked_at, question)] = pauses, questions
+    # The caller counts as paused after the shorter silence, before the model is asked, at the
+    # same end of speech.
+    assert paused.speech_end == question.speech_end
+    gap_s = (asked_at - paused_at) * FRAME_MS / 1000
+    assert abs(gap_s - (BALANCED.analyze_after_ms - BALANCED.guess_after_ms) / 1000) <= 0.032 + 0.02
     (ended,) = ends
     assert ended.reason is EndReason.MODEL_COMPLETE
     assert ended.probability is not None and ended.probability >= BALANCED.complete_threshold
-    assert ended.speech_end == questions[0].speech_end
+    assert ended.speech_end == question.speech_end
     # Asked once the short silence ran out (the segmenter counts it in 32 ms windows).
     asked_after = BALANCED.analyze_after_ms / 1000
     assert asked_after <= ended.decided_at - ended.speech_end < asked_after + 0.032 + 0.02
@@ -95,7 +104,7 @@ async def test_a_hesitation_holds_the_turn_through_the_pause_and_the_long_silenc
         action = rule.process(frame)
         if isinstance(action, TurnEnded):
             ends.append(action)
-        elif action is not None:
+        elif isinstance(action, AnalyzeTurn):
             questions.append(((index + 1) * 0.02, action))
             # The pause is judged by the model; at the end, the model is scripted to say
             # "unfinished" so that the long silence has to end the turn.
@@ -125,7 +134,7 @@ async def test_a_judgement_that_comes_back_after_the_caller_went_on_is_ignored(
         action = rule.process(frame)
         if isinstance(action, TurnEnded):
             ends.append(action)
-        elif action is not None:
+        elif isinstance(action, AnalyzeTurn):
             questions.append(action)
             if len(questions) == 2:
                 # The judgement of the pause was still running when the caller went on.
@@ -146,7 +155,8 @@ async def test_a_judgement_still_running_when_the_long_silence_runs_out_is_ignor
     frames = analyzed(padded(0.5, await speak(HESITANT), 2.0))
     rule = EndOfTurnRule(BALANCED, model)
     actions = [action for frame in frames if (action := rule.process(frame)) is not None]
-    question, ended = actions
+    paused, question, ended = actions
+    assert isinstance(paused, CallerPaused)
     assert isinstance(question, AnalyzeTurn) and isinstance(ended, TurnEnded)
     assert (ended.reason, ended.probability) == (EndReason.LONG_SILENCE, None)
     assert rule.model_said(question, 0.99) is None
@@ -163,7 +173,7 @@ async def test_without_a_model_the_rule_is_the_old_silence_rule(
     decided, expected = [], []
     for index, frame in enumerate(frames):
         action = rule.process(frame)
-        assert not isinstance(action, AnalyzeTurn)
+        assert not isinstance(action, AnalyzeTurn | CallerPaused)  # no model: no judgement, no guess
         if action is not None:
             decided.append((index, action.speech_end, action.reason, action.decided_at))
         expected += [
@@ -177,13 +187,17 @@ async def test_without_a_model_the_rule_is_the_old_silence_rule(
 
 def test_bad_policies_and_probabilities_are_refused(model: TurnModel) -> None:
     with pytest.raises(ValueError, match="complete_threshold"):
-        EndOfTurnPolicy(650, 200, 1.5, 1350)
+        EndOfTurnPolicy(650, 200, 1.5, 1350, 150)
     with pytest.raises(ValueError, match="complete_threshold"):
-        EndOfTurnPolicy(650, 200, float("nan"), 1350)
+        EndOfTurnPolicy(650, 200, float("nan"), 1350, 150)
     with pytest.raises(ValueError, match="incomplete_silence_ms"):
-        EndOfTurnPolicy(650, 200, 0.5, 200)
+        EndOfTurnPolicy(650, 200, 0.5, 200, 150)
     with pytest.raises(ValueError, match="silence_ms must be positive"):
-        EndOfTurnPolicy(0, 200, 0.5, 1350)
+        EndOfTurnPolicy(0, 200, 0.5, 1350, 150)
+    with pytest.raises(ValueError, match="guess_after_ms"):
+        EndOfTurnPolicy(650, 200, 0.5, 1350, 200)
+    with pytest.raises(ValueError, match="guess_after_ms"):
+        EndOfTurnPolicy(650, 200, 0.5, 1350, 0)
     rule = EndOfTurnRule(BALANCED, model)
     question = AnalyzeTurn(1, np.zeros(8000, dtype=np.int16), 0.0, model)
     with pytest.raises(ValueError, match="within"):

@@ -85,6 +85,13 @@ class STTSession(Protocol):
         """The session's events, in order; ends after finish() or close(). One consumer only."""
         ...
 
+    @property
+    def finalize_is_cheap(self) -> bool:
+        """Whether finalize() only commits words the recognizer already holds (a streaming vendor),
+        so it may be asked at every short pause; False when it transcribes the utterance anew
+        (the Whisper twin), which is asked only once a pause is long enough to judge."""
+        ...
+
     async def finalize(self) -> None:
         """Flush what the recognizer holds, now: the turn is judged over before its own end of speech.
 

@@ -161,6 +161,11 @@ class FallbackSTTSession:
         """The events of whichever provider is active, in order, on the chain's timeline."""
         return self._events.consume()
 
+    @property
+    def finalize_is_cheap(self) -> bool:
+        """As the active provider's."""
+        return self._session.finalize_is_cheap
+
     async def finalize(self) -> None:
         """Ask the active provider to commit what it holds now. If it fails, the next provider
         takes over as in send() (the kept audio replayed to it) and is asked in its turn."""

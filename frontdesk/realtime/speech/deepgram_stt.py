@@ -124,6 +124,11 @@ class DeepgramSTTSession:
         """The session's events in order; ends after finish() or close(). One consumer only."""
         return self._events.consume()
 
+    @property
+    def finalize_is_cheap(self) -> bool:
+        """A Finalize only commits the words Deepgram already holds."""
+        return True
+
     async def finalize(self) -> None:
         """Send Finalize: Deepgram commits what it holds now (see the module docstring); the
         socket stays open for more audio."""

@@ -189,6 +189,11 @@ class WhisperSTTSession:
         """The session's events in order; ends after finish() or close(). One consumer only."""
         return self._events.consume()
 
+    @property
+    def finalize_is_cheap(self) -> bool:
+        """Finalizing transcribes the utterance in progress: a Whisper run, and a cut in it."""
+        return False
+
     async def finalize(self) -> None:
         """Transcribe the utterance in progress now, as its speech_final, and end that speech
         (see the module docstring); without one, do nothing."""

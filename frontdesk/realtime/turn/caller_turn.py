@@ -6,8 +6,9 @@ Who says the turn is over depends on the call:
 
 - With the end-of-turn rule (turn/end_of_turn.py: Smart Turn v3 heard after a short silence),
   the rule's `TurnEnded` does. The turn is handed over once a committed transcript covers the
-  speech the rule judged (the call session asks the STT to finalize when the rule asks its
-  model, so the words are usually there before the decision); words that sound
+  speech the rule judged (the call session asks a streaming STT to finalize when the caller
+  pauses, the Whisper twin when the rule asks its model, so the words are usually there before
+  the decision); words that sound
   unfinished ("my date of birth is") hold a turn the model judged complete until the rule's long
   silence has passed since the last word, so the sound and the words must both say done. The
   STT's own end of speech then only guards against a rule that never decides (its voice
@@ -18,13 +19,13 @@ Who says the turn is over depends on the call:
 A new start of speech cancels a decision or hold not yet acted upon: the caller goes on, and
 the rule will judge the new silence.
 
-Guesses, for the turn loop's preemptive generation: when the caller pauses (the rule asks its
-model, and the call session asks the STT to commit its words), when those committed words come
-before the decision, or when the rule decides before the words are committed, the words so far
-(committed ones and the latest interim) go out as a turn marked `guess`; the real turn follows
-once the words are committed and the turn decided, and the loop keeps a reply started on a guess
-only if the words are the same. A decision no words ever cover withdraws the guess
-(`GuessWithdrawn`).
+Guesses, for the turn loop's preemptive generation: when the caller pauses (a silence shorter
+than the one the rule asks its model after; the STT is asked to commit its words), when committed
+words come after the pause before the decision, or when the rule decides before the words are
+committed, the words so far (committed ones and the latest interim) go out as a turn marked
+`guess`; the real turn follows once the words are committed and the turn decided, and the loop
+keeps a reply started on a guess only if the words are the same. A decision no words ever cover
+withdraws the guess (`GuessWithdrawn`).
 
 Whether a finished turn interrupts the agent is not decided here: the turn loop judges it by
 where the agent is in its speech (see barge_in.py).
@@ -39,7 +40,7 @@ from typing import Final
 
 from frontdesk.realtime.audio.codec import FRAME_MS
 from frontdesk.realtime.speech.base import TranscriptEvent, TranscriptKind
-from frontdesk.realtime.turn.end_of_turn import EndOfTurnPolicy, EndReason, TurnEnded
+from frontdesk.realtime.turn.end_of_turn import CallerPaused, EndOfTurnPolicy, EndReason, TurnEnded
 from frontdesk.realtime.turn.listening import LOW_CONFIDENCE, UNFINISHED_EXTRA_MS, sounds_unfinished
 
 ARRIVALS_KEPT: Final = 3000  # a minute of 20 ms frames: longer than any utterance
@@ -67,13 +68,6 @@ class CallerTurn:
     words_at: float | None = None  # monotonic time its last committed words arrived
     end_of_turn: TurnEnded | None = None  # the rule's decision, when the rule ended the turn
     guess: bool = False  # the words so far, before the STT committed them (see the module docstring)
-
-
-@dataclass(frozen=True)
-class CallerPaused:
-    """The caller fell silent long enough for the end-of-turn rule to ask its model."""
-
-    speech_end: float  # the stream offset where the silence began
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,14 @@
 """Cutting the agent's streamed text into clauses, so speech starts before the reply is written.
 
 The first clause is released as early as a natural pause allows (a comma after a few words),
-later ones at sentence ends, so the voice keeps a natural rhythm.
+later ones at sentence ends, so the voice keeps a natural rhythm. A ready phrase ("Okay.") is
+released the moment it is written, without waiting for the space after it: it is played from the
+phrase cache at once.
 """
 
 import re
+
+from frontdesk.agent.acknowledgements import is_ready_phrase
 
 # A clause ends at sentence punctuation, or at a comma/semicolon/colon/dash once it has enough words.
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")
@@ -41,6 +45,8 @@ class ClauseStream:
         ends = (m.end() for m in _SENTENCE_END.finditer(self._buffer))
         if (end := next((e for e in ends if not ends_with_title(self._buffer[:e])), None)) is not None:
             cut = end
+        elif is_ready_phrase(self._buffer):
+            cut = len(self._buffer)
         else:
             for m in _PAUSE.finditer(self._buffer):
                 if len(self._buffer[: m.end()].split()) >= min_words:

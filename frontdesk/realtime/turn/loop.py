@@ -47,14 +47,8 @@ from frontdesk.realtime import metrics
 from frontdesk.realtime.speech.base import TranscriptEvent, TranscriptKind
 from frontdesk.realtime.transport import DigitPressed, Transport
 from frontdesk.realtime.turn.barge_in import RESUME_MAX_S, RESUME_QUIET_S, words_interrupt
-from frontdesk.realtime.turn.caller_turn import (
-    ArrivalClock,
-    CallerPaused,
-    CallerTurn,
-    CallerTurns,
-    GuessWithdrawn,
-)
-from frontdesk.realtime.turn.end_of_turn import EndOfTurnPolicy, TurnEnded
+from frontdesk.realtime.turn.caller_turn import ArrivalClock, CallerTurn, CallerTurns, GuessWithdrawn
+from frontdesk.realtime.turn.end_of_turn import CallerPaused, EndOfTurnPolicy, TurnEnded
 from frontdesk.realtime.turn.listening import REPROMPT, is_backchannel
 from frontdesk.realtime.turn.speech import AgentSpeech, Marks, Spawn, SpeechPosition, milliseconds
 from frontdesk.realtime.turn.voice import CallVoice

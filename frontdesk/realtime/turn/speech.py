@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Final
 
-from frontdesk.agent.acknowledgements import Acknowledgement
+from frontdesk.agent.acknowledgements import Acknowledgement, is_ready_phrase
 from frontdesk.domain.calls import TurnRecord
 from frontdesk.realtime.audio.codec import TELEPHONY_SAMPLE_RATE
 from frontdesk.realtime.transport import Transport
@@ -264,7 +264,8 @@ class AgentSpeech:
 
             def put(clause: str, cached: bool = False) -> None:
                 self.timings.setdefault("first_sentence", self._since_began())
-                clauses.put_nowait((clause, cached))
+                # An opener the model wrote ("Okay.") is as ready as an acknowledgement.
+                clauses.put_nowait((clause, cached or is_ready_phrase(clause)))
 
             async with contextlib.aclosing(self._text) as deltas:
                 async for delta in deltas:

@@ -1,5 +1,5 @@
 """The agent's voice in one call: a clause's audio, from the process's phrase cache for fixed
-words (greeting, prompts, acknowledgements) or streamed from the clinic's text-to-speech."""
+words (greeting, prompts, ready phrases) or streamed from the clinic's text-to-speech."""
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
