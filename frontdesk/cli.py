@@ -53,7 +53,7 @@ def api() -> None:
 
 @app.command()
 def realtime() -> None:
-    """Run the realtime media server (Twilio Media Streams)."""
+    """Run the realtime media server (Twilio Media Streams); on SIGTERM it drains its live calls."""
     from frontdesk.devstack.servers import serve_realtime
 
     serve_realtime(get_settings())

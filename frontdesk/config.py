@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         default=SecretStr("frontdesk-dev-only-secret-change-me"),
         description="encrypts CRM and practice-system credentials at rest",
     )
+    realtime_drain_timeout_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="on SIGTERM, how long a media process waits for its live calls to end before it "
+        "exits anyway (each call ends by its clinic's maximum call length first)",
+    )
     call_idle_seconds: float = Field(
         default=10.0, gt=0, description="caller silence before 'Are you still there?' (twice ends the call)"
     )

@@ -1,10 +1,12 @@
-"""`GET /healthz` (always 200, reports each dependency) and `GET /readyz` (200 only when all are up).
+"""`GET /healthz` (always 200, reports each dependency) and `GET /readyz` (200 only when all are
+up and the process is not draining).
 
 Each check is bounded by a short timeout so a hung database or Temporal server makes the
 probe answer "not ready" quickly instead of hanging the load balancer's request.
 """
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Literal
 
@@ -30,6 +32,7 @@ class HealthReport(BaseModel):
     status: Literal["ok", "degraded"]
     database: str
     temporal: str
+    draining: bool = False  # a media process stopping: it takes no new call
 
 
 def describe_failure(exc: BaseException, secrets: list[str]) -> str:
@@ -78,19 +81,26 @@ async def health_report(backends: Backends) -> HealthReport:
     return HealthReport(status=status, database=database, temporal=temporal)
 
 
-def health_router() -> APIRouter:
-    """The /healthz and /readyz routes, for both the API and the media server."""
+def health_router(draining: Callable[[], bool] | None = None) -> APIRouter:
+    """The /healthz and /readyz routes, for both the API and the media server; `draining()` says
+    whether the process is stopping (a media process; None: never)."""
     router = APIRouter(tags=["health"])
+
+    async def report_of(backends: Backends) -> HealthReport:
+        report = await health_report(backends)
+        return report.model_copy(update={"draining": draining is not None and draining()})
 
     @router.get("/healthz", response_model=HealthReport)
     async def healthz(backends: Backends = Depends(get_backends)) -> HealthReport:
         """Liveness: always 200 while the process serves, with each dependency's status."""
-        return await health_report(backends)
+        return await report_of(backends)
 
     @router.get("/readyz", response_model=HealthReport, responses={503: {"model": HealthReport}})
     async def readyz(backends: Backends = Depends(get_backends)) -> JSONResponse:
-        """Readiness: 200 only when the database and Temporal both answer, 503 otherwise."""
-        report = await health_report(backends)
-        return JSONResponse(report.model_dump(), status_code=200 if report.status == "ok" else 503)
+        """Readiness: 200 only when the database and Temporal both answer and the process is not
+        draining, 503 otherwise."""
+        report = await report_of(backends)
+        ready = report.status == "ok" and not report.draining
+        return JSONResponse(report.model_dump(), status_code=200 if ready else 503)
 
     return router

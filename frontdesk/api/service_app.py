@@ -2,7 +2,7 @@
 and the health probes.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -12,8 +12,9 @@ from frontdesk.api.health import health_router
 from frontdesk.config import Settings
 
 
-def create_service_app(title: str, settings: Settings) -> FastAPI:
-    """A FastAPI app with `app.state.backends` for `settings` and GET /healthz and /readyz."""
+def create_service_app(title: str, settings: Settings, draining: Callable[[], bool] | None = None) -> FastAPI:
+    """A FastAPI app with `app.state.backends` for `settings` and GET /healthz and /readyz (not
+    ready while `draining()`, for a media process)."""
     backends = open_backends(settings)
 
     @asynccontextmanager
@@ -23,5 +24,5 @@ def create_service_app(title: str, settings: Settings) -> FastAPI:
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.backends = backends
-    app.include_router(health_router())
+    app.include_router(health_router(draining))
     return app

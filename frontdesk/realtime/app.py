@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from frontdesk.api.service_app import create_service_app
 from frontdesk.config import Settings
 from frontdesk.realtime.call_services import CallServices
+from frontdesk.realtime.live_calls import LiveCalls
 from frontdesk.telephony.twilio.media_route import media_router
 from frontdesk.telephony.twilio.rest import twilio_calls_for
 
@@ -20,11 +21,14 @@ def create_app(settings: Settings) -> FastAPI:
     """The media server app for `settings`, with its backends on `app.state.backends`.
 
     Start-up loads the speech models, opens vendor connections and renders each clinic's
-    greeting before the app serves its first call.
+    greeting before the app serves its first call. `app.state.live_calls` counts the calls it
+    carries, and drains it (realtime/live_calls.py).
     """
-    app = create_service_app("Frontdesk media server", settings)
+    live_calls = LiveCalls()
+    app = create_service_app("Frontdesk media server", settings, draining=lambda: live_calls.draining)
     app.state.settings = settings
-    app.include_router(media_router(settings, calls=twilio_calls_for(settings)))
+    app.state.live_calls = live_calls
+    app.include_router(media_router(settings, calls=twilio_calls_for(settings), live_calls=live_calls))
     base_lifespan = app.router.lifespan_context
 
     @asynccontextmanager

@@ -162,7 +162,7 @@ def test_dev_serves_stops_cleanly_and_keeps_its_data(
     ui = httpx.get(f"http://127.0.0.1:{stack.ui_port}/", timeout=10)
     assert ui.status_code == 200
     health = httpx.get(f"http://127.0.0.1:{stack.api_port}/healthz", timeout=10).json()
-    assert health == {"status": "ok", "database": "ok", "temporal": "ok"}
+    assert health == {"status": "ok", "database": "ok", "temporal": "ok", "draining": False}
     assert f"http://127.0.0.1:{stack.api_port}/docs" in output_of(log)
     assert DEMO_NUMBER in output_of(log)
     demo = _demo_clinic_id(stack)

@@ -41,9 +41,21 @@ async def test_ready_when_database_and_temporal_answer(create_app, reachable_set
     ready = await _get(app, "/readyz")
 
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "database": "ok", "temporal": "ok"}
+    assert health.json() == {"status": "ok", "database": "ok", "temporal": "ok", "draining": False}
     assert ready.status_code == 200
     assert ready.json()["status"] == "ok"
+
+
+async def test_a_draining_media_process_is_alive_but_not_ready(reachable_settings: Settings) -> None:
+    app = create_realtime_app(reachable_settings)
+    app.state.live_calls.drain()  # as its server does on SIGTERM
+
+    health = await _get(app, "/healthz")
+    ready = await _get(app, "/readyz")
+
+    assert health.status_code == 200
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "ok", "database": "ok", "temporal": "ok", "draining": True}
 
 
 @pytest.mark.parametrize("create_app", [create_api_app, create_realtime_app], ids=["api", "realtime"])

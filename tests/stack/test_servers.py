@@ -40,7 +40,7 @@ def test_split_process_is_ready_and_stops_gracefully(
     finally:
         kill_session(server)
 
-    assert health == {"status": "ok", "database": "ok", "temporal": "ok"}
+    assert health == {"status": "ok", "database": "ok", "temporal": "ok", "draining": False}
     # uvicorn shuts down gracefully, then re-raises the signal it caught as its exit status.
     assert "Finished server process" in output_of(log)
     assert code == -signal.SIGTERM

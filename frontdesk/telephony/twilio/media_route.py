@@ -1,8 +1,10 @@
 """The Media Streams WebSocket route, `/media`: checks the upgrade's signature, then runs the call.
 
 A forged or missing X-Twilio-Signature refuses the upgrade (close before accept: HTTP 403, close
-code 1008 for clients that see it). A valid one gets a `TwilioMediaTransport` handed to the call
-handler, by default the turn loop (`frontdesk.realtime.call_session.run_call`).
+code 1008 for clients that see it), and so does a draining process (close code 1013, try again
+later: see realtime/live_calls.py). A valid one gets a `TwilioMediaTransport` handed to the call
+handler, by default the turn loop (`frontdesk.realtime.call_session.run_call`), counted among the
+process's live calls while it runs.
 """
 
 from collections.abc import Awaitable, Callable
@@ -13,6 +15,7 @@ from starlette.datastructures import State
 
 from frontdesk.config import Settings
 from frontdesk.logs import get_logger
+from frontdesk.realtime.live_calls import Draining, LiveCalls
 from frontdesk.realtime.transport import Transport
 from frontdesk.telephony.twilio.media_stream import CLOSE_POLICY_VIOLATION, TwilioMediaTransport
 from frontdesk.telephony.twilio.protocol import MEDIA_PATH
@@ -20,6 +23,7 @@ from frontdesk.telephony.twilio.rest import TwilioCalls
 from frontdesk.telephony.twilio.signatures import websocket_signature_valid
 
 CLOSE_INTERNAL_ERROR: Final = 1011
+CLOSE_TRY_AGAIN_LATER: Final = 1013
 
 CallHandler = Callable[[Transport, State], Awaitable[None]]
 
@@ -34,11 +38,17 @@ async def run_turn_loop(transport: Transport, state: State) -> None:
 
 
 def media_router(
-    settings: Settings, handler: CallHandler = run_turn_loop, *, calls: TwilioCalls | None = None
+    settings: Settings,
+    handler: CallHandler = run_turn_loop,
+    *,
+    calls: TwilioCalls | None = None,
+    live_calls: LiveCalls | None = None,
 ) -> APIRouter:
     """A router with the `/media` WebSocket, each call run by `handler(transport, app.state)`;
-    transfers and hang-ups through `calls` (None: offline, the transport ends the stream)."""
+    transfers and hang-ups through `calls` (None: offline, the transport ends the stream); each
+    call counted in `live_calls` (the process's, to drain it; by default the router's own)."""
     router = APIRouter()
+    live = live_calls or LiveCalls()
 
     @router.websocket(MEDIA_PATH)
     async def media(websocket: WebSocket) -> None:
@@ -46,18 +56,27 @@ def media_router(
             _log.warning("media.forged_upgrade", client=websocket.client.host if websocket.client else None)
             await websocket.close(code=CLOSE_POLICY_VIOLATION)
             return
-        await websocket.accept()
-        async with TwilioMediaTransport(websocket, calls) as transport:
-            try:
-                await handler(transport, websocket.app.state)
-            except Exception as exc:
-                # One call's failure ends that call only; the type, never a message that may quote PHI.
-                call = transport.call
-                _log.error(
-                    "media.handler_failed",
-                    call_sid=call.call_sid if call else None,
-                    error_type=type(exc).__name__,
-                )
-                await transport.close(CLOSE_INTERNAL_ERROR, "internal error")
+        try:
+            with live.carrying():
+                await websocket.accept()
+                await _carry(websocket, calls, handler)
+        except Draining:
+            _log.warning("media.refused_while_draining")
+            await websocket.close(code=CLOSE_TRY_AGAIN_LATER)
 
     return router
+
+
+async def _carry(websocket: WebSocket, calls: TwilioCalls | None, handler: CallHandler) -> None:
+    async with TwilioMediaTransport(websocket, calls) as transport:
+        try:
+            await handler(transport, websocket.app.state)
+        except Exception as exc:
+            # One call's failure ends that call only; the type, never a message that may quote PHI.
+            call = transport.call
+            _log.error(
+                "media.handler_failed",
+                call_sid=call.call_sid if call else None,
+                error_type=type(exc).__name__,
+            )
+            await transport.close(CLOSE_INTERNAL_ERROR, "internal error")
