@@ -5,6 +5,7 @@ process only loads what it runs.
 """
 
 import asyncio
+import os
 from datetime import date
 from pathlib import Path
 
@@ -52,11 +53,21 @@ def api() -> None:
 
 
 @app.command()
-def realtime() -> None:
+def realtime(
+    processes: int = typer.Option(
+        0, min=0, help="media processes sharing the port, each carrying its calls whole (0: one per core)"
+    ),
+) -> None:
     """Run the realtime media server (Twilio Media Streams); on SIGTERM it drains its live calls."""
-    from frontdesk.devstack.servers import serve_realtime
+    count = processes or os.cpu_count() or 1
+    if count == 1:
+        from frontdesk.devstack.servers import serve_realtime
 
-    serve_realtime(get_settings())
+        serve_realtime(get_settings())
+    else:
+        from frontdesk.devstack.media_processes import serve_media_processes
+
+        serve_media_processes(count)
 
 
 @app.command()

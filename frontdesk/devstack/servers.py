@@ -6,6 +6,7 @@ timeout has passed, then shuts down as uvicorn does. A second SIGTERM, or SIGINT
 """
 
 import signal
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -34,8 +35,8 @@ def _serve(app: FastAPI, host: str, port: int) -> None:
     _run(uvicorn.Server(_config(app, host, port)))
 
 
-def _run(server: uvicorn.Server) -> None:
-    server.run()
+def _run(server: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+    server.run(sockets=sockets)
     if not server.started:
         sys.exit(STARTUP_FAILURE)  # as uvicorn.run does: a port taken, an app that failed to start
 
@@ -75,12 +76,15 @@ def serve_api(settings: Settings) -> None:
     _serve(create_api_app(settings), settings.api_host, settings.api_port)
 
 
-def serve_realtime(settings: Settings) -> None:
+def serve_realtime(settings: Settings, sock: socket.socket | None = None) -> None:
     """Run the media server on settings.api_host:settings.realtime_port until SIGINT, or until
-    SIGTERM and the drain of its live calls."""
+    SIGTERM and the drain of its live calls. `sock`: a socket bound to that address and not yet
+    listening, shared with other media processes (devstack/media_processes.py); it listens once
+    the app has started, so no call waits on a process still loading its models."""
     app = create_realtime_app(settings)
     config = _config(app, settings.api_host, settings.realtime_port)
-    _run(DrainingServer(config, app.state.live_calls, settings.realtime_drain_timeout_seconds))
+    server = DrainingServer(config, app.state.live_calls, settings.realtime_drain_timeout_seconds)
+    _run(server, [sock] if sock is not None else None)
 
 
 def create_embedded_app(settings: Settings) -> FastAPI:
