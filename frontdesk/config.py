@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "frontdesk"
     temporal_ui_port: int = 8233
+    temporal_metrics_port: int = Field(
+        default=8234,
+        description="the embedded Temporal server's Prometheus metrics (its billable actions among them)",
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

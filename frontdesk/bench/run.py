@@ -4,6 +4,7 @@ a fixed concurrency or a capacity search; every figure in one dict."""
 import asyncio
 import os
 import tempfile
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from frontdesk.bench.profiles import LatencyProfile
 from frontdesk.bench.script import CALLER_NUMBER, caller_steps
 from frontdesk.bench.settle import settle_calls
 from frontdesk.bench.slots import open_consultations
+from frontdesk.bench.temporal_actions import action_counts, actions_per_call
 from frontdesk.bench.vendors import VendorFakes, vendor_fakes
 from frontdesk.caller.conversation import CallOptions, render_lines
 from frontdesk.devstack.background import BackgroundStack, background_stack
@@ -61,23 +63,33 @@ class _Bench:
     temporal: Client  # the stack's Temporal, to wait for the calls' workflows
 
 
-async def _frame_counters(base_url: str) -> dict[str, float]:
+async def _scrape(url: str) -> str:
+    """A /metrics page's text."""
     # A stack still digesting a heavy load may be slow to answer, or drop a connection: try again.
     async with httpx.AsyncClient(timeout=METRICS_TIMEOUT_SECONDS) as client:
         for attempt in range(1, METRICS_ATTEMPTS + 1):
             try:
-                response = (await client.get(f"{base_url}/metrics")).raise_for_status()
-                break
+                return (await client.get(url)).raise_for_status().text
             except httpx.HTTPError as exc:
                 if attempt == METRICS_ATTEMPTS:
-                    raise httpx.HTTPError(f"GET /metrics failed {attempt} times: {exc!r}") from exc
+                    raise httpx.HTTPError(f"GET {url} failed {attempt} times: {exc!r}") from exc
                 await asyncio.sleep(attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+async def _frame_counters(base_url: str) -> dict[str, float]:
     values: dict[str, float] = {}
-    for line in response.text.splitlines():
+    for line in (await _scrape(f"{base_url}/metrics")).splitlines():
         name, _, value = line.partition(" ")
         if name in (FRAMES_SENT, FRAMES_LATE):
             values[name] = float(value)
     return values
+
+
+async def _temporal_actions(bench: _Bench) -> Counter[str]:
+    settings = bench.stack.settings
+    metrics = f"http://127.0.0.1:{settings.temporal_metrics_port}/metrics"
+    return action_counts(await _scrape(metrics), settings.temporal_namespace)
 
 
 def _cpu_seconds(bench: _Bench) -> dict[str, float]:
@@ -91,6 +103,7 @@ async def measure(
     """Run one load on the stack and compute its figures once every call's workflows are done."""
     bench.fakes.log.clear()
     frames_before = await _frame_counters(bench.stack.base_url)
+    actions_before = await _temporal_actions(bench)
     cpu_before = _cpu_seconds(bench)
     options = CallOptions(bench.stack.base_url, DEMO_NUMBER, CALLER_NUMBER, caller_steps())
     load = await run_load(
@@ -100,9 +113,11 @@ async def measure(
     settlement = await settle_calls(bench.temporal, sids)
     cpu_after = _cpu_seconds(bench)
     frames_after = await _frame_counters(bench.stack.base_url)
+    actions_after = await _temporal_actions(bench)
     records = await asyncio.to_thread(load_records, make_engine(bench.stack.settings.database_url), sids)
     figures = load_figures(load, records) | overhead_figures(records, bench.fakes.log)
     figures["workflows"] = settlement.counts()
+    figures["temporal_actions_per_call"] = actions_per_call(actions_before, actions_after, len(sids))
     sent = frames_after.get(FRAMES_SENT, 0.0) - frames_before.get(FRAMES_SENT, 0.0)
     late = frames_after.get(FRAMES_LATE, 0.0) - frames_before.get(FRAMES_LATE, 0.0)
     figures["frames"] = {

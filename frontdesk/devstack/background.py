@@ -42,6 +42,7 @@ def stack_settings(workdir: Path, overrides: Mapping[str, str]) -> dict[str, str
         "FRONTDESK_API_PORT": str(free_port()),
         "FRONTDESK_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "FRONTDESK_TEMPORAL_UI_PORT": str(free_port()),
+        "FRONTDESK_TEMPORAL_METRICS_PORT": str(free_port()),
     }
     return {**variables, **overrides}
 

@@ -55,6 +55,12 @@ def _port_needs(settings: Settings) -> list[PortNeed]:
     return [
         PortNeed("Temporal frontend", temporal_host, temporal_port, "FRONTDESK_TEMPORAL_ADDRESS"),
         PortNeed("Temporal UI", temporal_host, settings.temporal_ui_port, "FRONTDESK_TEMPORAL_UI_PORT"),
+        PortNeed(
+            "Temporal metrics",
+            temporal_host,
+            settings.temporal_metrics_port,
+            "FRONTDESK_TEMPORAL_METRICS_PORT",
+        ),
         PortNeed("API and media server", settings.api_host, settings.api_port, "FRONTDESK_API_PORT"),
     ]
 
@@ -110,6 +116,7 @@ async def _run_dev(settings: Settings, console: Console) -> int:
         port=needs[0].port,
         ui_port=settings.temporal_ui_port,
         namespace=settings.temporal_namespace,
+        metrics_port=settings.temporal_metrics_port,
     )
     # Every child is forked before anything here starts a thread: the pre-exec hook needs that.
     temporal = temporal_config.start(env)

@@ -36,6 +36,9 @@ class TemporalDevServer:
     port: int
     ui_port: int
     namespace: str = "default"
+    metrics_port: int | None = (
+        None  # its Prometheus metrics (the `action` counter); None: a port of its choosing
+    )
 
     @property
     def db_file(self) -> Path:
@@ -77,6 +80,8 @@ class TemporalDevServer:
         ]
         if self.namespace != "default":  # "default" always exists; any other must be created
             argv += ["--namespace", self.namespace]
+        if self.metrics_port is not None:
+            argv += ["--metrics-port", str(self.metrics_port)]
         return argv
 
     def start(self, env: Mapping[str, str] = os.environ) -> "RunningTemporalServer":

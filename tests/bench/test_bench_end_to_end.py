@@ -35,6 +35,7 @@ FIGURES = (
     "bookings",
     "unbooked_calls",
     "workflows",
+    "temporal_actions_per_call",
 )
 
 
@@ -70,6 +71,9 @@ async def test_two_calls_at_once_complete_book_and_report_every_figure() -> None
     assert figures["barge_in_ms"]["measured"] == 2
     # offer_slots, register_appointments, book and end: four Updates a call.
     assert figures["temporal_update_ms"]["updates"] == 8
+    # As the Temporal server counted them: each call's workflow started, its Updates among them.
+    actions = figures["temporal_actions_per_call"]
+    assert actions["total"] >= 4 + 1 and actions["by_type"], actions
     assert figures["frames"]["sent"] > 0
     assert figures["frames"]["late_share"] is not None
     assert {"web", "worker", "temporal", "total", "bench_process"} <= set(figures["cpu_seconds_per_call"])

@@ -46,6 +46,7 @@ class DevStack:
     api_port: int
     temporal_port: int
     ui_port: int
+    metrics_port: int
 
     @property
     def var_dir(self) -> Path:
@@ -66,12 +67,19 @@ class DevStack:
             api_port=str(self.api_port),
             temporal_address=self.temporal_address,
             temporal_ui_port=str(self.ui_port),
+            temporal_metrics_port=str(self.metrics_port),
         )
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> DevStack:
-    return DevStack(tmp_path, api_port=free_port(), temporal_port=free_port(), ui_port=free_port())
+    return DevStack(
+        tmp_path,
+        api_port=free_port(),
+        temporal_port=free_port(),
+        ui_port=free_port(),
+        metrics_port=free_port(),
+    )
 
 
 @pytest.fixture
