@@ -175,10 +175,10 @@ class WorkflowChanges:
         await self._update(CallWorkflow.end, outcome)
 
     async def heartbeat(self) -> None:
-        """Tell the workflow the call is still carried by this process (send every few seconds)."""
+        """Tell the workflow the call is still carried by this process (sent every 10 s)."""
         try:
             await self.workflow.signal(CallWorkflow.heartbeat)
-        except RPCError as error:  # the next beat may get through; 15 s of misses drop the call
+        except RPCError as error:  # the next beat may get through; a 30 s window of misses drops the call
             log.warning("call_heartbeat_failed", status=str(error.status))
 
     async def hang_up(

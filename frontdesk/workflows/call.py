@@ -11,9 +11,12 @@ confirm, cancel, reschedule and send_confirmation, an appointment that is not on
 call's patient's) and anything after the call ended, with a speakable reason. A confirmation
 asked for is recorded as an action of the call, which the post-call workflow reads and sends.
 
-Liveness: the realtime process signals `heartbeat` every few seconds; 15 s without one (and
-without a hang-up) means it died: the call is closed as dropped and, per the clinic's
-escalation rules, a callback message is recorded for the staff. At hang-up the transcript is
+Liveness: the realtime process signals `heartbeat` every 10 s, and every Update counts too; a
+whole 30 s window without either (and without a hang-up) means it died: the call is closed as
+dropped and, per the clinic's escalation rules, a callback message is recorded for the staff.
+One timer per window, not one per heartbeat: Temporal bills each timer and each signal as an
+action, and liveness was most of a call's actions (26 of 41 with a 5 s heartbeat re-arming a 15 s
+timer, bench/README.md). At hang-up the transcript is
 stored; either way PostCallWorkflow then runs as an abandoned child, and the workflow returns.
 """
 
@@ -70,7 +73,10 @@ with workflow.unsafe.imports_passed_through():
         TransferRequest,
     )
 
-LIVENESS_TIMEOUT: Final = timedelta(seconds=15)
+LIVENESS_WINDOW: Final = timedelta(seconds=30)
+# Histories written before the window (a timer re-armed at each heartbeat) replay on that path.
+LIVENESS_WINDOW_PATCH: Final = "liveness-window"
+_LIVENESS_TIMEOUT_BEFORE_WINDOW: Final = timedelta(seconds=15)
 POST_CALL_WORKFLOW: Final = "PostCallWorkflow"
 # A caller is waiting on the line: retry quickly, and give up (the agent apologises) within seconds.
 IN_CALL_RETRY: Final = RetryPolicy(
@@ -160,13 +166,29 @@ class CallWorkflow:
         )
 
     async def _wait_for_hang_up(self) -> bool:
-        """True at hang-up; False once the realtime process stayed silent for LIVENESS_TIMEOUT."""
+        """True at hang-up; False once the realtime process stayed silent for a whole window."""
+        if not workflow.patched(LIVENESS_WINDOW_PATCH):
+            return await self._wait_for_hang_up_before_window()
+        while self._hang_up is None:
+            self._alive = False
+            try:
+                await workflow.wait_condition(
+                    lambda: self._hang_up is not None, timeout=LIVENESS_WINDOW, timeout_summary="liveness"
+                )
+            except TimeoutError:
+                if not self._alive:
+                    return False
+        return True
+
+    async def _wait_for_hang_up_before_window(self) -> bool:
+        """The liveness rule of histories begun before LIVENESS_WINDOW_PATCH: a 15 s timer re-armed
+        at each heartbeat. Kept until no such workflow can still be open."""
         while self._hang_up is None:
             self._alive = False
             try:
                 await workflow.wait_condition(
                     lambda: self._alive or self._hang_up is not None,
-                    timeout=LIVENESS_TIMEOUT,
+                    timeout=_LIVENESS_TIMEOUT_BEFORE_WINDOW,
                     timeout_summary="liveness",
                 )
             except TimeoutError:

@@ -1,4 +1,4 @@
-"""CallWorkflow: the 15 s liveness rule on the time-skipping test server, and the Update path on
+"""CallWorkflow: the liveness rule (30 s windows) on the time-skipping test server, and the Update path on
 the real dev server with a worker, the test databases and a live call's actions
 (`workflow_call_actions`: changes as Updates, the database taking over past an Update's deadline).
 
@@ -13,15 +13,23 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from temporalio import workflow
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowHistory,
+    WorkflowUpdateFailedError,
+)
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from frontdesk.activities.appointments import APPOINTMENT_ACTIVITIES
 from frontdesk.activities.calls import CALL_ACTIVITIES, DROPPED_CALL_REASON
@@ -47,7 +55,7 @@ from frontdesk.domain.opt_outs import OptOutChannel, blocks, unblock
 from frontdesk.domain.repository import ClinicRepository
 from frontdesk.realtime.call_actions import workflow_call_actions
 from frontdesk.realtime.workflow_changes import slot_handle
-from frontdesk.workflows.call import CallWorkflow, post_call_workflow_id
+from frontdesk.workflows.call import LIVENESS_WINDOW, CallWorkflow, post_call_workflow_id
 from frontdesk.workflows.inputs import (
     BookRequest,
     CallInput,
@@ -63,6 +71,7 @@ from tests.temporal_fixtures import skipping_env, temporal_env
 
 __all__ = ["skipping_env", "temporal_env"]
 
+HISTORIES = Path(__file__).parent / "histories"
 CLINIC_NUMBER = "+15550150000"
 CALLER_NUMBER = "+15550111000"
 ROUND_TRIPS = 50
@@ -205,10 +214,40 @@ async def test_heartbeats_keep_the_call_live_past_the_timeout(
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
         await handle.signal(CallWorkflow.hang_up, HangUpRequest(TURNS, "answered"))
         result = await handle.result()
+        history = await handle.fetch_history()
 
     assert not result.dropped and result.outcome == "answered"
     assert _actions(engine, live_call.call.call_id) == []
     assert _call(engine, live_call.call.call_id).outcome == "answered"
+    # One liveness timer per 30 s window, not one per heartbeat (each is a billed action).
+    timers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
+    assert len(timers) <= 3
+
+
+async def test_a_call_whose_heartbeats_stop_is_dropped_within_two_windows(
+    skipping_env: WorkflowEnvironment, live_call: LiveCall
+) -> None:
+    async with call_worker(skipping_env.client) as task_queue:
+        handle = await start_call(skipping_env.client, live_call.call, task_queue)
+        for _ in range(4):  # 40 s of call, then the realtime process dies
+            await handle.signal(CallWorkflow.heartbeat)
+            await skipping_env.sleep(timedelta(seconds=10))
+        result = await handle.result()
+        history = await handle.fetch_history()
+
+    assert result.dropped
+    signals = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
+    silent = history.events[-1].event_time.ToDatetime() - signals[-1].event_time.ToDatetime()
+    assert silent <= 2 * LIVENESS_WINDOW
+
+
+async def test_a_history_begun_before_the_liveness_window_replays_on_its_own_path() -> None:
+    """A CallWorkflow open when the window was deployed (its 15 s timer re-armed at each of three
+    heartbeats, then the hang-up; recorded with that code) replays without nondeterminism."""
+    history = WorkflowHistory.from_json(
+        "call-before-liveness-window", (HISTORIES / "call_before_liveness_window.json").read_text()
+    )
+    await Replayer(workflows=[CallWorkflow]).replay_workflow(history)
 
 
 # The Update path (real dev server, real worker, a live call's actions as the realtime process uses them).

@@ -11,8 +11,9 @@ from frontdesk.agent.call_actions import CallActions
 
 # How often the turn loop looks at the clocks: a silence prompt may come this much late.
 TICK_SECONDS: Final = 0.5
-# Well inside the workflow's 15 s liveness timeout, so two lost beats do not drop a live call.
-HEARTBEAT_SECONDS: Final = 5.0
+# Three beats in each of the workflow's 30 s liveness windows, so two lost beats do not drop a
+# live call.
+HEARTBEAT_SECONDS: Final = 10.0
 
 
 class Alarm(StrEnum):
