@@ -59,8 +59,17 @@ def test_services_health_checks_and_start_order(docker_env: dict[str, str], tmp_
     assert result.returncode == 0, result.stderr
     services = json.loads(result.stdout)["services"]
 
-    assert set(services) == {"postgres", "temporal", "temporal-ui", "migrate", "api", "realtime", "worker"}
-    for name in ("postgres", "temporal", "temporal-ui", "api", "realtime"):
+    assert set(services) == {
+        "postgres",
+        "temporal",
+        "temporal-ui",
+        "migrate",
+        "edge",
+        "api",
+        "realtime",
+        "worker",
+    }
+    for name in ("postgres", "temporal", "temporal-ui", "edge", "api", "realtime"):
         assert services[name]["healthcheck"]["test"], f"{name} has no health check"
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert "http://127.0.0.1:8000/healthz" in " ".join(services["api"]["healthcheck"]["test"])
@@ -91,8 +100,10 @@ def test_services_health_checks_and_start_order(docker_env: dict[str, str], tmp_
         "worker": ["frontdesk", "worker"],
     }
     assert services["migrate"]["command"] == ["frontdesk", "migrate"]
-    assert {port["target"] for port in services["api"]["ports"]} == {8000}
-    assert {port["target"] for port in services["realtime"]["ports"]} == {8001}
+    # One public port, the edge's; the realtime replicas publish none, so the service scales.
+    assert [(port["published"], port["target"]) for port in services["edge"]["ports"]] == [("8000", 8080)]
+    assert "ports" not in services["api"] and "ports" not in services["realtime"]
+    assert services["realtime"]["stop_grace_period"] == "15m0s"  # time to drain its live calls
 
 
 def test_dockerfile_installs_the_offline_extra_as_a_non_root_user() -> None:
