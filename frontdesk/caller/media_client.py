@@ -74,9 +74,16 @@ class Recording:
 
     def stereo_pcm16(self) -> np.ndarray:
         """The call as interleaved PCM16 at 8 kHz: caller left, agent right."""
-        left = mulaw_decode(b"".join(self.caller))
-        right = mulaw_decode(b"".join(self.agent))
+        # The line may close inside a tick, after the agent's frame played and before the
+        # caller's was sent: the side short of a frame ends in silence.
+        ticks = max(len(self.caller), len(self.agent))
+        left = mulaw_decode(b"".join(_padded(self.caller, ticks)))
+        right = mulaw_decode(b"".join(_padded(self.agent, ticks)))
         return np.column_stack([left, right]).astype(np.int16).reshape(-1)
+
+
+def _padded(frames: list[bytes], ticks: int) -> list[bytes]:
+    return [*frames, *[SILENT_FRAME] * (ticks - len(frames))]
 
 
 @dataclass(frozen=True)

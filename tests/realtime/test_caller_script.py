@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from frontdesk.caller.media_client import noise_frames
+from frontdesk.caller.media_client import Recording, noise_frames
 from frontdesk.caller.script import BargeIn, Dtmf, Hangup, Say, ScriptError, Silence, parse_script
 
 
@@ -45,3 +45,12 @@ def test_noise_has_the_asked_level() -> None:
     assert abs(level_db - -25.0) < 0.5
     with pytest.raises(ValueError, match="noise level"):
         noise_frames(6.0)
+
+
+def test_a_recording_whose_line_closed_inside_a_tick_ends_the_short_side_in_silence() -> None:
+    """The agent's frame of the last tick played, then the line closed before the caller's was sent."""
+    loud = bytes([0x10]) * 160
+    recording = Recording(caller=[loud], agent=[loud, loud])
+    stereo = recording.stereo_pcm16().reshape(-1, 2)
+    assert stereo.shape == (320, 2)
+    assert np.all(stereo[160:, 0] == 0) and np.all(stereo[:160, 0] != 0) and np.all(stereo[:, 1] != 0)
