@@ -28,11 +28,21 @@ def _main() -> None:
 
 
 @app.command()
-def dev() -> None:
+def dev(
+    media_processes: int | None = typer.Option(
+        None,
+        min=0,
+        help="media processes apart from the API on the realtime port, as `frontdesk realtime` runs "
+        "them (0: the media socket on the API's port; default: FRONTDESK_DEV_MEDIA_PROCESSES, else 0)",
+    ),
+) -> None:
     """Run the whole stack embedded: Temporal dev server, worker, API and media server."""
     from frontdesk.devstack.supervisor import run_dev
 
-    raise typer.Exit(run_dev(get_settings()))
+    settings = get_settings()
+    if media_processes is not None:
+        settings = settings.model_copy(update={"dev_media_processes": media_processes})
+    raise typer.Exit(run_dev(settings))
 
 
 @app.command()

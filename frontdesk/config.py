@@ -38,7 +38,18 @@ class Settings(BaseSettings):
     realtime_port: int = 8001
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="the address Twilio reaches the API and media socket at",
+        description="the address Twilio reaches the API (and the media socket, unless public_media_url) at",
+    )
+    public_media_url: str | None = Field(
+        default=None,
+        description="the address Twilio reaches the media socket at, when the media server is apart "
+        "from the API (default: public_base_url)",
+    )
+    dev_media_processes: int = Field(
+        default=0,
+        ge=0,
+        description="frontdesk dev: media processes apart from the API on realtime_port, as `frontdesk "
+        "realtime --processes N` runs them (0: the media socket served by the web server on api_port)",
     )
 
     anthropic_api_key: SecretStr | None = None

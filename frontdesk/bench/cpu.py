@@ -10,7 +10,7 @@ _TICKS_PER_SECOND: Final = os.sysconf("SC_CLK_TCK")
 _PROC: Final = Path("/proc")
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     children: list[int] = []
     for task in (_PROC / str(pid) / "task").glob("*"):
         try:
@@ -33,11 +33,12 @@ def process_seconds(pid: int) -> float:
 
 def tree_seconds(pid: int) -> float:
     """CPU seconds used so far by `pid` and every descendant alive now."""
-    return process_seconds(pid) + sum(tree_seconds(child) for child in _children(pid))
+    return process_seconds(pid) + sum(tree_seconds(child) for child in children(pid))
 
 
-def _role(pid: int) -> str:
-    """What a stack child is, from its command line: temporal, worker or web."""
+def role(pid: int) -> str:
+    """What a stack child is, from its command line: temporal, worker, web (the API, with the
+    media socket when embedded) or media (`frontdesk realtime`)."""
     try:
         command = (_PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
@@ -46,16 +47,18 @@ def _role(pid: int) -> str:
         return "temporal"
     if command.rstrip().endswith(" worker"):
         return "worker"
-    if "embedded_server" in command:
+    if "embedded_server" in command or command.rstrip().endswith(" api"):
         return "web"
+    if " realtime" in command:
+        return "media"
     return Path(command.split(" ", 1)[0]).name or "other"
 
 
 def stack_cpu_seconds(supervisor_pid: int) -> dict[str, float]:
-    """CPU seconds so far of the stack's processes by role (web, worker, temporal), the supervisor's
+    """CPU seconds so far of the stack's processes by role (web, media, worker, temporal), the supervisor's
     own time under `supervisor`."""
     seconds = {"supervisor": process_seconds(supervisor_pid)}
-    for child in _children(supervisor_pid):
-        role = _role(child)
-        seconds[role] = seconds.get(role, 0.0) + tree_seconds(child)
+    for child in children(supervisor_pid):
+        kind = role(child)
+        seconds[kind] = seconds.get(kind, 0.0) + tree_seconds(child)
     return seconds

@@ -199,6 +199,10 @@ def cpu_figures(used: Mapping[str, float], load: LoadRun) -> dict[str, Any]:
         },
         "call_seconds": round(call_seconds, 1),
         "cpu_seconds_per_call_second": {
+            **{
+                role: round(seconds / call_seconds, 4) if call_seconds else None
+                for role, seconds in sorted(stack.items())
+            },
             "stack": round(stack_total / call_seconds, 4) if call_seconds else None,
             "bench_process": round(bench_process / call_seconds, 4) if call_seconds else None,
         },

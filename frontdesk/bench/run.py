@@ -4,6 +4,7 @@ a fixed concurrency or a capacity search; every figure in one dict."""
 import asyncio
 import os
 import tempfile
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from typing import Any, Final
 import httpx
 from temporalio.client import Client
 
+from frontdesk.bench.cores import MemoryPeak, split_cores
 from frontdesk.bench.cpu import process_seconds, stack_cpu_seconds
 from frontdesk.bench.figures import cpu_figures, load_figures, load_records, overhead_figures
 from frontdesk.bench.load import CallRun, run_load
@@ -36,6 +38,7 @@ METRICS_TIMEOUT_SECONDS: Final = 60.0
 METRICS_ATTEMPTS: Final = 5
 FRAMES_SENT: Final = "frontdesk_media_frames_sent_total"
 FRAMES_LATE: Final = "frontdesk_media_frames_late_total"
+MB: Final = 1024 * 1024
 
 Progress = Callable[[str, int], Callable[[CallRun], None]]  # (step label, calls) -> per-call callback
 
@@ -102,7 +105,7 @@ async def measure(
 ) -> dict[str, Any]:
     """Run one load on the stack and compute its figures once every call's workflows are done."""
     bench.fakes.log.clear()
-    frames_before = await _frame_counters(bench.stack.base_url)
+    frames_before = await _frame_counters(bench.stack.media_url)
     actions_before = await _temporal_actions(bench)
     cpu_before = _cpu_seconds(bench)
     options = CallOptions(bench.stack.base_url, DEMO_NUMBER, CALLER_NUMBER, caller_steps())
@@ -112,7 +115,7 @@ async def measure(
     sids = [run.result.call_sid for run in load.calls if run.result is not None]
     settlement = await settle_calls(bench.temporal, sids)
     cpu_after = _cpu_seconds(bench)
-    frames_after = await _frame_counters(bench.stack.base_url)
+    frames_after = await _frame_counters(bench.stack.media_url)
     actions_after = await _temporal_actions(bench)
     records = await asyncio.to_thread(load_records, make_engine(bench.stack.settings.database_url), sids)
     figures = load_figures(load, records) | overhead_figures(records, bench.fakes.log)
@@ -130,12 +133,15 @@ async def measure(
 
 
 @asynccontextmanager
-async def _bench(options: BenchOptions) -> AsyncIterator[_Bench]:
+async def _bench(options: BenchOptions, media_processes: int = 0) -> AsyncIterator[_Bench]:
+    """The fakes and a stack on them; `media_processes`: the stack's media server apart from its
+    API, in that many processes (0: in the API's process, as `frontdesk dev` runs by default)."""
     speech = await render_lines(PiperTextToSpeech(varied=False), caller_steps())
     async with vendor_fakes(options.profile, options.seed) as fakes:
         with tempfile.TemporaryDirectory(prefix="frontdesk-bench-") as scratch:
             workdir = options.workdir or Path(scratch)
-            async with background_stack(workdir, fakes.stack_overrides()) as stack:
+            overrides = fakes.stack_overrides() | {"FRONTDESK_DEV_MEDIA_PROCESSES": str(media_processes)}
+            async with background_stack(workdir, overrides) as stack:
                 engine = make_engine(stack.settings.database_url)
                 offered = await asyncio.to_thread(
                     open_consultations, engine, fakes.windows.today, datetime.now(UTC)
@@ -179,16 +185,26 @@ def step_holds(figures: dict[str, Any], overhead_limit_ms: float) -> bool:
 
 async def find_capacity(options: BenchOptions, progress: Progress) -> dict[str, Any]:
     """Raise concurrency by `capacity_step` per step (each step places that many calls at once)
-    until a step does not hold, `capacity_max` is passed or the clinic's schedule runs out; the
-    largest concurrency that held, per realtime process (the background stack runs one)."""
+    until a step does not hold, `capacity_max` is passed or the clinic's schedule runs out: the
+    largest concurrency one media process held on one core. The stack runs its media server as one
+    process apart from the API, pinned to a core of its own; everything else runs on the others
+    (cores.py)."""
     steps: list[dict[str, Any]] = []
     held = 0
-    async with _bench(options) as bench:
+    async with _bench(options, media_processes=1) as bench:
+        split = split_cores(bench.stack.pid, os.getpid())
+        idle_rss = split.media_rss_bytes()
         concurrency = options.capacity_step
         while concurrency <= options.capacity_max and concurrency <= bench.fakes.windows.remaining():
             label = f"capacity step: {concurrency} at once"
             done = progress(label, concurrency)
-            figures = await measure(bench, concurrency, concurrency, options.arrival_ms, done)
+            cpu_before, started = split.media_cpu_seconds(), time.monotonic()
+            async with MemoryPeak(split) as peak:
+                figures = await measure(bench, concurrency, concurrency, options.arrival_ms, done)
+            media_cpu, wall = split.media_cpu_seconds() - cpu_before, time.monotonic() - started
+            figures["media_server"] = media_figures(
+                media_cpu, wall, figures["call_seconds"], idle_rss, peak.bytes, concurrency
+            )
             figures["holds"] = step_holds(figures, options.overhead_limit_ms)
             steps.append({"concurrency": concurrency, **figures})
             if not figures["holds"]:
@@ -204,9 +220,25 @@ async def find_capacity(options: BenchOptions, progress: Progress) -> dict[str, 
                 "turns whose first audio did not wait for a tool round within the limit"
             ),
             "overhead_limit_ms": options.overhead_limit_ms,
+            "media_core": split.media_core,
+            "other_cores": list(split.rest_cores),
+            "largest_concurrency_held_on_one_core": held if split.media_core is not None else None,
             "largest_concurrency_held": held,
-            "realtime_processes": 1,
-            "largest_concurrency_held_per_realtime_process": held,
         },
         "steps": steps,
+    }
+
+
+def media_figures(
+    cpu_seconds: float, wall_seconds: float, call_seconds: float, idle_rss: int, peak_rss: int, calls: int
+) -> dict[str, float | None]:
+    """What a step cost the media server: CPU per second of call, the share of its core it kept
+    busy over the step, and resident memory (idle before the first step, the step's peak, and the
+    growth over idle per concurrent call)."""
+    return {
+        "cpu_seconds_per_call_second": round(cpu_seconds / call_seconds, 4) if call_seconds else None,
+        "core_busy_share": round(cpu_seconds / wall_seconds, 3) if wall_seconds else None,
+        "rss_mb_idle": round(idle_rss / MB, 1),
+        "rss_mb_peak": round(peak_rss / MB, 1),
+        "rss_mb_per_call": round((peak_rss - idle_rss) / MB / calls, 2) if calls else None,
     }

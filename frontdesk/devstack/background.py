@@ -29,6 +29,7 @@ class BackgroundStack:
     """A running stack: where its API and media server answer, and the settings it runs with."""
 
     base_url: str
+    media_url: str  # the media server's own address (base_url when the API serves the socket)
     settings: Settings
     log_file: Path
     pid: int
@@ -40,6 +41,7 @@ def stack_settings(workdir: Path, overrides: Mapping[str, str]) -> dict[str, str
         "FRONTDESK_VAR_DIR": str((workdir / "var").resolve()),
         "FRONTDESK_API_HOST": "127.0.0.1",
         "FRONTDESK_API_PORT": str(free_port()),
+        "FRONTDESK_REALTIME_PORT": str(free_port()),
         "FRONTDESK_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "FRONTDESK_TEMPORAL_UI_PORT": str(free_port()),
         "FRONTDESK_TEMPORAL_METRICS_PORT": str(free_port()),
@@ -58,6 +60,9 @@ async def background_stack(
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
     variables = stack_settings(workdir, overrides or {})
     base_url = f"http://127.0.0.1:{variables['FRONTDESK_API_PORT']}"
+    media_url = base_url
+    if int(variables.get("FRONTDESK_DEV_MEDIA_PROCESSES", "0")):
+        media_url = f"http://127.0.0.1:{variables['FRONTDESK_REALTIME_PORT']}"
     variables.setdefault("FRONTDESK_PUBLIC_BASE_URL", base_url)  # as `frontdesk dev` defaults it
     # Settings not overridden come from our own environment, as they would for `frontdesk dev`.
     env = {**os.environ, **variables}
@@ -68,7 +73,7 @@ async def background_stack(
         child = spawn("frontdesk dev", command, env=env, output=output)
     try:
         await _wait_until_ready(child, log_file, base_url)
-        yield BackgroundStack(base_url, settings, log_file, child.pid)
+        yield BackgroundStack(base_url, media_url, settings, log_file, child.pid)
     finally:
         # The supervisor stops its own children on SIGTERM; its group is cleaned up after it.
         await asyncio.to_thread(_stop, child)

@@ -11,6 +11,10 @@ SIGTERM: devstack/servers.py), SIGHUP as SIGTERM (the terminal closed: drain as 
 the parent exits once they all have, with the signal as its exit status. A process that exits on
 its own, unasked, makes the parent stop the others (SIGTERM: they drain) and exit with status 1,
 so the orchestrator restarts the whole unit.
+
+The processes' Prometheus metrics are added up across them (api/v1/prometheus.py): the parent
+gives them a multiprocess folder of its own, unless PROMETHEUS_MULTIPROC_DIR names one, and
+empties it of a process's live gauges once that process has ended.
 """
 
 import multiprocessing
@@ -18,10 +22,15 @@ import os
 import signal
 import socket
 import sys
+import tempfile
+from contextlib import ExitStack
 from multiprocessing.connection import wait
 from types import FrameType
 from typing import Final
 
+from prometheus_client import multiprocess
+
+from frontdesk.api.v1.prometheus import MULTIPROCESS_DIR_VARIABLE
 from frontdesk.config import get_settings
 from frontdesk.logs import configure_logging, get_logger
 
@@ -40,6 +49,20 @@ def serve_media_processes(count: int) -> None:
     of them fails; exits the interpreter with the outcome (see the module docstring)."""
     if count < 1:
         raise ValueError(f"the number of media processes must be at least 1, got {count}")
+    with ExitStack() as cleanup:
+        if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+            # Set before any process starts: each reads it when it first imports prometheus_client.
+            folder = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="frontdesk-metrics-"))
+            os.environ[MULTIPROCESS_DIR_VARIABLE] = folder
+        failed, received = _run_processes(count)
+    if failed:
+        sys.exit(1)
+    signal.raise_signal(received)  # as one media process would end: by the signal it got
+
+
+def _run_processes(count: int) -> tuple[bool, int]:
+    """Start the processes and wait until all have ended: whether one ended unasked, and the
+    first signal the parent received (SIGTERM when none)."""
     # spawn: each process a fresh interpreter, importing its models itself (fork would copy an
     # event loop and threads that are not safe to copy).
     context = multiprocessing.get_context("spawn")
@@ -64,6 +87,7 @@ def serve_media_processes(count: int) -> None:
         for ended in [process for process in running if process.sentinel in ready]:
             ended.join()
             running.remove(ended)
+            multiprocess.mark_process_dead(ended.pid)
             if not received and not failed:
                 failed = True
                 log.error("media.process_ended_unasked", pid=ended.pid, exit_code=ended.exitcode)
@@ -71,9 +95,7 @@ def serve_media_processes(count: int) -> None:
                     process.terminate()  # SIGTERM: each drains its calls
     for sig in PASSED_ON:
         signal.signal(sig, signal.SIG_DFL)
-    if failed:
-        sys.exit(1)
-    signal.raise_signal(received[0])  # as one media process would end: by the signal it got
+    return failed, received[0] if received else signal.SIGTERM
 
 
 def _media_process() -> None:

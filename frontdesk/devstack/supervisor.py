@@ -2,7 +2,9 @@
 
 Order: check ports, migrate and seed the database, start the Temporal dev server, the worker
 and the web server (API + media) as child processes, wait until Temporal and /readyz answer,
-print the URLs, then watch. Ctrl-C (or SIGTERM) stops the web server and the worker first and
+print the URLs, then watch. With `dev_media_processes` the media socket is served apart, by
+`frontdesk realtime --processes N` on realtime_port (as production runs it), and the web server
+is the API alone. Ctrl-C (or SIGTERM) stops the web server and the worker first and
 Temporal last; a child that dies on its own stops the rest and makes the exit code non-zero.
 """
 
@@ -52,7 +54,7 @@ def run_dev(settings: Settings) -> int:
 
 def _port_needs(settings: Settings) -> list[PortNeed]:
     temporal_host, temporal_port = split_address(settings.temporal_address, "FRONTDESK_TEMPORAL_ADDRESS")
-    return [
+    needs = [
         PortNeed("Temporal frontend", temporal_host, temporal_port, "FRONTDESK_TEMPORAL_ADDRESS"),
         PortNeed("Temporal UI", temporal_host, settings.temporal_ui_port, "FRONTDESK_TEMPORAL_UI_PORT"),
         PortNeed(
@@ -61,6 +63,15 @@ def _port_needs(settings: Settings) -> list[PortNeed]:
             settings.temporal_metrics_port,
             "FRONTDESK_TEMPORAL_METRICS_PORT",
         ),
+    ]
+    if settings.dev_media_processes:
+        return [
+            *needs,
+            PortNeed("API", settings.api_host, settings.api_port, "FRONTDESK_API_PORT"),
+            PortNeed("media server", settings.api_host, settings.realtime_port, "FRONTDESK_REALTIME_PORT"),
+        ]
+    return [
+        *needs,
         PortNeed("API and media server", settings.api_host, settings.api_port, "FRONTDESK_API_PORT"),
     ]
 
@@ -96,8 +107,11 @@ async def _run_dev(settings: Settings, console: Console) -> int:
         loop.add_signal_handler(sig, stop.set)
 
     api_url = f"http://{_local_host(settings.api_host)}:{settings.api_port}"
+    media_url = f"http://{_local_host(settings.api_host)}:{settings.realtime_port}"
     if "public_base_url" not in settings.model_fields_set:  # Twilio's callbacks reach this stack's API
         settings = settings.model_copy(update={"public_base_url": api_url})
+    if settings.dev_media_processes and "public_media_url" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"public_media_url": media_url})
     if not settings.twilio_account_sid and "outbound_carrier" not in settings.model_fields_set:
         # Offline, campaign calls go to a simulated patient through this stack's own webhooks.
         settings = settings.model_copy(update={"outbound_carrier": "local"})
@@ -120,12 +134,20 @@ async def _run_dev(settings: Settings, console: Console) -> int:
     )
     # Every child is forked before anything here starts a thread: the pre-exec hook needs that.
     temporal = temporal_config.start(env)
-    apps = [
-        spawn("worker", [str(installed_executable("frontdesk", "frontdesk")), "worker"], env=env),
-        spawn("web server", [sys.executable, "-m", "frontdesk.devstack.embedded_server"], env=env),
-    ]
+    frontdesk = str(installed_executable("frontdesk", "frontdesk"))
+    apps = [spawn("worker", [frontdesk, "worker"], env=env)]
+    ready_urls = [api_url]
+    if settings.dev_media_processes:
+        processes = str(settings.dev_media_processes)
+        apps.append(spawn("API", [frontdesk, "api"], env=env))
+        apps.append(spawn("media server", [frontdesk, "realtime", "--processes", processes], env=env))
+        ready_urls.append(media_url)
+    else:
+        apps.append(
+            spawn("web server", [sys.executable, "-m", "frontdesk.devstack.embedded_server"], env=env)
+        )
     try:
-        return await _supervise(settings, console, api_url, temporal, apps, stop, demo)
+        return await _supervise(settings, console, ready_urls, temporal, apps, stop, demo)
     finally:
         # Web server and worker first: the worker drains while Temporal is still there.
         stop_children(apps, STOP_GRACE_S)
@@ -136,14 +158,15 @@ async def _run_dev(settings: Settings, console: Console) -> int:
 async def _supervise(
     settings: Settings,
     console: Console,
-    api_url: str,
+    ready_urls: list[str],
     temporal: RunningTemporalServer,
     apps: list[Child],
     stop: asyncio.Event,
     demo: DemoClinic | None,
 ) -> int:
+    """`ready_urls`: the web servers whose /readyz must answer, the API's first."""
     children = [temporal.child, *apps]
-    startup = asyncio.create_task(_start_up(temporal, api_url))
+    startup = asyncio.create_task(_start_up(temporal, ready_urls))
     watching = asyncio.create_task(_watch(children, stop))
     await asyncio.wait({startup, watching}, return_when=asyncio.FIRST_COMPLETED)
     if not startup.done():
@@ -154,30 +177,30 @@ async def _supervise(
     watching.cancel()
     startup.result()  # raises a startup failure with its explanation
 
-    _print_urls(console, settings, api_url, temporal, demo)
+    _print_urls(console, settings, ready_urls, temporal, demo)
     return _report_end(console, await _watch(children, stop), temporal)
 
 
-async def _start_up(temporal: RunningTemporalServer, api_url: str) -> None:
+async def _start_up(temporal: RunningTemporalServer, ready_urls: list[str]) -> None:
     await temporal.wait_until_serving(STARTUP_TIMEOUT_S)
-    await _wait_until_ready(api_url, STARTUP_TIMEOUT_S)
+    await asyncio.gather(*(_wait_until_ready(url, STARTUP_TIMEOUT_S) for url in ready_urls))
 
 
-async def _wait_until_ready(api_url: str, within: float) -> None:
-    """Poll the web server's /readyz until it answers 200."""
+async def _wait_until_ready(url: str, within: float) -> None:
+    """Poll a web server's /readyz until it answers 200."""
     deadline = time.monotonic() + within
     last = "no answer yet"
     async with httpx.AsyncClient(timeout=_READY_ATTEMPT_TIMEOUT_S) as client:
         while time.monotonic() < deadline:
             try:
-                response = await client.get(f"{api_url}/readyz")
+                response = await client.get(f"{url}/readyz")
                 if response.status_code == 200:
                     return
                 last = f"{response.status_code} {response.text}"
             except httpx.HTTPError as exc:
                 last = describe_failure(exc, [])
             await asyncio.sleep(_POLL_S)
-    raise DevStackError(f"the web server at {api_url} was not ready within {within:g}s (last answer: {last})")
+    raise DevStackError(f"the web server at {url} was not ready within {within:g}s (last answer: {last})")
 
 
 async def _watch(children: list[Child], stop: asyncio.Event) -> Child | None:
@@ -211,15 +234,18 @@ def _report_end(console: Console, died: Child | None, temporal: RunningTemporalS
 def _print_urls(
     console: Console,
     settings: Settings,
-    api_url: str,
+    ready_urls: list[str],
     temporal: RunningTemporalServer,
     demo: DemoClinic | None,
 ) -> None:
+    api_url, *media_urls = ready_urls
     ui_url = f"http://{_local_host(temporal.config.host)}:{temporal.config.ui_port}"
     table = Table(title="Frontdesk is running", show_header=False, title_justify="left")
     table.add_row("API", api_url)
     table.add_row("API docs", f"{api_url}/docs")
     table.add_row("Health", f"{api_url}/healthz")
+    for media_url in media_urls:
+        table.add_row("Media server", f"{media_url} ({settings.dev_media_processes} processes)")
     table.add_row("Temporal UI", ui_url)
     table.add_row("Temporal", f"{temporal.config.address} (task queue {settings.temporal_task_queue})")
     table.add_row("Data", str(settings.var_dir.resolve()))

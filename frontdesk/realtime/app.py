@@ -1,4 +1,5 @@
-"""The media process's FastAPI app: health probes and the Twilio Media Streams socket (`/media`).
+"""The media process's FastAPI app: health probes, /metrics and the Twilio Media Streams socket
+(`/media`).
 
 It holds the same backends as the API, because the turn loop reads the database directly and
 sends booking actions to Temporal as Updates (DESIGN.md section 2).
@@ -10,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from frontdesk.api.service_app import create_service_app
+from frontdesk.api.v1 import prometheus
 from frontdesk.config import Settings
 from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.live_calls import LiveCalls
@@ -29,6 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.live_calls = live_calls
     app.include_router(media_router(settings, calls=twilio_calls_for(settings), live_calls=live_calls))
+    app.include_router(prometheus.router)
     base_lifespan = app.router.lifespan_context
 
     @asynccontextmanager

@@ -12,7 +12,10 @@ from contextlib import contextmanager
 
 from prometheus_client import Gauge
 
-LIVE_CALLS = Gauge("frontdesk_media_live_calls", "Media streams this process carries now.")
+# livesum: with several media processes, the calls of those alive now, added up.
+LIVE_CALLS = Gauge(
+    "frontdesk_media_live_calls", "Media streams the media processes carry now.", multiprocess_mode="livesum"
+)
 
 
 class Draining(Exception):

@@ -1,13 +1,14 @@
 """`frontdesk bench` end to end: a background stack whose vendors are the bench fakes, two whole
 calls through the webhook and the media socket, every figure in the result."""
 
+import os
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from frontdesk.bench.profiles import profile_named
-from frontdesk.bench.run import BenchOptions, run_bench
+from frontdesk.bench.run import BenchOptions, find_capacity, run_bench
 from frontdesk.cli import app
 
 pytestmark = pytest.mark.slow
@@ -86,6 +87,28 @@ async def test_two_calls_at_once_complete_book_and_report_every_figure() -> None
         assert figures["stages_ms"][stage]["p50"] is not None, stage
     preemptive = figures["preemptive"]
     assert preemptive["replies"] == 8 and preemptive["kept"] <= preemptive["guessed"] <= 8
+
+
+async def test_a_capacity_step_runs_the_media_server_apart_on_a_core_of_its_own() -> None:
+    options = BenchOptions(profile_named("zero"), calls=2, concurrency=2, capacity_step=2, capacity_max=2)
+
+    figures = await find_capacity(options, lambda _l, _n: print)
+
+    search = figures["find_capacity"]
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) > 1:  # the media server on the first core, the rest on the others
+        assert (search["media_core"], search["other_cores"]) == (cores[0], cores[1:])
+    [step] = figures["steps"]
+    assert step["calls_completed"] == 2 and step["bookings"] == {"booked": 2, "failed": 0}
+    # The frames were counted by the media server's own /metrics, apart from the API's.
+    assert step["frames"]["sent"] > 0
+    assert {"web", "media", "worker", "temporal"} <= set(step["cpu_seconds_per_call"])
+    media = step["media_server"]
+    assert media["cpu_seconds_per_call_second"] > 0 and 0 < media["core_busy_share"]
+    assert 0 < media["rss_mb_idle"] <= media["rss_mb_peak"]
+    assert media["rss_mb_per_call"] is not None
+    assert search["largest_concurrency_held"] in (0, 2)
+    assert step["holds"] == (search["largest_concurrency_held"] == 2)
 
 
 def test_an_unknown_profile_is_a_usage_error() -> None:

@@ -1,6 +1,7 @@
 """`frontdesk dev` as a user runs it: a subprocess on free ports with its data in a temp dir."""
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from frontdesk.devstack.demo_clinic import find_demo_clinic
+from frontdesk.devstack.executables import installed_executable
 from frontdesk.devstack.ports import free_port
 from frontdesk.domain.database import create_database_engine
 from frontdesk.domain.models import Clinic
@@ -188,6 +190,51 @@ def test_dev_serves_stops_cleanly_and_keeps_its_data(
     assert _demo_clinic_id(stack) == demo
     assert asyncio.run(_marker_workflow_status(stack.temporal_address)) == WorkflowExecutionStatus.RUNNING
     _children_stop_with(dev, signal.SIGTERM, log)
+
+
+def test_dev_serves_calls_from_media_processes_apart_from_the_api(
+    stack: DevStack, started: list[subprocess.Popen[bytes]]
+) -> None:
+    """`frontdesk dev --media-processes 2`: the API alone on its port, `frontdesk realtime
+    --processes 2` on the realtime port, the TwiML streaming there, and the two processes'
+    metrics added up on either."""
+    media_port = free_port()
+    env = {**stack.env(), "FRONTDESK_REALTIME_PORT": str(media_port)}
+    log = stack.home / "dev.log"
+    dev = start_frontdesk(["dev", "--media-processes", "2"], env, stack.home, log)
+    started.append(dev)
+    wait_for_output("Press Ctrl-C to stop everything.", dev, log)
+    media_url = f"http://127.0.0.1:{media_port}"
+    assert f"{media_url} (2 processes)" in output_of(log)
+    commands = [_cmdline(pid) for pid in descendants(dev.pid)]
+    assert sum("frontdesk realtime --processes 2" in command for command in commands) == 1, commands
+    assert sum("spawn_main" in command for command in commands) == 2, commands
+    assert not any("embedded_server" in command for command in commands), commands
+
+    call = subprocess.run(
+        [
+            str(installed_executable("frontdesk", "frontdesk")),
+            "call",
+            "--json",
+            "--say",
+            "What are your opening hours?",
+        ],
+        env={**env, "FRONTDESK_PUBLIC_BASE_URL": f"http://127.0.0.1:{stack.api_port}"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert call.returncode == 0, call.stderr
+    result = json.loads(call.stdout)
+    assert result["outcome"] == "completed" and result["turns"], result
+    metrics = httpx.get(f"{media_url}/metrics", timeout=10).text
+    assert 'frontdesk_media_calls_total{end="' in metrics, metrics[-2000:]
+    frames = [line for line in metrics.splitlines() if line.startswith("frontdesk_media_frames_sent_total ")]
+    assert frames and float(frames[0].split()[1]) > 0, frames
+    assert httpx.get(f"http://127.0.0.1:{stack.api_port}/readyz", timeout=10).status_code == 200
+
+    assert stop(dev, signal.SIGTERM, log) == 0, output_of(log)
 
 
 def test_a_taken_port_is_named_with_the_setting_to_change(

@@ -29,9 +29,11 @@ def twilio_auth_token(settings: Settings) -> str:
 
 
 def public_url(settings: Settings, path: str, query: str = "", websocket: bool = False) -> str:
-    """The address Twilio uses for `path` (and `query`): public_base_url, as ws(s):// for a socket."""
+    """The address Twilio uses for `path` (and `query`): public_base_url, or for a socket
+    public_media_url when set, as ws(s)://."""
     base = settings.public_base_url.rstrip("/")
     if websocket:
+        base = (settings.public_media_url or base).rstrip("/")
         scheme, rest = base.split("://", 1)
         base = f"{'wss' if scheme == 'https' else 'ws'}://{rest}"
     return f"{base}{path}" + (f"?{query}" if query else "")
