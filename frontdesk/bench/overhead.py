@@ -5,8 +5,8 @@ What a turn's first audio waited for:
 - before the reply began: the STT's final (the caller's end of speech -> the final transcript,
   as the server timed it from the end of speech its voice-to-voice counts from); or, for a reply
   started at the caller's pause before the final came (preemptive generation), the pause the
-  end-of-turn rule waits before it guesses (`GUESS_AFTER_MS`, counted, as the server counts,
-  from the end of speech);
+  end-of-turn rule waits before it guesses (`GUESS_AFTER_MS` on the voice detector's 32 ms
+  window grid: 160 ms, counted, as the server counts, from the end of speech);
 - LLM: each message of the reply until the one that completes the reply's first clause, cut as the
   turn loop cuts it (`ClauseStream` over the messages' text in order, with the space the engine
   streams when a spoken message begins its tool calls): whole messages before it (their tool
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from frontdesk.agent.acknowledgements import acknowledgement_for, is_ready_phrase
 from frontdesk.bench.vendor_log import LlmMessage, Synthesis, VendorLog
+from frontdesk.realtime.audio.vad import heard_silence_ms
 from frontdesk.realtime.turn.clauses import ClauseStream
 from frontdesk.realtime.turn.end_of_turn import GUESS_AFTER_MS
 
@@ -136,7 +137,8 @@ def vendor_times(
         tts_ms = synthesis.vendor_ms if synthesis is not None else 0.0
         final = finals[turn]
         if replies[turn][0].arrived_at < final.sent_at:  # begun on a guess, before the words
-            joined[turn] = TurnVendorTime(0.0, clause.llm_ms, tts_ms, clause.after_tools, GUESS_AFTER_MS)
+            pause_ms = heard_silence_ms(GUESS_AFTER_MS)
+            joined[turn] = TurnVendorTime(0.0, clause.llm_ms, tts_ms, clause.after_tools, pause_ms)
         else:
             stt_ms = final.vendor_ms if (server_stt := turns[turn]) is None else server_stt
             joined[turn] = TurnVendorTime(stt_ms, clause.llm_ms, tts_ms, clause.after_tools)

@@ -28,7 +28,11 @@ log = get_logger(__name__)
 
 def _config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
     # log_config=None: uvicorn's loggers go through our structured logging, not its own handlers.
-    return uvicorn.Config(app, host=host, port=port, log_config=None, proxy_headers=True)
+    # No permessage-deflate on the media socket: mu-law audio does not compress, and a client
+    # that offers it (Twilio does not) would have every 20 ms frame deflated and inflated.
+    return uvicorn.Config(
+        app, host=host, port=port, log_config=None, proxy_headers=True, ws_per_message_deflate=False
+    )
 
 
 def _serve(app: FastAPI, host: str, port: int) -> None:

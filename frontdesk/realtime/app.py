@@ -5,6 +5,7 @@ It holds the same backends as the API, because the turn loop reads the database 
 sends booking actions to Temporal as Updates (DESIGN.md section 2).
 """
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -38,6 +39,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         async with base_lifespan(started):
             await CallServices.for_app(started.state)
+            # What start-up made (modules, models, the phrase cache) lives as long as the process:
+            # kept out of the collector, whose full passes would otherwise walk it during calls.
+            gc.freeze()
             yield
 
     app.router.lifespan_context = lifespan

@@ -4,6 +4,7 @@ import pytest
 
 from frontdesk.bench.overhead import first_clause, replies_by_turn, vendor_times
 from frontdesk.bench.vendor_log import LlmMessage, SttFinal, Synthesis, VendorLog
+from frontdesk.realtime.audio.vad import heard_silence_ms
 from frontdesk.realtime.turn.end_of_turn import GUESS_AFTER_MS
 
 
@@ -132,9 +133,11 @@ def test_a_reply_begun_at_the_callers_pause_waits_the_pause_not_the_stt() -> Non
         ],
     )
     [vendor] = vendor_times(log, {(4, 1): None}).values()
-    assert vendor.preemptive and (vendor.stt_ms, vendor.pause_ms) == (0.0, GUESS_AFTER_MS)
+    # The rule's pause as it waits it: whole 32 ms windows of silence.
+    assert heard_silence_ms(GUESS_AFTER_MS) == 160.0
+    assert vendor.preemptive and (vendor.stt_ms, vendor.pause_ms) == (0.0, 160.0)
     assert (round(vendor.llm_ms), vendor.tts_ms, vendor.after_tools) == (500, 0.0, False)
-    assert vendor.total_ms == GUESS_AFTER_MS + 500
+    assert vendor.total_ms == 160.0 + 500
 
 
 def test_the_stt_wait_is_the_servers_own_when_it_timed_it() -> None:

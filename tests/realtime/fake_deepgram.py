@@ -88,6 +88,7 @@ class Connection:
     query: dict[str, list[str]]
     headers: Headers
     audio: bytearray = field(default_factory=bytearray)
+    audio_messages: list[int] = field(default_factory=list)  # the size of each audio message
     control: list[Message] = field(default_factory=list)
     ended: bool = False
 
@@ -252,6 +253,7 @@ class FakeDeepgram:
             async for frame in ws:
                 if isinstance(frame, bytes):
                     record.audio += frame
+                    record.audio_messages.append(len(frame))
                     while not stalled and steps and len(record.audio) >= steps[0].after_bytes:
                         step = steps.popleft()
                         if isinstance(step, Send):

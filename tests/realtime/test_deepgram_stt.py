@@ -255,3 +255,21 @@ async def test_a_finalize_answer_that_also_ends_speech_is_a_speech_final() -> No
             TranscriptEvent(TranscriptKind.SPEECH_FINAL, "That's all.", 0.95, 0.0, 0.6)
         ]
         await session.close()
+
+
+async def test_audio_goes_out_in_60_ms_batches_and_what_is_held_follows_the_pause() -> None:
+    frames = tone(0.14)  # seven 20 ms frames: two whole batches and one frame held
+    async with FakeDeepgram() as fake:
+        session = await provider(fake).start()
+        await send_frames(session, frames)
+        connection = fake.connections[0]
+        # The line goes quiet mid-batch: the held frame goes out on its own, with no Finalize.
+        await fake.wait_for(lambda: len(connection.audio) == 7 * 160)
+        assert connection.audio_messages == [480, 480, 160]
+        assert connection.control == []
+        await send_frames(session, frames[:2])
+        await session.finalize()  # held audio goes out before the Finalize, in order
+        await fake.wait_for(lambda: connection.count("Finalize") == 1)
+        await session.finish()
+    assert connection.audio_messages == [480, 480, 160, 320]
+    assert bytes(connection.audio) == b"".join(frame.mulaw for frame in [*frames, *frames[:2]])

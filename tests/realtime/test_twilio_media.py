@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from starlette.datastructures import State
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -31,6 +31,7 @@ from frontdesk.realtime.transport import (
 )
 from frontdesk.telephony.twilio.media_route import media_router
 from frontdesk.telephony.twilio.media_stream import TwilioMediaTransport
+from frontdesk.telephony.twilio.protocol import SERVER_MESSAGE, OutboundMedia, PlayMedia, PlayMediaText
 from frontdesk.telephony.twilio.rest import twilio_calls_for
 from frontdesk.telephony.twilio.signatures import SIGNATURE_HEADER, sign, websocket_url
 from tests.realtime.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
@@ -332,3 +333,18 @@ async def test_binary_frame_closes_the_socket(server: MediaServer) -> None:
         await ws.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
     assert await served.next_event() == CallStopped("protocol_error")
+
+
+@pytest.mark.parametrize("stream_sid", ["MZ2", 'MZ"quoted\\odd é'])
+def test_a_frames_media_text_is_what_the_model_would_write(stream_sid: str) -> None:
+    audio = bytes(range(160))
+    expected = PlayMedia(stream_sid=stream_sid, media=OutboundMedia(payload=audio)).to_json()
+    assert PlayMediaText(stream_sid).of(audio) == expected
+    assert SERVER_MESSAGE.validate_json(PlayMediaText(stream_sid).of(audio)) == PlayMedia(
+        stream_sid=stream_sid, media=OutboundMedia(payload=audio)
+    )
+
+
+def test_a_stream_sid_the_protocol_refuses_gets_no_media_text() -> None:
+    with pytest.raises(ValidationError):
+        PlayMediaText("MZ" * 40)

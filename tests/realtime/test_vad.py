@@ -6,7 +6,14 @@ import pytest
 from numpy.typing import NDArray
 
 from frontdesk.realtime.audio.analysis import AnalyzedFrame
-from frontdesk.realtime.audio.vad import SpeechSegmenter, VadConfig, VadEvent, VadEventKind, VadFrameResult
+from frontdesk.realtime.audio.vad import (
+    SpeechSegmenter,
+    VadConfig,
+    VadEvent,
+    VadEventKind,
+    VadFrameResult,
+    heard_silence_ms,
+)
 from tests.realtime.conftest import Padded, Speak, analyzed
 
 SENTENCE = "I would like to book a teeth cleaning next Tuesday."
@@ -155,3 +162,17 @@ def test_end_speech_ends_the_speech_without_an_event_and_speech_going_on_starts_
     # Later speech is segmented as usual.
     again = [segmenter.process(f) for f in [*frames(0.9, 3), *frames(0.0, 15)]]
     assert kinds(again) == [VadEventKind.SPEECH_START, VadEventKind.SPEECH_END]
+
+
+@pytest.mark.parametrize("end_silence_ms", [150, 160, 300, 600])
+def test_speech_ends_after_the_silence_rounded_up_to_whole_windows(end_silence_ms: int) -> None:
+    segmenter = SpeechSegmenter(VadConfig(end_silence_ms=end_silence_ms))
+
+    def window(probability: float) -> VadFrameResult:
+        return segmenter.process(AnalyzedFrame(b"", b"", (probability,), probability))
+
+    assert [window(1.0).in_speech for _ in range(10)][-1]
+    silent_windows = 1
+    while not window(0.0).events:
+        silent_windows += 1
+    assert silent_windows * 32 == heard_silence_ms(end_silence_ms) >= end_silence_ms

@@ -7,6 +7,7 @@ listener (speech-to-text segmentation, the fallback chain's stall watchdog, barg
 own segmenter with its own thresholds over the same analyzed frames.
 """
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -137,6 +138,12 @@ class SpeechSegmenter:
 
     def _elapsed_ms(self, since_window: int) -> float:
         return (self._windows_seen - since_window) * _WINDOW_MS
+
+
+def heard_silence_ms(end_silence_ms: float) -> float:
+    """The silence a segmenter has heard when it says speech ended after `end_silence_ms`: it
+    counts whole windows, so the wait is rounded up to the window grid (150 ms: 5 windows, 160 ms)."""
+    return math.ceil(end_silence_ms / _WINDOW_MS) * _WINDOW_MS
 
 
 def _seconds(window: int) -> float:

@@ -1,11 +1,16 @@
 """Deepgram live transcription over the listen v1 WebSocket, through deepgram-sdk's async client.
 
-The socket carries mu-law 8 kHz mono (each frame's bytes as the carrier sent them) with interim
+The socket carries mu-law 8 kHz mono (the frames' bytes as the carrier sent them) with interim
 results, endpointing (the clinic profile's silence, in ms), utterance-end and VAD events.
 Messages map to TranscriptEvent as base.py's table says; empty interims and empty plain finals
 carry nothing and are dropped, but an empty speech_final is kept because it still says the
 caller stopped talking, and so is an empty final answering a Finalize (`from_finalize`): it says
 Deepgram has flushed up to its end and no words were pending.
+
+Audio goes out `BATCH_FRAMES` frames (60 ms) to a WebSocket message rather than one per 20 ms
+frame: a third of the messages for Deepgram's socket to frame and our event loop to send, at
+most 40 ms later. What is held goes out before a Finalize or CloseStream, and after
+`BATCH_HOLD_S` when no further frame comes (the caller's line went quiet mid-batch).
 
 finalize() sends Finalize: Deepgram transcribes the audio it holds at once and answers with
 Results is_final=true (the last one from_finalize=true), which map by the same rule as any other
@@ -53,6 +58,8 @@ DEFAULT_ENDPOINTING_MS: Final = 300
 UTTERANCE_END_MS: Final = 1000  # Deepgram's minimum; the turn loop's fallback end-of-turn signal
 KEEPALIVE_INTERVAL_S: Final = 4.0  # Deepgram asks for one every 3-5 s of silence
 CONNECT_TIMEOUT_S: Final = 5.0
+BATCH_FRAMES: Final = 3  # 60 ms of audio per message
+BATCH_HOLD_S: Final = 0.08  # a batch's span and some jitter: held audio never waits longer
 DRAIN_TIMEOUT_S: Final = 5.0
 # Keyterm prompting (Nova-3 only) for what callers say to a dental clinic.
 DENTAL_KEYTERMS: Final = (
@@ -104,6 +111,10 @@ class DeepgramSTTSession:
         self._closing = False  # we asked for the end: a normal close is then expected
         self._failure: SpeechProviderError | None = None
         self._last_sent = asyncio.get_running_loop().time()
+        self._held = bytearray()  # caller audio not sent yet: part of a batch
+        self._held_frames = 0
+        self._hold_timer: asyncio.TimerHandle | None = None  # sends what is held after BATCH_HOLD_S
+        self._late_flush: asyncio.Task[None] | None = None
         self._reader = asyncio.create_task(self._read(), name="deepgram-stt-read")
         self._keepalive = asyncio.create_task(self._keep_alive(), name="deepgram-stt-keepalive")
 
@@ -113,12 +124,40 @@ class DeepgramSTTSession:
         return self._open and self._failure is None and not self._reader.done()
 
     async def send(self, frame: AnalyzedFrame) -> None:
-        """Feed the caller's next 20 ms frame; its mu-law goes to Deepgram as the carrier sent it."""
+        """Feed the caller's next 20 ms frame; its mu-law goes to Deepgram as the carrier sent it,
+        in batches (see the module docstring)."""
         if self._failure is not None:
             raise self._failure
         if not self._open:
             raise RuntimeError("send() on a deepgram session that was finished or closed")
-        await self._transmit("audio", lambda: self._socket.send_media(frame.mulaw))
+        self._held += frame.mulaw
+        self._held_frames += 1
+        if self._held_frames >= BATCH_FRAMES:
+            await self._send_held()
+        elif self._hold_timer is None:
+            self._hold_timer = asyncio.get_running_loop().call_later(BATCH_HOLD_S, self._hold_expired)
+
+    def _hold_expired(self) -> None:
+        """No frame completed the batch in time: send what is held from a task of its own."""
+        self._hold_timer = None
+        if self._held and self._open and (self._late_flush is None or self._late_flush.done()):
+            self._late_flush = asyncio.create_task(self._flush_late(), name="deepgram-stt-flush")
+
+    async def _flush_late(self) -> None:
+        with contextlib.suppress(SpeechProviderError):  # recorded: the next send() raises it
+            await self._send_held()
+
+    async def _send_held(self) -> None:
+        """Send the held audio as one message (nothing when none is held)."""
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
+        if not self._held:
+            return
+        audio = bytes(self._held)
+        self._held.clear()
+        self._held_frames = 0
+        await self._transmit("audio", lambda: self._socket.send_media(audio))
 
     def events(self) -> AsyncIterator[TranscriptEvent]:
         """The session's events in order; ends after finish() or close(). One consumer only."""
@@ -136,6 +175,7 @@ class DeepgramSTTSession:
             raise self._failure
         if not self._open:
             raise RuntimeError("finalize() on a deepgram session that was finished or closed")
+        await self._send_held()
         await self._transmit("Finalize", self._socket.send_finalize)
 
     async def finish(self) -> None:
@@ -147,6 +187,7 @@ class DeepgramSTTSession:
         self._keepalive.cancel()
         if self._failure is None:
             with contextlib.suppress(SpeechProviderError):  # recorded by _transmit, raised below
+                await self._send_held()
                 await self._transmit("CloseStream", self._socket.send_close_stream)
         if self._failure is None:
             done, _pending = await asyncio.wait([self._reader], timeout=self._drain_timeout_s)
@@ -228,9 +269,12 @@ class DeepgramSTTSession:
 
     async def _release(self) -> None:
         """Stop the tasks and close the socket (once)."""
-        self._keepalive.cancel()
-        self._reader.cancel()
-        await asyncio.wait([self._keepalive, self._reader])
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+        tasks = [self._keepalive, self._reader, *([self._late_flush] if self._late_flush else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
         self._events.end()
         try:
             await self._stack.aclose()

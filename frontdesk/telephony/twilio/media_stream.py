@@ -56,8 +56,7 @@ from frontdesk.telephony.twilio.protocol import (
     Mark,
     MarkInfo,
     Media,
-    OutboundMedia,
-    PlayMedia,
+    PlayMediaText,
     Start,
 )
 from frontdesk.telephony.twilio.rest import TwilioCalls
@@ -200,6 +199,7 @@ class TwilioMediaTransport:
         self._carrier_free_at = 0.0  # when the carrier will have played all we sent
         self._sender: asyncio.Task[None] | None = None
         self._started: CallStarted | None = None
+        self._play_text: PlayMediaText | None = None  # the stream's media messages, once started
         self._end_reason: str | None = None
         self._framer = MulawFramer()  # caller audio in exact 20 ms frames
         self.stats = PlaybackStats()
@@ -282,6 +282,7 @@ class TwilioMediaTransport:
             raise ProtocolViolation("a second start message")
         check_media_format(start)
         self._started = call_started(start)
+        self._play_text = PlayMediaText(start.stream_sid)
         _log.info("media.started", call_sid=self._started.call_sid, stream_sid=start.stream_sid)
         return self._started
 
@@ -348,8 +349,7 @@ class TwilioMediaTransport:
                 if item.generation != self._generation:
                     continue  # cleared while we waited
                 sent_at = self._clock()
-                message = PlayMedia(stream_sid=self._stream_sid(), media=OutboundMedia(payload=item.audio))
-                await self._send_text(message.to_json())
+                await self._send_text(self._play_media().of(item.audio))
                 self.stats.frames_sent += 1
                 metrics.FRAMES_SENT.inc()
                 if sent_at - send_at > FRAME_SECONDS:
@@ -384,6 +384,11 @@ class TwilioMediaTransport:
         if self._started is None:
             raise RuntimeError("the stream has not started")
         return self._started.stream_sid
+
+    def _play_media(self) -> PlayMediaText:
+        if self._play_text is None:
+            raise RuntimeError("the stream has not started")
+        return self._play_text
 
     def _require_call_sid(self) -> str:
         if self._started is None:
