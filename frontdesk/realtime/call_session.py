@@ -214,10 +214,10 @@ class CallSession:
         raise _CallOver("the stream stopped")
 
     async def _judge(self, question: AnalyzeTurn) -> None:
-        """Run the turn model off the event loop; a finished turn goes to the loop."""
+        """Run the turn model on a worker thread; a finished turn goes to the loop."""
         assert self.end_of_turn is not None
         try:
-            probability = await question.judge()
+            probability = await asyncio.to_thread(question.run)
         except Exception as error:  # the rule's long silence still ends the turn: the call goes on
             log.error("end-of-turn judgement failed", error_type=type(error).__name__)
             return

@@ -1,16 +1,13 @@
 """The end-of-turn model (Smart Turn v3) and the rule that asks it, on piper speech over a mu-law
 line analyzed as a call's frames are."""
 
-import os
-import threading
-
 import numpy as np
 import pytest
 
 from frontdesk.domain.clinic_settings import EndOfTurnProfile
 from frontdesk.realtime.audio.analysis import AnalyzedFrame
 from frontdesk.realtime.audio.codec import FRAME_MS, FRAME_SAMPLES, TELEPHONY_SAMPLE_RATE
-from frontdesk.realtime.audio.turn_model import JUDGEMENT_NICENESS, TurnModel, load_turn_model
+from frontdesk.realtime.audio.turn_model import TurnModel, load_turn_model
 from frontdesk.realtime.audio.vad import SpeechSegmenter, VadConfig, VadEventKind
 from frontdesk.realtime.turn.end_of_turn import (
     END_OF_TURN_POLICIES,
@@ -206,19 +203,3 @@ def test_bad_policies_and_probabilities_are_refused(model: TurnModel) -> None:
     with pytest.raises(ValueError, match="within"):
         rule.model_said(question, 1.2)
     assert rule.model_said(question, 0.9) is None  # never asked by this rule
-
-
-async def test_a_judgement_runs_below_the_event_loops_priority(speak: Speak) -> None:
-    model = load_turn_model()
-    samples = np.concatenate([silence(0.3), await speak(FINISHED), silence(0.3)])
-
-    probability = await model.judge(samples)
-
-    assert probability == model.complete_probability(samples)  # the same judgement, elsewhere
-    judges = [thread for thread in threading.enumerate() if thread.name.startswith("turn-judgement")]
-    assert judges, "no judgement thread ran"
-    loop_niceness = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    for thread in judges:
-        assert thread.native_id is not None
-        niceness = os.getpriority(os.PRIO_PROCESS, thread.native_id)
-        assert niceness == min(loop_niceness + JUDGEMENT_NICENESS, 19)  # 19: the lowest priority

@@ -24,11 +24,7 @@ best, 150-170 ms median and 220-290 ms p95 while another test run kept both core
 average 4-6). It does not depend on the utterance's length: the window is always 8 s.
 """
 
-import asyncio
-import os
-import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Final
 
@@ -46,11 +42,6 @@ MODEL_WINDOW_S: Final = 8
 # One thread: a judgement runs beside the call's audio loop, piper and Whisper on two cores; with
 # both cores busy, two threads ran the model slower than one (median 169 against 92 ms).
 MODEL_THREADS: Final = 1
-# Judgements run on threads of their own, below the event loop's priority: on a busy core the
-# calls' 20 ms audio keeps its pace and a judgement takes the cycles left over (at nice +10 a
-# thread gets about a tenth of a core another thread wants).
-JUDGEMENT_THREADS: Final = 2
-JUDGEMENT_NICENESS: Final = 10
 _MODEL_SAMPLES: Final = MODEL_SAMPLE_RATE * MODEL_WINDOW_S
 _HEARD_SAMPLES: Final = TELEPHONY_SAMPLE_RATE * MODEL_WINDOW_S  # the last 8 s at 8 kHz
 _NORMALIZE_EPSILON: Final = 1e-7  # transformers' zero-mean unit-variance guard, as in training
@@ -64,8 +55,7 @@ class TurnModel:
     """Smart Turn v3 in an onnxruntime session: P(complete) of an utterance's 8 kHz audio.
 
     Thread-safe: onnxruntime sessions may run from several threads, and the feature extractor
-    keeps no state between calls. `judge()` runs a judgement on the model's own low-priority
-    threads from an event loop.
+    keeps no state between calls.
     """
 
     def __init__(self) -> None:
@@ -84,14 +74,6 @@ class TurnModel:
         self._features = FeatureExtractor(
             feature_size=80, sampling_rate=MODEL_SAMPLE_RATE, hop_length=160, chunk_length=MODEL_WINDOW_S
         )
-        self._judgements = ThreadPoolExecutor(
-            JUDGEMENT_THREADS, thread_name_prefix="turn-judgement", initializer=_below_the_event_loop
-        )
-
-    async def judge(self, samples: NDArray[np.int16]) -> float:
-        """`complete_probability(samples)` on a judgement thread (see JUDGEMENT_NICENESS)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._judgements, self.complete_probability, samples)
 
     def complete_probability(self, samples: NDArray[np.int16]) -> float:
         """P(the caller has finished) for the utterance so far: 8 kHz int16 samples, from (a little
@@ -111,12 +93,6 @@ class TurnModel:
         features = self._features(window, padding=0).astype(np.float32)[np.newaxis]
         (probabilities,) = self._session.run(None, {"input_features": features})
         return float(probabilities[0, 0])
-
-
-def _below_the_event_loop() -> None:
-    """A judgement thread's start: its own priority lowered (Linux sets nice per thread)."""
-    if sys.platform == "linux":
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JUDGEMENT_NICENESS)
 
 
 def load_turn_model() -> TurnModel:

@@ -19,7 +19,7 @@ to commit them, so a reply that turns out to answer the finished turn began soon
 a sentence costs only a reply thrown away unheard.
 
 The rule is synchronous and runs no model itself: `process()` says per frame what to do, the
-caller runs the model off the event loop (`await action.judge()`) and hands the
+caller runs the model in a worker thread (`await asyncio.to_thread(action.run)`) and hands the
 probability back to `model_said()` on the thread that calls `process()` (the rule has no lock).
 A judgement is stale once the caller speaks again (a new speech start confirmed by the
 segmenter) or the turn has ended otherwise: it is then ignored.
@@ -143,10 +143,6 @@ class AnalyzeTurn:
     def run(self) -> float:
         """P(complete) of the samples; blocking (~0.1-0.2 s, see turn_model.py)."""
         return self.model.complete_probability(self.samples)
-
-    async def judge(self) -> float:
-        """`run()` on the model's judgement threads, below the event loop's priority."""
-        return await self.model.judge(self.samples)
 
 
 @dataclass(frozen=True, slots=True)
