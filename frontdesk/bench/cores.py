@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Self
 
-from frontdesk.bench.cpu import children, role, tree_seconds
+from frontdesk.bench.cpu import children, main_thread_seconds, role, tree_seconds
 
 _PROC: Final = Path("/proc")
 _PAGE_KIB: Final = 1024  # /proc/<pid>/status gives VmRSS in kB
@@ -31,6 +31,11 @@ class CoreSplit:
     def media_cpu_seconds(self) -> float:
         """CPU seconds the media server's processes and their children have used so far."""
         return sum(tree_seconds(pid) for pid in self.media_pids)
+
+    def media_loop_seconds(self) -> float:
+        """CPU seconds the main threads of the media server's processes (their event loops, which
+        carry every call's frames) have used so far; the rest is worker threads (models, database)."""
+        return sum(main_thread_seconds(pid) for pid in self.media_pids)
 
     def media_rss_bytes(self) -> int:
         """Resident memory of the media server's processes and their children now."""

@@ -22,8 +22,17 @@ def children(pid: int) -> list[int]:
 
 def process_seconds(pid: int) -> float:
     """CPU seconds used so far by `pid` itself (all its threads), without its children."""
+    return _stat_seconds(_PROC / str(pid) / "stat")
+
+
+def main_thread_seconds(pid: int) -> float:
+    """CPU seconds used so far by the main thread of `pid` alone (its event loop, in a server)."""
+    return _stat_seconds(_PROC / str(pid) / "task" / str(pid) / "stat")
+
+
+def _stat_seconds(stat_file: Path) -> float:
     try:
-        stat = (_PROC / str(pid) / "stat").read_text()
+        stat = stat_file.read_text()
     except OSError:
         return 0.0  # the process ended: its time is gone with it
     # Fields after the command (which may hold spaces) start at state; utime and stime are 14 and 15.

@@ -198,13 +198,13 @@ async def find_capacity(options: BenchOptions, progress: Progress) -> dict[str, 
         while concurrency <= options.capacity_max and concurrency <= bench.fakes.windows.remaining():
             label = f"capacity step: {concurrency} at once"
             done = progress(label, concurrency)
-            cpu_before, started = split.media_cpu_seconds(), time.monotonic()
+            cpu_before, loop_before = split.media_cpu_seconds(), split.media_loop_seconds()
+            started = time.monotonic()
             async with MemoryPeak(split) as peak:
                 figures = await measure(bench, concurrency, concurrency, options.arrival_ms, done)
             media_cpu, wall = split.media_cpu_seconds() - cpu_before, time.monotonic() - started
-            figures["media_server"] = media_figures(
-                media_cpu, wall, figures["call_seconds"], idle_rss, peak.bytes, concurrency
-            )
+            media = MediaUse(media_cpu, split.media_loop_seconds() - loop_before, wall, idle_rss, peak.bytes)
+            figures["media_server"] = media.figures(figures["call_seconds"], concurrency)
             figures["holds"] = step_holds(figures, options.overhead_limit_ms)
             steps.append({"concurrency": concurrency, **figures})
             if not figures["holds"]:
@@ -229,16 +229,26 @@ async def find_capacity(options: BenchOptions, progress: Progress) -> dict[str, 
     }
 
 
-def media_figures(
-    cpu_seconds: float, wall_seconds: float, call_seconds: float, idle_rss: int, peak_rss: int, calls: int
-) -> dict[str, float | None]:
-    """What a step cost the media server: CPU per second of call, the share of its core it kept
-    busy over the step, and resident memory (idle before the first step, the step's peak, and the
-    growth over idle per concurrent call)."""
-    return {
-        "cpu_seconds_per_call_second": round(cpu_seconds / call_seconds, 4) if call_seconds else None,
-        "core_busy_share": round(cpu_seconds / wall_seconds, 3) if wall_seconds else None,
-        "rss_mb_idle": round(idle_rss / MB, 1),
-        "rss_mb_peak": round(peak_rss / MB, 1),
-        "rss_mb_per_call": round((peak_rss - idle_rss) / MB / calls, 2) if calls else None,
-    }
+@dataclass(frozen=True)
+class MediaUse:
+    """What a capacity step cost the media server: CPU (all of it, and its event loops' share),
+    the step's wall time, and resident memory idle (before the first step) and at the step's peak."""
+
+    cpu_seconds: float
+    loop_seconds: float
+    wall_seconds: float
+    idle_rss: int
+    peak_rss: int
+
+    def figures(self, call_seconds: float, calls: int) -> dict[str, float | None]:
+        """CPU per second of call, the share of it on the event loops, the share of its core kept
+        busy over the step, and memory: idle, peak, and the growth over idle per concurrent call."""
+        cpu = self.cpu_seconds
+        return {
+            "cpu_seconds_per_call_second": round(cpu / call_seconds, 4) if call_seconds else None,
+            "event_loop_share_of_cpu": round(self.loop_seconds / cpu, 3) if cpu else None,
+            "core_busy_share": round(cpu / self.wall_seconds, 3) if self.wall_seconds else None,
+            "rss_mb_idle": round(self.idle_rss / MB, 1),
+            "rss_mb_peak": round(self.peak_rss / MB, 1),
+            "rss_mb_per_call": round((self.peak_rss - self.idle_rss) / MB / calls, 2) if calls else None,
+        }

@@ -105,6 +105,7 @@ async def test_a_capacity_step_runs_the_media_server_apart_on_a_core_of_its_own(
     assert {"web", "media", "worker", "temporal"} <= set(step["cpu_seconds_per_call"])
     media = step["media_server"]
     assert media["cpu_seconds_per_call_second"] > 0 and 0 < media["core_busy_share"]
+    assert 0 < media["event_loop_share_of_cpu"] <= 1
     assert 0 < media["rss_mb_idle"] <= media["rss_mb_peak"]
     assert media["rss_mb_per_call"] is not None
     assert search["largest_concurrency_held"] in (0, 2)

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from frontdesk.bench.cpu import process_seconds, tree_seconds
+from frontdesk.bench.cpu import main_thread_seconds, process_seconds, tree_seconds
 
 # The child burns this much CPU, says so, then waits to be told to exit.
 _BURN = (
@@ -22,5 +22,29 @@ def test_a_process_alone_leaves_out_what_its_children_used() -> None:
         # The child's half second (clock ticks round it down by at most 10 ms) is in the tree only.
         assert with_children - alone >= 0.45
         assert process_seconds(child.pid) >= 0.45
+    finally:
+        child.communicate("")
+
+
+# The child burns half a second on a thread of its own, says so, then waits.
+_BURN_ON_A_THREAD = (
+    "import sys, threading, time\n"
+    "def burn():\n"
+    "    start = time.thread_time()\n"
+    "    while time.thread_time() - start < 0.5: pass\n"
+    "worker = threading.Thread(target=burn)\nworker.start()\nworker.join()\n"
+    "print('burnt', flush=True)\nsys.stdin.read()\n"
+)
+
+
+def test_a_processs_main_thread_is_counted_apart_from_its_other_threads() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _BURN_ON_A_THREAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "burnt\n"
+        assert process_seconds(child.pid) >= 0.45
+        # The interpreter's start-up is the main thread's; the burn is not.
+        assert main_thread_seconds(child.pid) <= process_seconds(child.pid) - 0.45
     finally:
         child.communicate("")
