@@ -33,7 +33,7 @@ from frontdesk.telephony.twilio.media_route import media_router
 from frontdesk.telephony.twilio.media_stream import TwilioMediaTransport
 from frontdesk.telephony.twilio.protocol import SERVER_MESSAGE, OutboundMedia, PlayMedia, PlayMediaText
 from frontdesk.telephony.twilio.rest import twilio_calls_for
-from frontdesk.telephony.twilio.signatures import SIGNATURE_HEADER, sign, websocket_url
+from frontdesk.telephony.twilio.signatures import SIGNATURE_HEADER, public_url, sign, websocket_url
 from tests.realtime.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.realtime.served import serve
 
@@ -348,3 +348,11 @@ def test_a_frames_media_text_is_what_the_model_would_write(stream_sid: str) -> N
 def test_a_stream_sid_the_protocol_refuses_gets_no_media_text() -> None:
     with pytest.raises(ValidationError):
         PlayMediaText("MZ" * 40)
+
+
+def test_the_media_socket_may_have_an_address_of_its_own() -> None:
+    apart = Settings(public_base_url="https://api.clinic.example", public_media_url="https://media.example/")
+    assert websocket_url(apart, "/media") == "wss://media.example/media"
+    assert public_url(apart, "/twilio/voice") == "https://api.clinic.example/twilio/voice"
+    together = Settings(public_base_url="http://127.0.0.1:8000")
+    assert websocket_url(together, "/media") == "ws://127.0.0.1:8000/media"
