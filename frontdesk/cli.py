@@ -56,7 +56,7 @@ def worker() -> None:
 
 @app.command()
 def api() -> None:
-    """Run the API server (Twilio webhooks, admin API, dashboard)."""
+    """Run the API server (Twilio webhooks, the admin API under /v1, /metrics)."""
     from frontdesk.devstack.servers import serve_api
 
     serve_api(get_settings())

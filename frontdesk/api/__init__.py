@@ -1,1 +1,1 @@
-"""FastAPI app: Twilio voice webhooks (TwiML), admin REST API, auth, dashboard pages."""
+"""The API process: Twilio's voice and SMS webhooks (TwiML), the admin REST API and its keys."""
