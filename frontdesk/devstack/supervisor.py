@@ -4,8 +4,9 @@ Order: check ports, migrate and seed the database, start the Temporal dev server
 and the web server (API + media) as child processes, wait until Temporal and /readyz answer,
 print the URLs, then watch. With `dev_media_processes` the media socket is served apart, by
 `frontdesk realtime --processes N` on realtime_port (as production runs it), and the web server
-is the API alone. Ctrl-C (or SIGTERM) stops the web server and the worker first and
+is the API alone. Ctrl-C (or SIGTERM, or SIGHUP) stops the web server and the worker first and
 Temporal last; a child that dies on its own stops the rest and makes the exit code non-zero.
+One stack runs per data folder (data_lock.py).
 """
 
 import asyncio
@@ -24,6 +25,7 @@ from rich.table import Table
 
 from frontdesk.api.health import describe_failure
 from frontdesk.config import Settings
+from frontdesk.devstack.data_lock import claim_data_folder
 from frontdesk.devstack.demo_clinic import DemoClinic, prepare_database
 from frontdesk.devstack.errors import DevStackError
 from frontdesk.devstack.executables import installed_executable
@@ -103,7 +105,8 @@ def _local_host(host: str) -> str:
 async def _run_dev(settings: Settings, console: Console) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: the terminal `make run` ran in closed, and every child must stop with it.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
 
     api_url = f"http://{_local_host(settings.api_host)}:{settings.api_port}"
@@ -118,9 +121,22 @@ async def _run_dev(settings: Settings, console: Console) -> int:
     if "call_clock_override" not in settings.model_fields_set:
         # The local stack is where the test-call suite places calls at its scenarios' moments.
         settings = settings.model_copy(update={"call_clock_override": True})
+    # A second stack on a folder in use is told so before its ports look taken.
+    folder = claim_data_folder(settings.var_dir) if settings.var_dir.exists() else None
     needs = _port_needs(settings)
     ensure_ports_free(needs)
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    with folder or claim_data_folder(settings.var_dir):
+        return await _run_stack(settings, console, needs, stop, api_url, media_url)
+
+
+async def _run_stack(
+    settings: Settings,
+    console: Console,
+    needs: list[PortNeed],
+    stop: asyncio.Event,
+    api_url: str,
+    media_url: str,
+) -> int:
     demo = prepare_database(settings.database_url)
 
     env = child_environment(settings)

@@ -192,6 +192,38 @@ def test_dev_serves_stops_cleanly_and_keeps_its_data(
     _children_stop_with(dev, signal.SIGTERM, log)
 
 
+def test_a_closed_terminal_stops_every_child(stack: DevStack, started: list[subprocess.Popen[bytes]]) -> None:
+    log = stack.home / "dev.log"
+    dev = _run_until_ready(stack, started, log)
+
+    _children_stop_with(dev, signal.SIGHUP, log)
+
+
+def test_a_second_dev_on_the_same_data_folder_says_so_and_exits(
+    stack: DevStack, started: list[subprocess.Popen[bytes]]
+) -> None:
+    first = _run_until_ready(stack, started, stack.home / "dev-1.log")
+    # Other ports, the same folder: only the folder can stop it.
+    other_ports = {
+        "FRONTDESK_API_PORT": str(free_port()),
+        "FRONTDESK_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "FRONTDESK_TEMPORAL_UI_PORT": str(free_port()),
+        "FRONTDESK_TEMPORAL_METRICS_PORT": str(free_port()),
+    }
+    log = stack.home / "dev-2.log"
+    second = start_frontdesk(["dev"], {**stack.env(), **other_ports}, stack.home, log)
+    started.append(second)
+
+    code = second.wait(timeout=60)
+
+    assert code == 1, output_of(log)
+    output = " ".join(output_of(log).split())  # rich wraps the message to the terminal's width
+    assert f"another frontdesk dev (pid {first.pid}) is running on the data folder" in output
+    assert "FRONTDESK_VAR_DIR" in output
+    assert httpx.get(f"http://127.0.0.1:{stack.api_port}/readyz", timeout=10).status_code == 200
+    _children_stop_with(first, signal.SIGTERM, stack.home / "dev-1.log")
+
+
 def test_dev_serves_calls_from_media_processes_apart_from_the_api(
     stack: DevStack, started: list[subprocess.Popen[bytes]]
 ) -> None:
