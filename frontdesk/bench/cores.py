@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Self
 
-from frontdesk.bench.cpu import children, main_thread_seconds, role, tree_seconds
+from frontdesk.bench.cpu import children, descendants, main_thread_seconds, role, tree_seconds
 
 _PROC: Final = Path("/proc")
-_PAGE_KIB: Final = 1024  # /proc/<pid>/status gives VmRSS in kB
+_BYTES_PER_KB: Final = 1024  # /proc/<pid>/status gives VmRSS in kB (kibibytes)
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,6 @@ class CoreSplit:
         return sum(rss_bytes(pid) for root in self.media_pids for pid in descendants(root))
 
 
-def descendants(pid: int) -> list[int]:
-    """`pid` and every process under it alive now."""
-    found = [pid]
-    for child in children(pid):
-        found.extend(descendants(child))
-    return found
-
-
 def rss_bytes(pid: int) -> int:
     """A process's resident memory now; 0 when it has ended."""
     try:
@@ -58,7 +50,7 @@ def rss_bytes(pid: int) -> int:
         return 0
     for line in status.splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * _PAGE_KIB
+            return int(line.split()[1]) * _BYTES_PER_KB
     return 0  # a kernel thread or a zombie has no VmRSS
 
 
@@ -104,7 +96,6 @@ class MemoryPeak:
         self._sampler: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
-        self.bytes = self._split.media_rss_bytes()
         self._sampler = asyncio.create_task(self._sample(), name="media-rss-sampler")
         return self
 

@@ -40,9 +40,17 @@ def _stat_seconds(stat_file: Path) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND
 
 
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process under it alive now."""
+    found = [pid]
+    for child in children(pid):
+        found.extend(descendants(child))
+    return found
+
+
 def tree_seconds(pid: int) -> float:
     """CPU seconds used so far by `pid` and every descendant alive now."""
-    return process_seconds(pid) + sum(tree_seconds(child) for child in children(pid))
+    return sum(process_seconds(process) for process in descendants(pid))
 
 
 def role(pid: int) -> str:

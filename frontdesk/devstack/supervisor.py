@@ -67,15 +67,15 @@ def _port_needs(settings: Settings) -> list[PortNeed]:
         ),
     ]
     if settings.dev_media_processes:
-        return [
-            *needs,
-            PortNeed("API", settings.api_host, settings.api_port, "FRONTDESK_API_PORT"),
-            PortNeed("media server", settings.api_host, settings.realtime_port, "FRONTDESK_REALTIME_PORT"),
-        ]
-    return [
-        *needs,
-        PortNeed("API and media server", settings.api_host, settings.api_port, "FRONTDESK_API_PORT"),
-    ]
+        needs.append(PortNeed("API", settings.api_host, settings.api_port, "FRONTDESK_API_PORT"))
+        needs.append(
+            PortNeed("media server", settings.api_host, settings.realtime_port, "FRONTDESK_REALTIME_PORT")
+        )
+    else:
+        needs.append(
+            PortNeed("API and media server", settings.api_host, settings.api_port, "FRONTDESK_API_PORT")
+        )
+    return needs
 
 
 def child_environment(settings: Settings) -> dict[str, str]:

@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from frontdesk.bench.cpu import main_thread_seconds, process_seconds, tree_seconds
 
@@ -12,18 +14,25 @@ _BURN = (
 )
 
 
-def test_a_process_alone_leaves_out_what_its_children_used() -> None:
+@contextmanager
+def _burnt(code: str) -> Iterator[int]:
+    """Run `code` in a child until it says it has burnt its CPU; yield its pid while it waits."""
     child = subprocess.Popen(
-        [sys.executable, "-c", _BURN], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
         assert child.stdout is not None and child.stdout.readline() == "burnt\n"
+        yield child.pid
+    finally:
+        child.communicate("")
+
+
+def test_a_process_alone_leaves_out_what_its_children_used() -> None:
+    with _burnt(_BURN) as child:
         alone, with_children = process_seconds(os.getpid()), tree_seconds(os.getpid())
         # The child's half second (clock ticks round it down by at most 10 ms) is in the tree only.
         assert with_children - alone >= 0.45
-        assert process_seconds(child.pid) >= 0.45
-    finally:
-        child.communicate("")
+        assert process_seconds(child) >= 0.45
 
 
 # The child burns half a second on a thread of its own, says so, then waits.
@@ -38,13 +47,7 @@ _BURN_ON_A_THREAD = (
 
 
 def test_a_processs_main_thread_is_counted_apart_from_its_other_threads() -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", _BURN_ON_A_THREAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "burnt\n"
-        assert process_seconds(child.pid) >= 0.45
+    with _burnt(_BURN_ON_A_THREAD) as child:
+        assert process_seconds(child) >= 0.45
         # The interpreter's start-up is the main thread's; the burn is not.
-        assert main_thread_seconds(child.pid) <= process_seconds(child.pid) - 0.45
-    finally:
-        child.communicate("")
+        assert main_thread_seconds(child) <= process_seconds(child) - 0.45

@@ -44,7 +44,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from frontdesk.logs import get_logger
 from frontdesk.realtime.audio.analysis import AnalyzedFrame
-from frontdesk.realtime.audio.codec import TELEPHONY_SAMPLE_RATE
+from frontdesk.realtime.audio.codec import MULAW_FRAME_BYTES, TELEPHONY_SAMPLE_RATE
 from frontdesk.realtime.speech.base import (
     SpeechProviderError,
     TranscriptEvent,
@@ -59,6 +59,7 @@ UTTERANCE_END_MS: Final = 1000  # Deepgram's minimum; the turn loop's fallback e
 KEEPALIVE_INTERVAL_S: Final = 4.0  # Deepgram asks for one every 3-5 s of silence
 CONNECT_TIMEOUT_S: Final = 5.0
 BATCH_FRAMES: Final = 3  # 60 ms of audio per message
+_BATCH_BYTES: Final = BATCH_FRAMES * MULAW_FRAME_BYTES
 BATCH_HOLD_S: Final = 0.08  # a batch's span and some jitter: held audio never waits longer
 DRAIN_TIMEOUT_S: Final = 5.0
 # Keyterm prompting (Nova-3 only) for what callers say to a dental clinic.
@@ -112,7 +113,6 @@ class DeepgramSTTSession:
         self._failure: SpeechProviderError | None = None
         self._last_sent = asyncio.get_running_loop().time()
         self._held = bytearray()  # caller audio not sent yet: part of a batch
-        self._held_frames = 0
         self._hold_timer: asyncio.TimerHandle | None = None  # sends what is held after BATCH_HOLD_S
         self._late_flush: asyncio.Task[None] | None = None
         self._reader = asyncio.create_task(self._read(), name="deepgram-stt-read")
@@ -131,8 +131,7 @@ class DeepgramSTTSession:
         if not self._open:
             raise RuntimeError("send() on a deepgram session that was finished or closed")
         self._held += frame.mulaw
-        self._held_frames += 1
-        if self._held_frames >= BATCH_FRAMES:
+        if len(self._held) >= _BATCH_BYTES:
             await self._send_held()
         elif self._hold_timer is None:
             self._hold_timer = asyncio.get_running_loop().call_later(BATCH_HOLD_S, self._hold_expired)
@@ -156,7 +155,6 @@ class DeepgramSTTSession:
             return
         audio = bytes(self._held)
         self._held.clear()
-        self._held_frames = 0
         await self._transmit("audio", lambda: self._socket.send_media(audio))
 
     def events(self) -> AsyncIterator[TranscriptEvent]:
