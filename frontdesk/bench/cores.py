@@ -84,19 +84,63 @@ def split_cores(supervisor_pid: int, bench_pid: int) -> CoreSplit:
     return CoreSplit(media_core, rest, media)
 
 
-class MemoryPeak:
-    """The media server's highest resident memory while a load runs, sampled every `every_s`.
+def core_jiffies(cores: tuple[int, ...]) -> tuple[int, int]:
+    """Busy and total clock ticks of `cores` since boot, from /proc/stat (idle and iowait are not
+    busy; interrupts and the kernel's network work on the core are)."""
+    busy = total = 0
+    for line in (_PROC / "stat").read_text().splitlines():
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cores:
+            ticks = [int(field) for field in fields[:8]]  # user nice system idle iowait irq softirq steal
+            total += sum(ticks)
+            busy += sum(ticks) - ticks[3] - ticks[4]
+    return busy, total
 
-    `async with MemoryPeak(split) as peak:` ... `peak.bytes`."""
 
-    def __init__(self, split: CoreSplit, every_s: float = 0.25) -> None:
+@dataclass
+class CoreBusy:
+    """How busy a group of cores was over a step: on average, and in its busiest sampling interval."""
+
+    cores: tuple[int, ...]
+    start: tuple[int, int] = (0, 0)
+    last: tuple[int, int] = (0, 0)
+    peak: float = 0.0
+
+    def sample(self) -> None:
+        now = core_jiffies(self.cores)
+        if self.start == (0, 0):
+            self.start = now
+        elif now[1] > self.last[1]:
+            self.peak = max(self.peak, _share(self.last, now))
+        self.last = now
+
+    def figures(self) -> dict[str, float | None]:
+        return {"mean": _share(self.start, self.last), "peak": round(self.peak, 3)}
+
+
+def _share(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    total = after[1] - before[1]
+    return round((after[0] - before[0]) / total, 3) if total > 0 else None
+
+
+class StepWatch:
+    """What a load cost the machine while it ran, sampled every `every_s`: the media server's
+    highest resident memory, and how busy its core and the other cores were (a step whose other
+    cores were saturated measured the machine, not the media server).
+
+    `async with StepWatch(split) as watch:` ... `watch.peak_rss`, `watch.media_core`."""
+
+    def __init__(self, split: CoreSplit, every_s: float = 0.5) -> None:
         self._split = split
         self._every_s = every_s
-        self.bytes = 0
+        self.peak_rss = 0
+        self.media_core = CoreBusy(() if split.media_core is None else (split.media_core,))
+        self.other_cores = CoreBusy(split.rest_cores)
         self._sampler: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
-        self._sampler = asyncio.create_task(self._sample(), name="media-rss-sampler")
+        self._sample()
+        self._sampler = asyncio.create_task(self._sample_every(), name="step-watch")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -105,9 +149,18 @@ class MemoryPeak:
             # A sampler that failed raises its error here; its cancellation is ours.
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sampler
-        self.bytes = max(self.bytes, self._split.media_rss_bytes())
+        self._sample()
 
-    async def _sample(self) -> None:
+    def cores_figures(self) -> dict[str, dict[str, float | None]]:
+        """Busy share of the media core and of the other cores: the mean and the busiest interval."""
+        return {"media_core_busy": self.media_core.figures(), "other_cores_busy": self.other_cores.figures()}
+
+    def _sample(self) -> None:
+        self.peak_rss = max(self.peak_rss, self._split.media_rss_bytes())
+        self.media_core.sample()
+        self.other_cores.sample()
+
+    async def _sample_every(self) -> None:
         while True:
-            self.bytes = max(self.bytes, self._split.media_rss_bytes())
             await asyncio.sleep(self._every_s)
+            self._sample()

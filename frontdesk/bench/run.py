@@ -16,10 +16,11 @@ from typing import Any, Final
 import httpx
 from temporalio.client import Client
 
-from frontdesk.bench.cores import MemoryPeak, split_cores
+from frontdesk.bench.cores import StepWatch, split_cores
 from frontdesk.bench.cpu import process_seconds, stack_cpu_seconds
 from frontdesk.bench.figures import cpu_figures, load_figures, load_records, overhead_figures
 from frontdesk.bench.load import CallRun, run_load
+from frontdesk.bench.media_metrics import MediaCounters
 from frontdesk.bench.profiles import LatencyProfile
 from frontdesk.bench.script import CALLER_NUMBER, caller_steps
 from frontdesk.bench.settle import settle_calls
@@ -36,8 +37,6 @@ from frontdesk.temporal_client import connect_temporal
 TEMPORAL_CONNECT_SECONDS: Final = 30.0
 METRICS_TIMEOUT_SECONDS: Final = 60.0
 METRICS_ATTEMPTS: Final = 5
-FRAMES_SENT: Final = "frontdesk_media_frames_sent_total"
-FRAMES_LATE: Final = "frontdesk_media_frames_late_total"
 MB: Final = 1024 * 1024
 
 Progress = Callable[[str, int], Callable[[CallRun], None]]  # (step label, calls) -> per-call callback
@@ -80,13 +79,8 @@ async def _scrape(url: str) -> str:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-async def _frame_counters(base_url: str) -> dict[str, float]:
-    values: dict[str, float] = {}
-    for line in (await _scrape(f"{base_url}/metrics")).splitlines():
-        name, _, value = line.partition(" ")
-        if name in (FRAMES_SENT, FRAMES_LATE):
-            values[name] = float(value)
-    return values
+async def _media_counters(base_url: str) -> MediaCounters:
+    return MediaCounters.parse(await _scrape(f"{base_url}/metrics"))
 
 
 async def _temporal_actions(bench: _Bench) -> Counter[str]:
@@ -105,7 +99,7 @@ async def measure(
 ) -> dict[str, Any]:
     """Run one load on the stack and compute its figures once every call's workflows are done."""
     bench.fakes.log.clear()
-    frames_before = await _frame_counters(bench.stack.media_url)
+    media_before = await _media_counters(bench.stack.media_url)
     actions_before = await _temporal_actions(bench)
     cpu_before = _cpu_seconds(bench)
     options = CallOptions(bench.stack.base_url, DEMO_NUMBER, CALLER_NUMBER, caller_steps())
@@ -115,19 +109,13 @@ async def measure(
     sids = [run.result.call_sid for run in load.calls if run.result is not None]
     settlement = await settle_calls(bench.temporal, sids)
     cpu_after = _cpu_seconds(bench)
-    frames_after = await _frame_counters(bench.stack.media_url)
+    media_after = await _media_counters(bench.stack.media_url)
     actions_after = await _temporal_actions(bench)
     records = await asyncio.to_thread(load_records, make_engine(bench.stack.settings.database_url), sids)
     figures = load_figures(load, records) | overhead_figures(records, bench.fakes.log)
     figures["workflows"] = settlement.counts()
     figures["temporal_actions_per_call"] = actions_per_call(actions_before, actions_after, len(sids))
-    sent = frames_after.get(FRAMES_SENT, 0.0) - frames_before.get(FRAMES_SENT, 0.0)
-    late = frames_after.get(FRAMES_LATE, 0.0) - frames_before.get(FRAMES_LATE, 0.0)
-    figures["frames"] = {
-        "sent": int(sent),
-        "late": int(late),
-        "late_share": round(late / sent, 5) if sent else None,
-    }
+    figures |= media_after.figures_since(media_before)
     used = {role: cpu_after.get(role, 0.0) - cpu_before.get(role, 0.0) for role in cpu_after}
     return figures | cpu_figures(used, load)
 
@@ -200,11 +188,13 @@ async def find_capacity(options: BenchOptions, progress: Progress) -> dict[str, 
             done = progress(label, concurrency)
             cpu_before, loop_before = split.media_cpu_seconds(), split.media_loop_seconds()
             started = time.monotonic()
-            async with MemoryPeak(split) as peak:
+            async with StepWatch(split) as watch:
                 figures = await measure(bench, concurrency, concurrency, options.arrival_ms, done)
             media_cpu, wall = split.media_cpu_seconds() - cpu_before, time.monotonic() - started
-            media = MediaUse(media_cpu, split.media_loop_seconds() - loop_before, wall, idle_rss, peak.bytes)
+            loop_cpu = split.media_loop_seconds() - loop_before
+            media = MediaUse(media_cpu, loop_cpu, wall, idle_rss, watch.peak_rss)
             figures["media_server"] = media.figures(figures["call_seconds"], concurrency)
+            figures["cores"] = watch.cores_figures()
             figures["holds"] = step_holds(figures, options.overhead_limit_ms)
             steps.append({"concurrency": concurrency, **figures})
             if not figures["holds"]:

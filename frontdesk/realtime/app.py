@@ -5,6 +5,8 @@ It holds the same backends as the API, because the turn loop reads the database 
 sends booking actions to Temporal as Updates (DESIGN.md section 2).
 """
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ from frontdesk.api.v1 import prometheus
 from frontdesk.config import Settings
 from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.live_calls import LiveCalls
+from frontdesk.realtime.stalls import watch_collector, watch_loop_lag
 from frontdesk.telephony.twilio.media_route import media_router
 from frontdesk.telephony.twilio.rest import twilio_calls_for
 
@@ -42,7 +45,15 @@ def create_app(settings: Settings) -> FastAPI:
             # What start-up made (modules, models, the phrase cache) lives as long as the process:
             # kept out of the collector, whose full passes would otherwise walk it during calls.
             gc.freeze()
-            yield
+            watcher = asyncio.create_task(watch_loop_lag(), name="event-loop-lag")
+            try:
+                with watch_collector():
+                    yield
+            finally:
+                watcher.cancel()
+                # A watcher that failed raises its error here; its cancellation is ours.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
 
     app.router.lifespan_context = lifespan
     return app

@@ -30,6 +30,8 @@ FIGURES = (
     "temporal_update_ms",
     "hang_up_to_sms_ms",
     "frames",
+    "event_loop_lag",
+    "collector",
     "cpu_seconds_per_call",
     "cpu_seconds_per_call_second",
     "call_seconds",
@@ -77,6 +79,9 @@ async def test_two_calls_at_once_complete_book_and_report_every_figure() -> None
     assert actions["total"] >= 4 + 1 and actions["by_type"], actions
     assert figures["frames"]["sent"] > 0
     assert figures["frames"]["late_share"] is not None
+    # The media server's loop woke its watcher all along the calls: every 10 ms when on time, so
+    # ~100 a second of wall time; a tenth of that allows for a loaded machine.
+    assert figures["event_loop_lag"]["wake_ups"] >= figures["call_seconds"] / 2 * 10
     assert {"web", "worker", "temporal", "total", "bench_process"} <= set(figures["cpu_seconds_per_call"])
     assert figures["call_seconds"] > 0
     assert figures["cpu_seconds_per_call_second"]["stack"] > 0
@@ -108,6 +113,8 @@ async def test_a_capacity_step_runs_the_media_server_apart_on_a_core_of_its_own(
     assert 0 < media["event_loop_share_of_cpu"] <= 1
     assert 0 < media["rss_mb_idle"] <= media["rss_mb_peak"]
     assert media["rss_mb_per_call"] is not None
+    for group in ("media_core_busy", "other_cores_busy"):
+        assert 0 < step["cores"][group]["mean"] <= step["cores"][group]["peak"] <= 1
     assert search["largest_concurrency_held"] in (0, 2)
     assert step["holds"] == (search["largest_concurrency_held"] == 2)
 
