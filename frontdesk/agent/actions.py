@@ -178,10 +178,6 @@ class ChangeBackend(CallChanges, Protocol):
         ones it books, can change)."""
         ...
 
-    async def heartbeat(self) -> None:
-        """The process carrying the call is alive (sent every few seconds)."""
-        ...
-
     async def hang_up(
         self, turns: list[TurnRecord], outcome: str | None, patient_id: UUID | None = None
     ) -> None:

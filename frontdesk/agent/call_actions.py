@@ -45,8 +45,8 @@ T = TypeVar("T")
 
 class CallActions:
     """One call's `Actions` (reads, and changes through its backend), plus what the process
-    carrying the call needs: `transfer_number` once a transfer was recorded, heartbeats, the
-    hang-up and the Update round trips."""
+    carrying the call needs: `transfer_number` once a transfer was recorded, the hang-up and
+    the Update round trips."""
 
     def __init__(
         self, reads: CallReads, changes: ChangeBackend, fallback: ChangeBackend | None = None
@@ -145,11 +145,6 @@ class CallActions:
         await self._change("the end of the call", lambda backend: backend.end_call(outcome))
 
     # The call's life.
-
-    async def heartbeat(self) -> None:
-        """Tell the backend the call is alive; still after a fall-back, so a workflow whose worker
-        was only slow does not close the call as dropped."""
-        await self._backend.heartbeat()
 
     def take_update_timings(self) -> dict[str, float]:
         """Round trips (ms) of the workflow Updates that succeeded since the last take, by Update id."""

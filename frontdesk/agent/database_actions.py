@@ -336,9 +336,6 @@ class DatabaseChanges:
         """Record the end of the conversation; the telephony layer hangs up."""
         await self._record("end_call", {"outcome": outcome})
 
-    async def heartbeat(self) -> None:
-        """Nothing watches a call kept on the database alone."""
-
     async def hang_up(
         self, turns: list[TurnRecord], outcome: str | None, patient_id: uuid.UUID | None = None
     ) -> None:

@@ -60,7 +60,7 @@ class StackTextRunner(StackRunner):
             return
         await self._temporal.start_workflow(
             CallWorkflow.run,
-            CallInput(clinic.id, call_id, call_sid, offset),
+            CallInput(clinic.id, call_id, call_sid, offset, clinic.max_call_seconds),
             id=call_sid,
             task_queue=self._settings.temporal_task_queue,
         )

@@ -51,7 +51,7 @@ async def open_call_actions(
     """A live call's actions: through its CallWorkflow (started here if the webhook could not), or
     directly on the database when Temporal does not answer in time, because a caller on the line
     must be served either way. Both read the time from the call's clock."""
-    call = CallInput(profile.id, call_id, call_sid, clock_offset_seconds)
+    call = CallInput(profile.id, call_id, call_sid, clock_offset_seconds, profile.max_call_seconds)
     now = call_clock(clock_offset_seconds)
     client = await start_call_workflow(services.temporal, services.settings.temporal_task_queue, call)
     if client is None:

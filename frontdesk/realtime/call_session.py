@@ -15,7 +15,7 @@ so a part that fails ends the call loudly, never silently:
   then); when the rule says the caller finished, the decision goes to the turn loop;
 - the transcripts, posted to the turn loop;
 - the turn loop (realtime/turn/loop.py), the one owner of what the agent says;
-- the watchdogs' tick and the workflow heartbeat.
+- the watchdogs' tick.
 
 The call is over when the stream stops or the agent has left; the transcript then goes to the
 call's workflow (or the database). Temporal is never on the audio path: only tool calls wait for it.
@@ -59,7 +59,7 @@ from frontdesk.realtime.turn.end_of_turn import (
 )
 from frontdesk.realtime.turn.loop import BargeIn, TurnLoop
 from frontdesk.realtime.turn.voice import CallVoice
-from frontdesk.realtime.turn.watchdogs import heartbeat, tick
+from frontdesk.realtime.turn.watchdogs import tick
 
 log = get_logger(__name__)
 
@@ -89,7 +89,6 @@ class CallSession:
                 group.create_task(self._frames(events, stt, group), name="frames")
                 group.create_task(self._transcripts(stt), name="transcripts")
                 group.create_task(tick(self.loop.post), name="watchdogs")
-                group.create_task(heartbeat(self.actions), name="heartbeat")
                 group.create_task(self._turns(group), name="turn-loop")
         except* _CallOver:
             pass

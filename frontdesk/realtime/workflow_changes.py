@@ -174,13 +174,6 @@ class WorkflowChanges:
         """Record the end of the conversation through the workflow."""
         await self._update(CallWorkflow.end, outcome)
 
-    async def heartbeat(self) -> None:
-        """Tell the workflow the call is still carried by this process (sent every 10 s)."""
-        try:
-            await self.workflow.signal(CallWorkflow.heartbeat)
-        except RPCError as error:  # the next beat may get through; a 30 s window of misses drops the call
-            log.warning("call_heartbeat_failed", status=str(error.status))
-
     async def hang_up(
         self, turns: list[TurnRecord], outcome: str | None, patient_id: UUID | None = None
     ) -> None:

@@ -11,12 +11,17 @@ confirm, cancel, reschedule and send_confirmation, an appointment that is not on
 call's patient's) and anything after the call ended, with a speakable reason. A confirmation
 asked for is recorded as an action of the call, which the post-call workflow reads and sends.
 
-Liveness: the realtime process signals `heartbeat` every 10 s, and every Update counts too; a
-whole 30 s window without either (and without a hang-up) means it died: the call is closed as
-dropped and, per the clinic's escalation rules, a callback message is recorded for the staff.
-One timer per window, not one per heartbeat: Temporal bills each timer and each signal as an
-action, and liveness was most of a call's actions (26 of 41 with a 5 s heartbeat re-arming a 15 s
-timer, bench/README.md). At hang-up the transcript is
+Liveness: the carrier, not a heartbeat, says when a call's media stream is over. Twilio posts the
+stream's end (and the call's own final status) to the status webhook, which signals
+`carrier_ended`; the realtime process's hang-up (with the transcript) normally comes first. A
+hang-up still missing `HANG_UP_GRACE` after the carrier's word means the realtime process died
+with the call: it is closed as dropped and, per the clinic's escalation rules, a callback message
+is recorded for the staff. If neither ever comes (the webhook's signal lost), the call's longest
+length (the clinic's maximum call length plus `CALL_LENGTH_MARGIN`) ends the wait the same way.
+Temporal bills each signal and timer as an action: the 10 s heartbeat this replaces was about 5 of
+a call's 26 (bench/README.md), the carrier's word is one at most. Histories begun under the
+heartbeat rules replay on their own paths (`CARRIER_LIVENESS_PATCH`, `LIVENESS_WINDOW_PATCH`).
+At hang-up the transcript is
 stored; either way PostCallWorkflow then runs as an abandoned child, and the workflow returns.
 """
 
@@ -73,8 +78,17 @@ with workflow.unsafe.imports_passed_through():
         TransferRequest,
     )
 
+# The realtime process signals the hang-up as its stream ends, a database write and a round trip
+# before the carrier's webhook does; 30 s covers a busy process and a retried signal.
+HANG_UP_GRACE: Final = timedelta(seconds=30)
+# The media server ends a call at the clinic's maximum length; past it plus this, nobody carries it.
+CALL_LENGTH_MARGIN: Final = timedelta(minutes=5)
+# A call started before its input carried the clinic's maximum (0): the largest the API allows.
+LONGEST_CALL_UNKNOWN: Final = timedelta(hours=4)
+CARRIER_LIVENESS_PATCH: Final = "carrier-liveness"
+# Histories written under the heartbeat: 30 s windows (LIVENESS_WINDOW_PATCH), or before those a
+# 15 s timer re-armed at each heartbeat. Kept until no such workflow can still be open.
 LIVENESS_WINDOW: Final = timedelta(seconds=30)
-# Histories written before the window (a timer re-armed at each heartbeat) replay on that path.
 LIVENESS_WINDOW_PATCH: Final = "liveness-window"
 _LIVENESS_TIMEOUT_BEFORE_WINDOW: Final = timedelta(seconds=15)
 POST_CALL_WORKFLOW: Final = "PostCallWorkflow"
@@ -116,7 +130,8 @@ class CallWorkflow:
         self._actions: list[str] = []
         self._outcome: str | None = None
         self._hang_up: HangUpRequest | None = None
-        self._alive = False  # set by each heartbeat or Update, cleared by the liveness loop
+        self._carrier_ended = False  # the carrier said the stream or the call is over
+        self._alive = False  # heartbeat histories: set by each heartbeat or Update
 
     @workflow.run
     async def run(self, call: CallInput) -> CallResult:
@@ -166,9 +181,37 @@ class CallWorkflow:
         )
 
     async def _wait_for_hang_up(self) -> bool:
-        """True at hang-up; False once the realtime process stayed silent for a whole window."""
+        """True at hang-up; False when the realtime process is gone without one (module docstring)."""
+        if workflow.patched(CARRIER_LIVENESS_PATCH):
+            return await self._wait_for_hang_up_or_carrier()
         if not workflow.patched(LIVENESS_WINDOW_PATCH):
             return await self._wait_for_hang_up_before_window()
+        return await self._wait_for_hang_up_in_windows()
+
+    async def _wait_for_hang_up_or_carrier(self) -> bool:
+        """The hang-up; or the carrier's word that the stream ended and then `HANG_UP_GRACE`
+        without one; or the call's longest length without either."""
+        max_seconds = self._input.max_call_seconds
+        longest = timedelta(seconds=max_seconds) if max_seconds > 0 else LONGEST_CALL_UNKNOWN
+        try:
+            await workflow.wait_condition(
+                lambda: self._hang_up is not None or self._carrier_ended,
+                timeout=longest + CALL_LENGTH_MARGIN,
+                timeout_summary="longest call",
+            )
+            if self._hang_up is None:
+                await workflow.wait_condition(
+                    lambda: self._hang_up is not None,
+                    timeout=HANG_UP_GRACE,
+                    timeout_summary="hang-up after the stream",
+                )
+        except TimeoutError:
+            return False
+        return True
+
+    async def _wait_for_hang_up_in_windows(self) -> bool:
+        """The liveness rule of histories begun under LIVENESS_WINDOW_PATCH: a 30 s window without
+        a heartbeat or Update drops the call."""
         while self._hang_up is None:
             self._alive = False
             try:
@@ -196,8 +239,15 @@ class CallWorkflow:
         return True
 
     @workflow.signal
+    def carrier_ended(self) -> None:
+        """The carrier says the call's media stream, or the call, is over."""
+        self._carrier_ended = True
+
+    @workflow.signal
     def heartbeat(self) -> None:
-        """The realtime process still carries the call."""
+        """The realtime process still carries the call: sent by media processes of the heartbeat
+        releases, still delivered to calls they carry during a deploy; only histories begun under
+        those rules read it."""
         self._alive = True
 
     @workflow.signal

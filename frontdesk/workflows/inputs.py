@@ -29,6 +29,7 @@ class CallInput:
     call_id: UUID
     call_sid: str
     clock_offset_seconds: float = 0.0  # the call's clock (frontdesk.domain.call_clock); 0: real time
+    max_call_seconds: int = 0  # the clinic's maximum call length; 0: unknown (started before it was sent)
 
 
 @dataclass(frozen=True)

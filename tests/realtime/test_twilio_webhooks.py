@@ -103,8 +103,50 @@ async def test_the_call_workflow_starts_once_per_call_sid(
         "call_id": str(call.id),
         "call_sid": call_sid,
         "clock_offset_seconds": 0.0,  # a real call runs on real time
+        "max_call_seconds": demo_clinic.max_call_seconds,  # the workflow's longest wait for the call
     }
     await handle.terminate("test over")
+
+
+async def test_the_carriers_word_that_a_stream_or_call_ended_reaches_the_call_workflow(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    demo_clinic: Clinic,
+    temporal_env: WorkflowEnvironment,
+) -> None:
+    call_sid = "CA" + uuid4().hex
+    assert (await post_signed(client, settings, "/twilio/voice", voice_form(call_sid=call_sid))).is_success
+    stream = {"CallSid": call_sid, "StreamSid": "MZ" + "3" * 32}
+    status = {"CallSid": call_sid, "From": CALLER, "To": DEMO_NUMBER, "Direction": "inbound"}
+
+    for form in (
+        stream | {"StreamEvent": "stream-started"},  # not an end: nothing told
+        stream | {"StreamEvent": "stream-stopped"},
+        status | {"CallStatus": "in-progress"},  # not an end either
+        status | {"CallStatus": "completed"},
+    ):
+        assert (await post_signed(client, settings, "/twilio/status", form)).status_code == 204
+
+    handle = temporal_env.client.get_workflow_handle(call_sid)
+    history = [event async for event in handle.fetch_history_events()]
+    signals = [
+        e.workflow_execution_signaled_event_attributes.signal_name
+        for e in history
+        if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    assert signals == ["carrier_ended", "carrier_ended"]
+    await handle.terminate("test over")
+
+
+async def test_the_carriers_word_about_a_finished_call_workflow_is_no_error(
+    client: httpx.AsyncClient, settings: Settings, demo_clinic: Clinic, temporal_env: WorkflowEnvironment
+) -> None:
+    call_sid = "CA" + uuid4().hex
+    assert (await post_signed(client, settings, "/twilio/voice", voice_form(call_sid=call_sid))).is_success
+    await temporal_env.client.get_workflow_handle(call_sid).terminate("the call's workflow is over")
+
+    event = {"CallSid": call_sid, "StreamSid": "MZ" + "4" * 32, "StreamEvent": "stream-stopped"}
+    assert (await post_signed(client, settings, "/twilio/status", event)).status_code == 204
 
 
 async def test_a_call_is_answered_while_temporal_is_down(

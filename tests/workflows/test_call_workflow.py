@@ -1,19 +1,21 @@
-"""CallWorkflow: the liveness rule (30 s windows) on the time-skipping test server, and the Update path on
-the real dev server with a worker, the test databases and a live call's actions
+"""CallWorkflow: the liveness rule (the carrier's word, the longest call) on the time-skipping test
+server, and the Update path on the real dev server with a worker, the test databases and a live call's actions
 (`workflow_call_actions`: changes as Updates, the database taking over past an Update's deadline).
 
 PostCallWorkflow is another workflow (tests/workflows/test_post_call.py covers it); here a
 stand-in registered under its name records that the child was started with the call's input.
 """
 
+import asyncio
 import statistics
 import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -21,9 +23,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import (
     Client,
-    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowHistory,
     WorkflowUpdateFailedError,
@@ -55,7 +57,7 @@ from frontdesk.domain.opt_outs import OptOutChannel, blocks, unblock
 from frontdesk.domain.repository import ClinicRepository
 from frontdesk.realtime.call_actions import workflow_call_actions
 from frontdesk.realtime.workflow_changes import slot_handle
-from frontdesk.workflows.call import LIVENESS_WINDOW, CallWorkflow, post_call_workflow_id
+from frontdesk.workflows.call import CALL_LENGTH_MARGIN, HANG_UP_GRACE, CallWorkflow, post_call_workflow_id
 from frontdesk.workflows.inputs import (
     BookRequest,
     CallInput,
@@ -165,16 +167,20 @@ async def post_call_input(client: Client, result: CallResult) -> PostCallInput:
     return await client.get_workflow_handle(result.post_call_workflow_id, result_type=PostCallInput).result()
 
 
-# Liveness (time-skipping): the realtime process died, or keeps the call alive.
+# Liveness (time-skipping): the realtime process died, or keeps the call alive. Each test waits
+# for the post-call child too: a child task left without a worker would hold time skipping back
+# for every test after it (the server then waits out timers in real time).
 
 
-async def test_a_silent_call_is_closed_as_dropped_with_a_callback_message(
+async def test_a_stream_that_ended_without_a_hang_up_is_closed_as_dropped_with_a_callback_message(
     skipping_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
 ) -> None:
     async with call_worker(skipping_env.client) as task_queue:
         handle = await start_call(skipping_env.client, live_call.call, task_queue)
-        result = await handle.result()  # the server skips the 15 s of silence
+        await handle.signal(CallWorkflow.carrier_ended)  # the realtime process died with the call
+        result = await handle.result()  # the server skips the grace for the hang-up
         child_input = await post_call_input(skipping_env.client, result)
+        history = await handle.fetch_history()
 
     assert result.dropped and result.outcome == "dropped"
     assert result.post_call_workflow_id == post_call_workflow_id(live_call.call.call_sid)
@@ -186,6 +192,24 @@ async def test_a_silent_call_is_closed_as_dropped_with_a_callback_message(
     assert child_input == PostCallInput(
         live_call.call.clinic_id, live_call.call.call_id, live_call.call.call_sid
     )
+    # Dropped once the grace for the hang-up ran out after the carrier's word, not before.
+    [signalled] = _events(history, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    [fired] = _events(history, EventType.EVENT_TYPE_TIMER_FIRED)
+    waited = fired.event_time.ToDatetime() - signalled.event_time.ToDatetime()
+    assert HANG_UP_GRACE <= waited <= HANG_UP_GRACE + timedelta(seconds=2)
+
+
+def _events(history: WorkflowHistory, kind: EventType.ValueType) -> list[HistoryEvent]:
+    return [event for event in history.events if event.event_type == kind]
+
+
+async def _first_events(handle: WorkflowHandle[Any, Any], kind: EventType.ValueType) -> list[HistoryEvent]:
+    """The workflow's events of `kind`, once there is one (within 60 s)."""
+    for _ in range(600):
+        if found := _events(await handle.fetch_history(), kind):
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {EventType.Name(kind)} within 60 s")
 
 
 async def test_a_dropped_call_records_no_callback_when_the_clinic_says_so(
@@ -196,52 +220,59 @@ async def test_a_dropped_call_records_no_callback_when_the_clinic_says_so(
         assert clinic is not None
         clinic.escalation = {**clinic.escalation, "callback_on_dropped_call": False}
     async with call_worker(skipping_env.client) as task_queue:
-        result = await (await start_call(skipping_env.client, live_call.call, task_queue)).result()
+        handle = await start_call(skipping_env.client, live_call.call, task_queue)
+        await handle.signal(CallWorkflow.carrier_ended)
+        result = await handle.result()
+        await post_call_input(skipping_env.client, result)  # no child task left for time skipping to wait on
 
     assert result.dropped and result.callback_action_id is None
     assert _actions(engine, live_call.call.call_id) == []
     assert _call(engine, live_call.call.call_id).outcome == "dropped"
 
 
-async def test_heartbeats_keep_the_call_live_past_the_timeout(
+async def test_a_call_waits_for_its_hang_up_up_to_its_longest_length_with_no_signal(
     skipping_env: WorkflowEnvironment, live_call: LiveCall, engine: Engine
 ) -> None:
     async with call_worker(skipping_env.client) as task_queue:
-        handle = await start_call(skipping_env.client, live_call.call, task_queue)
-        for _ in range(6):  # a minute of call, a heartbeat every 10 s
-            await handle.signal(CallWorkflow.heartbeat)
-            await skipping_env.sleep(timedelta(seconds=10))
-        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        handle = await start_call(
+            skipping_env.client, replace(live_call.call, max_call_seconds=1800), task_queue
+        )
+        [timer] = await _first_events(handle, EventType.EVENT_TYPE_TIMER_STARTED)  # the wait began
         await handle.signal(CallWorkflow.hang_up, HangUpRequest(TURNS, "answered"))
+        await handle.signal(CallWorkflow.carrier_ended)  # the carrier's word after the hang-up
         result = await handle.result()
+        await post_call_input(skipping_env.client, result)
         history = await handle.fetch_history()
 
     assert not result.dropped and result.outcome == "answered"
     assert _actions(engine, live_call.call.call_id) == []
     assert _call(engine, live_call.call.call_id).outcome == "answered"
-    # One liveness timer per 30 s window, not one per heartbeat (each is a billed action).
-    timers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
-    assert len(timers) <= 3
+    # Liveness cost one timer, for the clinic's longest call and the margin, where the heartbeat
+    # cost a signal every 10 s (each a billed action): a long call needs nothing sent to stay live.
+    assert _events(history, EventType.EVENT_TYPE_TIMER_STARTED) == [timer]
+    waits = timer.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+    assert waits == timedelta(seconds=1800) + CALL_LENGTH_MARGIN
 
 
-async def test_a_call_whose_heartbeats_stop_is_dropped_within_two_windows(
-    skipping_env: WorkflowEnvironment, live_call: LiveCall
+async def test_a_hang_up_after_the_carriers_word_still_closes_the_call_normally(
+    temporal_env: WorkflowEnvironment, live_call: LiveCall
 ) -> None:
-    async with call_worker(skipping_env.client) as task_queue:
-        handle = await start_call(skipping_env.client, live_call.call, task_queue)
-        for _ in range(4):  # 40 s of call, then the realtime process dies
-            await handle.signal(CallWorkflow.heartbeat)
-            await skipping_env.sleep(timedelta(seconds=10))
+    async with call_worker(temporal_env.client) as task_queue:
+        handle = await start_call(temporal_env.client, live_call.call, task_queue)
+        await handle.signal(CallWorkflow.carrier_ended)  # the webhook was quicker than the media server
+        await handle.signal(CallWorkflow.hang_up, HangUpRequest(TURNS, "answered"))
         result = await handle.result()
-        history = await handle.fetch_history()
 
-    assert result.dropped
-    signals = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED]
-    fired = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_TIMER_FIRED]
-    # The window whose timer found no heartbeat ended the call: at most two windows after the last
-    # beat (one it began in, one whole silent one), give or take a workflow task.
-    silent = fired[-1].event_time.ToDatetime() - signals[-1].event_time.ToDatetime()
-    assert silent <= 2 * LIVENESS_WINDOW + timedelta(seconds=1)
+    assert not result.dropped and result.outcome == "answered"
+
+
+async def test_a_history_begun_under_the_liveness_window_replays_on_its_own_path() -> None:
+    """A CallWorkflow open when the carrier's word replaced the heartbeat (30 s windows, four
+    heartbeats, then the hang-up; recorded with that code) replays without nondeterminism."""
+    history = WorkflowHistory.from_json(
+        "call-with-liveness-window", (HISTORIES / "call_with_liveness_window.json").read_text()
+    )
+    await Replayer(workflows=[CallWorkflow]).replay_workflow(history)
 
 
 async def test_a_history_begun_before_the_liveness_window_replays_on_its_own_path() -> None:
@@ -460,7 +491,6 @@ async def test_hang_up_stores_the_transcript_and_starts_the_post_call_child(
     async with call_worker(client) as task_queue:
         handle = await start_call(client, live_call.call, task_queue)
         actions = _call_actions(engine, live_call, client)
-        await actions.heartbeat()
         await actions.take_message("wants a call about a bill", CALLER_NUMBER)
         await actions.end_call("message_taken")
         await actions.hang_up(TURNS, "message_taken", live_call.clinic.patient_id)  # identified caller
@@ -504,7 +534,6 @@ async def test_an_update_past_its_deadline_is_refused_and_later_changes_go_to_th
     started = time.perf_counter()
     await actions.take_message("wants a cleaning next week", CALLER_NUMBER)
     assert time.perf_counter() - started < deadline
-    await actions.heartbeat()  # still told to the workflow (a signal needs no worker)
     await actions.hang_up(TURNS, "message_taken")
     await handle.terminate("test over: no worker will ever run it")
 

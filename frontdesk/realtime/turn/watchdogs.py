@@ -1,5 +1,4 @@
-"""The call's watchdogs: silence prompts, the clinic's maximum call length, and the heartbeat
-that tells the call's workflow this process still carries the call."""
+"""The call's watchdogs: silence prompts and the clinic's maximum call length."""
 
 import asyncio
 import time
@@ -7,13 +6,8 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Final
 
-from frontdesk.agent.call_actions import CallActions
-
 # How often the turn loop looks at the clocks: a silence prompt may come this much late.
 TICK_SECONDS: Final = 0.5
-# Three beats in each of the workflow's 30 s liveness windows, so two lost beats do not drop a
-# live call.
-HEARTBEAT_SECONDS: Final = 10.0
 
 
 class Alarm(StrEnum):
@@ -64,10 +58,3 @@ async def tick(post: Callable[[Tick], None]) -> None:
     while True:
         await asyncio.sleep(TICK_SECONDS)
         post(Tick())
-
-
-async def heartbeat(actions: CallActions) -> None:
-    """Keep the call's workflow from closing it as dropped while this process carries it."""
-    while True:
-        await actions.heartbeat()
-        await asyncio.sleep(HEARTBEAT_SECONDS)

@@ -12,7 +12,10 @@ often Twilio retries) and answers TwiML that connects the call to the media sock
 A number no clinic owns gets a polite spoken message and a hang-up. The stream's statusCallback
 brings stream events (logged); the call's own status callbacks come from the phone number's
 configuration in Twilio, pointed at the same URL. The webhook also starts the call's
-CallWorkflow (workflow id = CallSid), which owns every change the call makes. A campaign call's
+CallWorkflow (workflow id = CallSid, with the clinic's maximum call length), which owns every
+change the call makes. A stream that stopped or failed, and a call's final status, are signalled
+to that workflow (`carrier_ended`): they are how it learns that a media process died with a call
+(workflows/call.py, "Liveness"). A campaign call's
 status URL names the dialler's attempt (`?attempt=` its idempotency key): when its first status
 arrives before the dialler recorded the call, the new row is tied to that attempt's pending
 record, so a dialler that lost Twilio's answer adopts the call.
@@ -42,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from twilio.twiml.voice_response import VoiceResponse
 
 from frontdesk.api.backends import Backends, get_backends
@@ -85,6 +88,7 @@ from frontdesk.telephony.twilio.signatures import (
     websocket_url,
 )
 from frontdesk.temporal_client import TemporalUnavailableError
+from frontdesk.workflows.call import CallWorkflow
 from frontdesk.workflows.inputs import CallInput
 from frontdesk.workflows.launch import START_WITHIN_S, start_call_workflow
 
@@ -333,9 +337,15 @@ def _clock_offset(request: Request, settings: Settings) -> float:
 
 
 def _find_clinic_id(engine: Engine, number: str) -> uuid.UUID | None:
+    found = _answering_clinic(engine, number)
+    return found[0] if found else None
+
+
+def _answering_clinic(engine: Engine, number: str) -> tuple[uuid.UUID, int] | None:
+    """The id and maximum call length of the clinic owning `number`; None when none does."""
     with Session(engine) as session:
         clinic = clinic_by_phone_number(session, number)
-        return clinic.id if clinic else None
+        return (clinic.id, clinic.max_call_seconds) if clinic else None
 
 
 def update_call_status(engine: Engine, form: CallStatusForm, attempt: str | None) -> Call | None:
@@ -422,6 +432,20 @@ async def _tell_campaign(backends: Backends, call: Call) -> None:
         _log.warning("twilio.campaign_not_told", call_sid=call.call_sid, error=type(error).__name__)
 
 
+async def _tell_call_workflow(backends: Backends, call_sid: str) -> None:
+    """Signal the call's CallWorkflow that the carrier ended its stream or the call. A workflow
+    already finished is the usual case (the realtime process's hang-up came first), not an error;
+    a signal lost otherwise leaves the workflow to its longest-call timer."""
+    try:
+        client = await backends.temporal.get(within=START_WITHIN_S)
+        await client.get_workflow_handle(call_sid).signal(CallWorkflow.carrier_ended)
+    except RPCError as error:
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            _log.warning("twilio.call_workflow_not_told", call_sid=call_sid, status=str(error.status))
+    except TemporalUnavailableError as error:
+        _log.warning("twilio.call_workflow_not_told", call_sid=call_sid, error=type(error).__name__)
+
+
 def twilio_voice_router(settings: Settings) -> APIRouter:
     """The router of POST /twilio/voice and POST /twilio/status (see the module docstring)."""
     router = APIRouter()
@@ -431,10 +455,11 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
         form = _parse(VoiceForm, await _signed_form(request, settings))
         offset = _clock_offset(request, settings)
         engine = get_backends(request).engine
-        clinic_id = await run_in_threadpool(_find_clinic_id, engine, form.clinic_number())
-        if clinic_id is None:
+        answering = await run_in_threadpool(_answering_clinic, engine, form.clinic_number())
+        if answering is None:
             _log.info("twilio.unknown_number", call_sid=form.call_sid, to=form.clinic_number())
             return _twiml(not_in_service_twiml())
+        clinic_id, max_call_seconds = answering
         call = await run_in_threadpool(record_call, engine, clinic_id, form)
         outbound = None
         if form.direction is CallDirection.outbound:
@@ -447,7 +472,7 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
         await start_call_workflow(
             get_backends(request).temporal,
             settings.temporal_task_queue,
-            CallInput(call.clinic_id, call.id, call.call_sid, offset),
+            CallInput(call.clinic_id, call.id, call.call_sid, offset, max_call_seconds),
         )
         _log.info(
             "twilio.call_answered", call_sid=call.call_sid, clinic_id=str(clinic_id), call_id=str(call.id)
@@ -466,6 +491,8 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
                 stream_event=event.stream_event,
                 error=event.stream_error,
             )
+            if event.stream_event != "stream-started":
+                await _tell_call_workflow(get_backends(request), event.call_sid)
             return Response(status_code=204)
         update = _parse(CallStatusForm, form)
         backends = get_backends(request)
@@ -474,8 +501,10 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
         if call is None:
             raise HTTPException(404, "no call with this CallSid")
         _log.info("twilio.call_status", call_sid=update.call_sid, status=call.status.value, attempt=attempt)
-        if call.direction is CallDirection.outbound and call.status in FINAL_STATUSES:
-            await _tell_campaign(backends, call)
+        if call.status in FINAL_STATUSES:
+            await _tell_call_workflow(backends, call.call_sid)
+            if call.direction is CallDirection.outbound:
+                await _tell_campaign(backends, call)
         return Response(status_code=204)
 
     return router
