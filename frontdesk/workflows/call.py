@@ -18,11 +18,11 @@ hang-up still missing `HANG_UP_GRACE` after the carrier's word means the realtim
 with the call: it is closed as dropped and, per the clinic's escalation rules, a callback message
 is recorded for the staff. If neither ever comes (the webhook's signal lost), the call's longest
 length (the clinic's maximum call length plus `CALL_LENGTH_MARGIN`) ends the wait the same way.
-Temporal bills each signal and timer as an action: the 10 s heartbeat this replaces was about 5 of
-a call's 26 (bench/README.md), the carrier's word is one at most. Histories begun under the
-heartbeat rules replay on their own paths (`CARRIER_LIVENESS_PATCH`, `LIVENESS_WINDOW_PATCH`).
-At hang-up the transcript is
-stored; either way PostCallWorkflow then runs as an abandoned child, and the workflow returns.
+Temporal bills each signal and timer as an action: a bench call cost 25 actions with the 10 s
+heartbeat this replaces and costs 19 without it (bench/README.md); the carrier's word is one at
+most. Histories begun under the heartbeat rules replay on their own paths
+(`CARRIER_LIVENESS_PATCH`, `LIVENESS_WINDOW_PATCH`). At hang-up the transcript is stored; either
+way PostCallWorkflow then runs as an abandoned child, and the workflow returns.
 """
 
 from datetime import timedelta
