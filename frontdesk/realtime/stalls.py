@@ -35,6 +35,10 @@ GC_PAUSE = Histogram(
     ["generation"],
     buckets=STALL_BUCKETS,
 )
+# One child per generation, made once: the callback below runs on every collector pass.
+_GC_PAUSE_BY_GENERATION: Final = tuple(
+    GC_PAUSE.labels(generation=str(g)) for g in range(len(gc.get_threshold()))
+)
 
 
 async def watch_loop_lag() -> None:
@@ -55,7 +59,7 @@ def watch_collector() -> Iterator[None]:
         if phase == "start":
             started[:] = [time.perf_counter()]
         elif started:
-            GC_PAUSE.labels(generation=str(info["generation"])).observe(time.perf_counter() - started.pop())
+            _GC_PAUSE_BY_GENERATION[info["generation"]].observe(time.perf_counter() - started.pop())
 
     gc.callbacks.append(on_pass)
     try:
