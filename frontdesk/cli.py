@@ -15,10 +15,12 @@ from frontdesk.campaign_command import campaign_app
 from frontdesk.config import get_settings
 from frontdesk.keys_command import keys_app
 from frontdesk.logs import configure_logging
+from frontdesk.users_command import users_app
 
 app = typer.Typer(help="Frontdesk: the AI phone receptionist.", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 
 
 @app.callback()

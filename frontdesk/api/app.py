@@ -1,10 +1,12 @@
-"""The API process's FastAPI app: health probes, Twilio's webhooks, the admin API (/v1) and /metrics."""
+"""The API process's FastAPI app: health probes, Twilio's webhooks, the admin API (/v1), the
+clinic's dashboard (/app/) and /metrics."""
 
 from fastapi import FastAPI
 
 from frontdesk.api.service_app import create_service_app
 from frontdesk.api.v1.router import install_admin_api
 from frontdesk.config import Settings
+from frontdesk.dashboard.app import error_pages, install_dashboard
 from frontdesk.telephony.twilio.rest import twilio_calls_for
 from frontdesk.telephony.twilio.sms_webhooks import twilio_sms_router
 from frontdesk.telephony.twilio.voice_webhooks import twilio_amd_router, twilio_voice_router
@@ -17,5 +19,6 @@ def create_app(settings: Settings) -> FastAPI:
     # Acting on answering-machine detection redirects live calls through Twilio's REST API.
     app.include_router(twilio_amd_router(settings, twilio_calls_for(settings)))
     app.include_router(twilio_sms_router(settings))
-    install_admin_api(app, settings)
+    install_admin_api(app, settings, error_pages)
+    install_dashboard(app, settings)
     return app

@@ -1,11 +1,12 @@
 """The admin API's error bodies: `{"error": {"code", "message", "details"}}` for every error.
 
 Handlers are installed app-wide but only reshape errors of paths under the admin API's prefix;
-the Twilio webhooks keep FastAPI's default bodies. Validation errors name each bad field and
+the dashboard's paths get its HTML error page (`ErrorPages`), and the Twilio webhooks keep
+FastAPI's default bodies. Validation errors name each bad field and
 never echo the input back (it may hold a secret or patient data).
 """
 
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
@@ -84,33 +85,52 @@ def validation_error(exc: RequestValidationError) -> ApiError:
     return ApiError(422, message, details=details)
 
 
-def install_error_handlers(app: FastAPI, prefix: str) -> None:
-    """Answer errors of paths under `prefix` with ErrorBody; leave other paths' bodies alone."""
+class ErrorPages(Protocol):
+    """Errors of paths under `prefix` shown as pages (the dashboard's) instead of JSON."""
+
+    prefix: str
+
+    def render(self, request: Request, error: ApiError) -> Response:
+        """The page telling a person what went wrong."""
+        ...
+
+
+def install_error_handlers(app: FastAPI, prefix: str, pages: ErrorPages | None = None) -> None:
+    """Answer errors of paths under `prefix` with ErrorBody, and those under `pages.prefix` with
+    its pages; leave other paths' bodies alone."""
 
     def ours(request: Request) -> bool:
         return request.url.path.startswith(prefix)
 
-    async def on_api_error(_request: Request, exc: Exception) -> Response:
+    def answer(request: Request, error: ApiError) -> Response:
+        if pages is not None and request.url.path.startswith(pages.prefix):
+            return pages.render(request, error)
+        return error_response(error)
+
+    def on_page(request: Request) -> bool:
+        return pages is not None and request.url.path.startswith(pages.prefix)
+
+    async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return error_response(exc)
+        return answer(request, exc)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        if not ours(request):
+        if not ours(request) and not on_page(request):
             return await request_validation_exception_handler(request, exc)
-        return error_response(validation_error(exc))
+        return answer(request, validation_error(exc))
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        if not ours(request):
+        if not ours(request) and not on_page(request):
             return await http_exception_handler(request, exc)
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return error_response(ApiError(exc.status_code, message, headers=exc.headers))
+        return answer(request, ApiError(exc.status_code, message, headers=exc.headers))
 
-    async def on_domain(_request: Request, exc: Exception) -> Response:
+    async def on_domain(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
         status = 404 if isinstance(exc, NotFound) else 409
-        return error_response(ApiError(status, exc.message, code=exc.code))
+        return answer(request, ApiError(status, exc.message, code=exc.code))
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -137,7 +137,7 @@ async def _run_stack(
     api_url: str,
     media_url: str,
 ) -> int:
-    demo = prepare_database(settings.database_url)
+    demo = prepare_database(settings.database_url, settings.var_dir)
 
     env = child_environment(settings)
     temporal_config = TemporalDevServer(
@@ -258,6 +258,7 @@ def _print_urls(
     ui_url = f"http://{_local_host(temporal.config.host)}:{temporal.config.ui_port}"
     table = Table(title="Frontdesk is running", show_header=False, title_justify="left")
     table.add_row("API", api_url)
+    table.add_row("Dashboard", f"{api_url}/app/")
     table.add_row("API docs", f"{api_url}/docs")
     table.add_row("Health", f"{api_url}/healthz")
     for media_url in media_urls:
@@ -269,5 +270,9 @@ def _print_urls(
         table.add_row("Demo clinic", "not in this database (run `frontdesk seed` to add it)")
     else:
         table.add_row("Demo clinic", f"{demo.name} ({demo.slug}), call {', '.join(demo.numbers)}")
+        if demo.admin is None:
+            table.add_row("Sign in", "make a user: frontdesk users create --clinic demo --email ...")
+        else:
+            table.add_row("Sign in", f"{demo.admin.email} / {demo.admin.password}")
     console.print(table)
     console.print("Press Ctrl-C to stop everything.")

@@ -1,22 +1,32 @@
-"""The audit log of admin API changes: who (the key), what (method, route template, resource id)
-and when. Written in the same transaction as the change it records, so neither exists alone.
-Request bodies are never recorded: the log holds no patient data.
+"""The audit log of changes made through the admin API or the dashboard: who (a key or a user),
+what (method, route template, resource id) and when. Written in the same transaction as the
+change it records, so neither exists alone. Request bodies are never recorded: the log holds no
+patient data.
 """
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from frontdesk.domain.models import AuditEntry
+from frontdesk.domain.models import ActorKind, AuditEntry
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: an API key (by its name) or a dashboard user (by email)."""
+
+    kind: ActorKind
+    id: uuid.UUID
+    name: str
 
 
 def record_change(
     session: Session,
     *,
     clinic_id: uuid.UUID | None,
-    api_key_id: uuid.UUID,
-    api_key_name: str,
+    actor: Actor,
     method: str,
     route: str,
     resource_id: str | None,
@@ -25,8 +35,9 @@ def record_change(
     """Add an audit entry to `session` (committed with the change)."""
     entry = AuditEntry(
         clinic_id=clinic_id,
-        api_key_id=api_key_id,
-        api_key_name=api_key_name,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.name,
         method=method,
         route=route,
         resource_id=resource_id,

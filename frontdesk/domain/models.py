@@ -147,6 +147,7 @@ class CallDirection(StrEnum):
 
     inbound = "inbound"
     outbound = "outbound"
+    web = "web"  # from the dashboard's "talk to your agent", through the browser transport
 
 
 class CallStatus(StrEnum):
@@ -198,6 +199,22 @@ class ApiKeyScope(StrEnum):
 
     clinic = "clinic"
     operator = "operator"
+
+
+class UserRole(StrEnum):
+    """What a dashboard user may do: a clinic's admin changes it, its staff reads and schedules, an
+    operator (no clinic) does either for every clinic."""
+
+    admin = "admin"
+    staff = "staff"
+    operator = "operator"
+
+
+class ActorKind(StrEnum):
+    """Who made a change the audit log records."""
+
+    api_key = "api_key"
+    user = "user"
 
 
 class IntegrationKind(StrEnum):
@@ -719,21 +736,67 @@ class CampaignTarget(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("campaign_id", "position"), enum_check("status", TargetStatus))
 
 
-class AuditEntry(SQLModel, table=True):
-    """One change made through the admin API: who (the key), what (method, route, resource), when.
+class User(SQLModel, table=True):
+    """A person who signs in to the dashboard: of one clinic (admin, staff) or an operator.
 
-    Never holds request bodies, so no patient data. `clinic_id` and `api_key_id` are plain ids,
-    not foreign keys: the log outlives the clinic or key it names.
+    The password is kept as its argon2 hash only. Failed sign-ins count up to a lock-out
+    (frontdesk.domain.users) and a successful one resets the count.
+    """
+
+    __tablename__: ClassVar[str] = "users"
+
+    id: uuid.UUID = _uuid_pk()
+    clinic_id: uuid.UUID | None = _clinic_fk(nullable=True)  # None only for operators
+    email: str = Field(max_length=254, unique=True, index=True)  # stored lower-case
+    name: str = Field(default="", max_length=200)
+    role: UserRole = Field(sa_type=StrEnumType(UserRole), nullable=False)
+    password_hash: str = Field(max_length=255)
+    failed_sign_ins: int = Field(default=0)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created_at()
+
+    __table_args__ = (
+        enum_check("role", UserRole),
+        sa.CheckConstraint(
+            "(role = 'operator' AND clinic_id IS NULL) OR (role != 'operator' AND clinic_id IS NOT NULL)",
+            name="role_matches_clinic",
+        ),
+    )
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser: the SHA-256 of its cookie's token finds it; its CSRF token guards its forms."""
+
+    __tablename__: ClassVar[str] = "user_sessions"
+
+    id: uuid.UUID = _uuid_pk()
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)  # hex SHA-256 of the cookie's token
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _created_at()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change made through the admin API or the dashboard: who (a key or a user), what
+    (method, route, resource), when.
+
+    Never holds request bodies, so no patient data. `clinic_id` and `actor_id` are plain ids,
+    not foreign keys: the log outlives the clinic, key or user it names.
     """
 
     __tablename__: ClassVar[str] = "audit_log"
 
     id: uuid.UUID = _uuid_pk()
     clinic_id: uuid.UUID | None = Field(default=None, index=True)  # None: an operator-wide change
-    api_key_id: uuid.UUID
-    api_key_name: str = Field(max_length=200)
+    actor_kind: ActorKind = Field(sa_type=StrEnumType(ActorKind), nullable=False)
+    actor_id: uuid.UUID
+    actor_name: str = Field(max_length=254)
     method: str = Field(max_length=8)
     route: str = Field(max_length=300)  # the route template, e.g. /v1/clinics/{clinic_id}/providers
     resource_id: str | None = Field(default=None, max_length=64)
     status_code: int
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+
+    __table_args__ = (enum_check("actor_kind", ActorKind),)

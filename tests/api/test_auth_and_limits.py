@@ -150,7 +150,7 @@ async def test_every_change_is_audited_without_patient_data(
     log = (
         await client.get(f"/v1/clinics/{tenants.a.clinic_id}/audit-log", headers=bearer(tenants.key_a))
     ).json()
-    entries = [(e["method"], e["route"], e["resource_id"], e["api_key_name"]) for e in log["items"]]
+    entries = [(e["method"], e["route"], e["resource_id"], e["actor_name"]) for e in log["items"]]
     assert entries == [
         ("PATCH", "/v1/clinics/{clinic_id}/patients/{patient_id}", patient_id, "alpha admin"),
         ("POST", "/v1/clinics/{clinic_id}/patients", patient_id, "alpha admin"),

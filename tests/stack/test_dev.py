@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from frontdesk.devstack.demo_clinic import find_demo_clinic
+from frontdesk.devstack.demo_clinic import DEMO_ADMIN_EMAIL, find_demo_clinic
 from frontdesk.devstack.executables import installed_executable
 from frontdesk.devstack.ports import free_port
 from frontdesk.domain.database import create_database_engine
@@ -133,6 +134,26 @@ def _run_until_ready(
     return dev
 
 
+def _demo_admin_password(log: Path) -> str:
+    """The demo admin's password, as the banner prints it."""
+    found = re.search(rf"{re.escape(DEMO_ADMIN_EMAIL)} / (\S+)", output_of(log))
+    assert found is not None, output_of(log)
+    return found.group(1)
+
+
+def _signs_in(stack: DevStack, email: str, password: str) -> str:
+    """Sign in to the dashboard as a browser does; where it sends the browser."""
+    with httpx.Client(base_url=f"http://127.0.0.1:{stack.api_port}", timeout=10) as browser:
+        form = browser.get("/app/sign-in")
+        token = re.search(r'name="sign_in_token" value="([^"]+)"', form.text)
+        assert token is not None
+        answer = browser.post(
+            "/app/sign-in", data={"email": email, "password": password, "sign_in_token": token.group(1)}
+        )
+        assert answer.status_code == 303, answer.text
+        return answer.headers["location"]
+
+
 def _children(dev: subprocess.Popen[bytes]) -> dict[str, int]:
     """The pids of the three children of a running `frontdesk dev`, by role."""
     roles = {
@@ -175,6 +196,9 @@ def test_dev_serves_stops_cleanly_and_keeps_its_data(
     assert health == {"status": "ok", "database": "ok", "temporal": "ok", "draining": False}
     assert f"http://127.0.0.1:{stack.api_port}/docs" in output_of(log)
     assert DEMO_NUMBER in output_of(log)
+    assert f"http://127.0.0.1:{stack.api_port}/app/" in output_of(log)
+    password = _demo_admin_password(log)
+    assert _signs_in(stack, DEMO_ADMIN_EMAIL, password) == f"/app/clinics/{DEMO_SLUG}/calls"
     demo = _demo_clinic_id(stack)
     web_env = Path(f"/proc/{_children(dev)['web']}/environ").read_bytes().split(b"\0")
     assert f"FRONTDESK_PUBLIC_BASE_URL=http://127.0.0.1:{stack.api_port}".encode() in web_env
@@ -188,6 +212,7 @@ def test_dev_serves_stops_cleanly_and_keeps_its_data(
 
     assert "demo_clinic_seeded" not in output_of(log)
     assert _demo_clinic_id(stack) == demo
+    assert _demo_admin_password(log) == password  # the same admin, printed again
     assert asyncio.run(_marker_workflow_status(stack.temporal_address)) == WorkflowExecutionStatus.RUNNING
     _children_stop_with(dev, signal.SIGTERM, log)
 

@@ -22,9 +22,9 @@ from frontdesk.api.backends import get_backends
 from frontdesk.api.errors import ApiError
 from frontdesk.api.v1.limits import TokenBuckets
 from frontdesk.domain.api_keys import authenticate_key
-from frontdesk.domain.audit import record_change
+from frontdesk.domain.audit import Actor, record_change
 from frontdesk.domain.database import session_scope, write_scope
-from frontdesk.domain.models import ApiKeyScope, Clinic
+from frontdesk.domain.models import ActorKind, ApiKeyScope, Clinic
 from frontdesk.domain.repository import ClinicRepository
 from frontdesk.logs import get_logger
 
@@ -35,10 +35,9 @@ _bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: 
 
 @dataclass(frozen=True)
 class Principal:
-    """The key a request was made with: a clinic's key, or an operator's (who may name any clinic)."""
+    """Who a request acts for: a clinic's key or user, or an operator's (who may name any clinic)."""
 
-    key_id: uuid.UUID
-    key_name: str
+    actor: Actor
     scope: ApiKeyScope
     clinic_id: uuid.UUID | None
 
@@ -53,7 +52,7 @@ def _lookup(engine: Engine, token: str) -> Principal | None:
         row = authenticate_key(session, token)
         if row is None:
             return None
-        return Principal(row.id, row.name, row.scope, row.clinic_id)
+        return Principal(Actor(ActorKind.api_key, row.id, row.name), row.scope, row.clinic_id)
 
 
 def rate_limiter(request: Request) -> TokenBuckets:
@@ -73,10 +72,10 @@ def require_principal(
     principal = _lookup(get_backends(request).engine, credentials.credentials)
     if principal is None:
         raise ApiError(401, "the API key is not valid or was revoked", headers={"WWW-Authenticate": "Bearer"})
-    wait = rate_limiter(request).take(principal.key_id)
+    wait = rate_limiter(request).take(principal.actor.id)
     if wait > 0:
         retry_after = max(1, round(wait + 0.5))
-        log.info("api.rate_limited", key_id=str(principal.key_id))
+        log.info("api.rate_limited", key_id=str(principal.actor.id))
         raise ApiError(
             429,
             f"too many requests for this key; retry in {retry_after}s",
@@ -160,8 +159,7 @@ def record_audit(
     record_change(
         session,
         clinic_id=clinic_id,
-        api_key_id=principal.key_id,
-        api_key_name=principal.key_name,
+        actor=principal.actor,
         method=request.method,
         route=route_template(request),
         resource_id=None if resource_id is None else str(resource_id),

@@ -1,4 +1,4 @@
-"""A clinic's audit log: every change made through the admin API, newest first."""
+"""A clinic's audit log: every change made through the admin API or the dashboard, newest first."""
 
 import uuid
 from datetime import datetime
@@ -9,14 +9,16 @@ from frontdesk.api.v1.access import ClinicContext, clinic_context
 from frontdesk.api.v1.base_models import Output
 from frontdesk.api.v1.pagination import Page, PageParams, page_params
 from frontdesk.domain.audit import audit_entries
+from frontdesk.domain.models import ActorKind
 
 
 class AuditEntryOut(Output):
     """Who changed what, when."""
 
     id: uuid.UUID
-    api_key_id: uuid.UUID
-    api_key_name: str
+    actor_kind: ActorKind
+    actor_id: uuid.UUID
+    actor_name: str
     method: str
     route: str
     resource_id: str | None

@@ -73,6 +73,43 @@ def workflow_url(settings: Settings, workflow_id: str) -> str:
     return f"http://{host}:{settings.temporal_ui_port}/namespaces/{namespace}/workflows/{workflow}"
 
 
+def call_log_filter(
+    started_from: datetime | None,
+    started_to: datetime | None,
+    direction: CallDirection | None,
+    outcome: str | None,
+    transferred: bool | None,
+) -> list[Any]:
+    """The query conditions of the call log's filters (None: that filter is off)."""
+    conditions: list[Any] = []
+    if started_from is not None:
+        conditions.append(col(Call.started_at) >= started_from)
+    if started_to is not None:
+        conditions.append(col(Call.started_at) < started_to)
+    if direction is not None:
+        conditions.append(Call.direction == direction)
+    if outcome is not None:
+        conditions.append(Call.outcome == outcome)
+    if transferred is True:
+        conditions.append(Call.outcome == Outcome.transferred.value)
+    elif transferred is False:
+        conditions.append((Call.outcome != Outcome.transferred.value) | col(Call.outcome).is_(None))
+    return conditions
+
+
+def call_detail(ctx: ClinicContext, settings: Settings, call_id: uuid.UUID) -> CallDetail:
+    """One call of the clinic with its transcript, actions and workflow link (ApiError 404 for none)."""
+    with ctx.reading() as repo:
+        call = repo.require(Call, call_id)
+        return CallDetail(
+            **CallOut.model_validate(call).model_dump(),
+            summary=call.summary,
+            turns=[TurnOut.model_validate(t) for t in repo.turns(call.id)],
+            actions=[ActionOut.model_validate(a) for a in repo.actions(call_id=call.id)],
+            workflow_url=workflow_url(settings, call.call_sid),
+        )
+
+
 def calls_router(settings: Settings) -> APIRouter:
     """The call log routes; workflow links point at `settings`' Temporal UI."""
     router = APIRouter(prefix="/clinics/{clinic_id}/calls", tags=["calls"])
@@ -90,19 +127,7 @@ def calls_router(settings: Settings) -> APIRouter:
         transferred: bool | None = Query(None, description="only calls handed to a human (or only not)"),
     ) -> Page[CallOut]:
         """The clinic's calls, newest first."""
-        conditions: list[Any] = []
-        if started_from is not None:
-            conditions.append(col(Call.started_at) >= started_from)
-        if started_to is not None:
-            conditions.append(col(Call.started_at) < started_to)
-        if direction is not None:
-            conditions.append(Call.direction == direction)
-        if outcome is not None:
-            conditions.append(Call.outcome == outcome)
-        if transferred is True:
-            conditions.append(Call.outcome == Outcome.transferred.value)
-        elif transferred is False:
-            conditions.append((Call.outcome != Outcome.transferred.value) | col(Call.outcome).is_(None))
+        conditions = call_log_filter(started_from, started_to, direction, outcome, transferred)
         with ctx.reading() as repo:
             rows, total = repo.page(
                 Call,
@@ -116,14 +141,6 @@ def calls_router(settings: Settings) -> APIRouter:
     @router.get("/{call_id}", response_model=CallDetail)
     def get_call(call_id: uuid.UUID, ctx: ClinicContext = Depends(clinic_context)) -> CallDetail:
         """One call with its transcript by turn, actions, timings and summary."""
-        with ctx.reading() as repo:
-            call = repo.require(Call, call_id)
-            return CallDetail(
-                **CallOut.model_validate(call).model_dump(),
-                summary=call.summary,
-                turns=[TurnOut.model_validate(t) for t in repo.turns(call.id)],
-                actions=[ActionOut.model_validate(a) for a in repo.actions(call_id=call.id)],
-                workflow_url=workflow_url(settings, call.call_sid),
-            )
+        return call_detail(ctx, settings, call_id)
 
     return router

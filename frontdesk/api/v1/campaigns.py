@@ -108,6 +108,60 @@ def _audit_signal(ctx: ClinicContext, campaign_id: uuid.UUID) -> None:
         change.resource_id = campaign_id
 
 
+async def launch_campaign(
+    request: Request, ctx: ClinicContext, settings: Settings, body: CampaignIn
+) -> Campaign:
+    """Create the campaign's row and start its workflow; ApiError 422 for a campaign that cannot
+    be, 503 with Temporal out of reach (before any row is written)."""
+    client = await _client(request)  # before the row exists: no campaign without a workflow
+    try:
+        campaign = await run_in_threadpool(
+            lambda: create_campaign(
+                ctx.engine,
+                ctx.clinic_id,
+                name=body.name,
+                kind=body.kind,
+                audience=body.audience,
+                plan=body.plan,
+                message=body.message,
+                start_at=body.start_at,
+            )
+        )
+    except ValueError as exc:
+        raise ApiError(422, str(exc), code="invalid_value") from None
+    workflow_id = await start_campaign_workflow(
+        client, settings.temporal_task_queue, ctx.clinic_id, campaign.id
+    )
+    return await run_in_threadpool(_record_workflow, ctx, campaign.id, workflow_id)
+
+
+async def campaign_progress(request: Request, ctx: ClinicContext, campaign_id: uuid.UUID) -> dict[str, Any]:
+    """Counts by target status, live from the campaign's workflow; ApiError 409 when it cannot answer."""
+    handle = await _handle(request, ctx, campaign_id)
+    try:
+        counts: dict[str, Any] = await handle.query(CampaignWorkflow.progress)
+    except RPCError as exc:
+        log.warning("campaign_progress_failed", campaign_id=str(campaign_id), error=exc.status.name)
+        raise ApiError(409, "the campaign's workflow cannot answer now") from None
+    return counts
+
+
+async def steer_campaign(
+    request: Request, ctx: ClinicContext, campaign_id: uuid.UUID, signal: str
+) -> Campaign:
+    """Send the campaign's workflow one of STEERING_SIGNALS (audited); ApiError 409 when it is not running."""
+    if signal not in STEERING_SIGNALS:
+        raise ApiError(422, f"a campaign can be told to {', '.join(STEERING_SIGNALS)}, not {signal!r}")
+    handle = await _handle(request, ctx, campaign_id)
+    try:
+        await handle.signal(signal)
+    except RPCError as exc:
+        log.warning("campaign_signal_failed", campaign_id=str(campaign_id), error=exc.status.name)
+        raise ApiError(409, f"the campaign cannot be told to {signal}: its workflow is not running") from None
+    await run_in_threadpool(_audit_signal, ctx, campaign_id)
+    return await run_in_threadpool(_require_campaign, ctx, campaign_id)
+
+
 def campaigns_router(settings: Settings) -> APIRouter:
     """The campaign routes; workflows run on `settings.temporal_task_queue`."""
     router = APIRouter(prefix="/clinics/{clinic_id}/campaigns", tags=["campaigns"])
@@ -128,27 +182,7 @@ def campaigns_router(settings: Settings) -> APIRouter:
         body: CampaignIn, request: Request, ctx: ClinicContext = Depends(clinic_context)
     ) -> CampaignOut:
         """Create a campaign and start its workflow (it calls within its calling hours)."""
-        client = await _client(request)  # before the row exists: no campaign without a workflow
-        try:
-            campaign = await run_in_threadpool(
-                lambda: create_campaign(
-                    ctx.engine,
-                    ctx.clinic_id,
-                    name=body.name,
-                    kind=body.kind,
-                    audience=body.audience,
-                    plan=body.plan,
-                    message=body.message,
-                    start_at=body.start_at,
-                )
-            )
-        except ValueError as exc:
-            raise ApiError(422, str(exc), code="invalid_value") from None
-        workflow_id = await start_campaign_workflow(
-            client, settings.temporal_task_queue, ctx.clinic_id, campaign.id
-        )
-        row = await run_in_threadpool(_record_workflow, ctx, campaign.id, workflow_id)
-        return CampaignOut.model_validate(row)
+        return CampaignOut.model_validate(await launch_campaign(request, ctx, settings, body))
 
     @router.get("/{campaign_id}", response_model=CampaignOut)
     def get_campaign(campaign_id: uuid.UUID, ctx: ClinicContext = Depends(clinic_context)) -> CampaignOut:
@@ -160,12 +194,7 @@ def campaigns_router(settings: Settings) -> APIRouter:
         campaign_id: uuid.UUID, request: Request, ctx: ClinicContext = Depends(clinic_context)
     ) -> CampaignProgress:
         """Counts by target status (pending, in progress, reached, confirmed...), live from the workflow."""
-        handle = await _handle(request, ctx, campaign_id)
-        try:
-            counts: dict[str, Any] = await handle.query(CampaignWorkflow.progress)
-        except RPCError as exc:
-            log.warning("campaign_progress_failed", campaign_id=str(campaign_id), error=exc.status.name)
-            raise ApiError(409, "the campaign's workflow cannot answer now") from None
+        counts = await campaign_progress(request, ctx, campaign_id)
         return CampaignProgress(campaign_id=campaign_id, progress=counts)
 
     def steering_route(signal: str) -> None:
@@ -178,16 +207,7 @@ def campaigns_router(settings: Settings) -> APIRouter:
         async def steer(
             campaign_id: uuid.UUID, request: Request, ctx: ClinicContext = Depends(clinic_context)
         ) -> CampaignOut:
-            handle = await _handle(request, ctx, campaign_id)
-            try:
-                await handle.signal(signal)
-            except RPCError as exc:
-                log.warning("campaign_signal_failed", campaign_id=str(campaign_id), error=exc.status.name)
-                raise ApiError(
-                    409, f"the campaign cannot be told to {signal}: its workflow is not running"
-                ) from None
-            await run_in_threadpool(_audit_signal, ctx, campaign_id)
-            return CampaignOut.model_validate(await run_in_threadpool(_require_campaign, ctx, campaign_id))
+            return CampaignOut.model_validate(await steer_campaign(request, ctx, campaign_id, signal))
 
         steer.__doc__ = f"Signal the campaign's workflow to {signal}."
 

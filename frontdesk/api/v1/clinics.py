@@ -200,6 +200,11 @@ def get_clinic(ctx: ClinicContext = Depends(clinic_context)) -> ClinicOut:
 def update_clinic(body: ClinicSettingsPatch, ctx: ClinicContext = Depends(clinic_context)) -> ClinicOut:
     """Change the agent (name, voice, greeting, style), hours, time zone, call length, turn-taking,
     escalation, booking rules or insurance; the next call uses the new values."""
+    return change_clinic(ctx, body)
+
+
+def change_clinic(ctx: ClinicContext, body: ClinicSettingsPatch) -> ClinicOut:
+    """Apply `body`'s changes to the clinic (audited); the next call uses them."""
     with ctx.changing() as change:
         clinic = change.repo.clinic()
         for name, value in body.changes().items():

@@ -8,7 +8,7 @@ from typing import Any, Final
 
 from fastapi import APIRouter, FastAPI
 
-from frontdesk.api.errors import ErrorBody, install_error_handlers
+from frontdesk.api.errors import ErrorBody, ErrorPages, install_error_handlers
 from frontdesk.api.v1 import (
     appointments,
     audit_log,
@@ -65,10 +65,11 @@ def admin_api_router(settings: Settings) -> APIRouter:
     return router
 
 
-def install_admin_api(app: FastAPI, settings: Settings) -> None:
-    """Add the admin API and GET /metrics to `app` (see the module docstring)."""
+def install_admin_api(app: FastAPI, settings: Settings, pages: ErrorPages | None = None) -> None:
+    """Add the admin API and GET /metrics to `app` (see the module docstring); errors of paths
+    under `pages.prefix` are shown as its pages."""
     app.include_router(admin_api_router(settings))
     app.include_router(prometheus.router)
     app.state.rate_limiter = TokenBuckets()
-    install_error_handlers(app, PREFIX)
+    install_error_handlers(app, PREFIX, pages)
     app.add_middleware(BodySizeLimit, prefix=PREFIX)

@@ -1,0 +1,1 @@
+"""The clinic's web dashboard (served by the API process under /app/)."""
