@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from frontdesk.api.backends import get_backends
 from frontdesk.config import Settings
-from frontdesk.dashboard import agent, sign_in
+from frontdesk.dashboard import agent, numbers, sign_in
 from frontdesk.dashboard.auth import PREFIX, SignInRequired, current_user, home_path
 from frontdesk.dashboard.calls import calls_router
 from frontdesk.dashboard.campaigns import campaigns_router
@@ -46,6 +46,7 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.include_router(calls_router(settings))
     app.include_router(agent.router)
     app.include_router(campaigns_router(settings))
+    app.include_router(numbers.router)
     app.add_exception_handler(SignInRequired, on_sign_in_required)
 
     @app.get(PREFIX, include_in_schema=False)

@@ -7,8 +7,9 @@
   call shows booking intent when it booked, tried to book (a book_appointment action, failed
   ones included) or ended with the `booked` outcome;
 - after_hours_calls_answered: handled inbound calls that started outside the opening hours;
-- latency_ms: p50 and p95 of every stage recorded in the agent turns' timings (milliseconds
-  after the caller stopped speaking; `first_frame_sent` is voice-to-voice).
+- latency_ms: p50 and p95 of every stage recorded in the agent's replies' timings (milliseconds
+  after the caller stopped speaking; `first_frame_sent` is voice-to-voice). The greeting answers
+  no one, so its timings are left out.
 """
 
 import math
@@ -26,6 +27,7 @@ from frontdesk.api.v1.access import ClinicContext, clinic_context
 from frontdesk.domain.clinic_settings import OpeningHours
 from frontdesk.domain.models import Action, Appointment, Call, CallDirection, CallStatus, CallTurn, TurnRole
 from frontdesk.domain.outcomes import Outcome
+from frontdesk.domain.repository import ClinicRepository
 
 BOOKING_ACTION: Final = "book_appointment"
 MAX_PERIOD_DAYS: Final = 366
@@ -73,9 +75,11 @@ def is_open(hours: OpeningHours, local: datetime) -> bool:
 
 
 def stage_latencies(timings: list[dict[str, Any]]) -> dict[str, StageLatency]:
-    """p50/p95 of each numeric stage found in the turns' timings."""
+    """p50/p95 of each numeric stage found in the replies' timings (greetings left out)."""
     samples: dict[str, list[float]] = defaultdict(list)
     for turn in timings:
+        if turn.get("greeting"):
+            continue
         for stage, value in turn.items():
             if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
                 samples[stage].append(float(value))
@@ -108,44 +112,46 @@ def clinic_metrics(
             raise ApiError(422, "to: must not be before from", code="invalid_value")
         if (last - first).days >= MAX_PERIOD_DAYS:
             raise ApiError(422, f"to: the period is at most {MAX_PERIOD_DAYS} days", code="invalid_value")
-        start, _ = repo.local_day_bounds(first)
-        _, end = repo.local_day_bounds(last)
-        in_period = [col(Call.started_at) >= start, col(Call.started_at) < end]
-        calls = repo.rows(Call, *in_period)
-        handled = [c for c in calls if c.status in HANDLED]
-        period_call_ids = select(Call.id).where(Call.clinic_id == ctx.clinic_id, *in_period)
-        booked_calls = {
-            a.created_by_call_id
-            for a in repo.rows(Appointment, col(Appointment.created_by_call_id).in_(period_call_ids))
-        }
-        tried_calls = {
-            a.call_id
-            for a in repo.rows(
-                Action, Action.kind == BOOKING_ACTION, col(Action.call_id).in_(period_call_ids)
-            )
-        }
-        booked_calls |= {c.id for c in calls if c.outcome == Outcome.booked.value}
-        turns = repo.rows(
-            CallTurn, CallTurn.role == TurnRole.agent, col(CallTurn.call_id).in_(period_call_ids)
-        )
-        lengths = [(c.ended_at - c.started_at).total_seconds() for c in handled if c.ended_at is not None]
-        hours = repo.opening_hours()
-        after_hours = [
-            c
-            for c in handled
-            if c.direction is CallDirection.inbound
-            and hours is not None
-            and not is_open(hours, c.started_at.astimezone(clinic.tz))
-        ]
-        return ClinicMetrics(
-            clinic_id=ctx.clinic_id,
-            date_from=first,
-            date_to=last,
-            calls_total=len(calls),
-            calls_handled=len(handled),
-            average_handle_seconds=sum(lengths) / len(lengths) if lengths else None,
-            transfer_rate=_ratio(sum(c.outcome == Outcome.transferred.value for c in handled), len(handled)),
-            booking_completion_rate=_ratio(len(booked_calls), len(booked_calls | tried_calls)),
-            after_hours_calls_answered=len(after_hours),
-            latency_ms=stage_latencies([t.timings for t in turns]),
-        )
+        return period_metrics(repo, first, last)
+
+
+def period_metrics(repo: ClinicRepository, first: date, last: date) -> ClinicMetrics:
+    """The clinic's figures for its local days `first` to `last`, both included."""
+    clinic = repo.clinic()
+    start, _ = repo.local_day_bounds(first)
+    _, end = repo.local_day_bounds(last)
+    in_period = [col(Call.started_at) >= start, col(Call.started_at) < end]
+    calls = repo.rows(Call, *in_period)
+    handled = [c for c in calls if c.status in HANDLED]
+    period_call_ids = select(Call.id).where(Call.clinic_id == clinic.id, *in_period)
+    booked_calls = {
+        a.created_by_call_id
+        for a in repo.rows(Appointment, col(Appointment.created_by_call_id).in_(period_call_ids))
+    }
+    tried_calls = {
+        a.call_id
+        for a in repo.rows(Action, Action.kind == BOOKING_ACTION, col(Action.call_id).in_(period_call_ids))
+    }
+    booked_calls |= {c.id for c in calls if c.outcome == Outcome.booked.value}
+    turns = repo.rows(CallTurn, CallTurn.role == TurnRole.agent, col(CallTurn.call_id).in_(period_call_ids))
+    lengths = [(c.ended_at - c.started_at).total_seconds() for c in handled if c.ended_at is not None]
+    hours = repo.opening_hours()
+    after_hours = [
+        c
+        for c in handled
+        if c.direction is CallDirection.inbound
+        and hours is not None
+        and not is_open(hours, c.started_at.astimezone(clinic.tz))
+    ]
+    return ClinicMetrics(
+        clinic_id=clinic.id,
+        date_from=first,
+        date_to=last,
+        calls_total=len(calls),
+        calls_handled=len(handled),
+        average_handle_seconds=sum(lengths) / len(lengths) if lengths else None,
+        transfer_rate=_ratio(sum(c.outcome == Outcome.transferred.value for c in handled), len(handled)),
+        booking_completion_rate=_ratio(len(booked_calls), len(booked_calls | tried_calls)),
+        after_hours_calls_answered=len(after_hours),
+        latency_ms=stage_latencies([t.timings for t in turns]),
+    )
