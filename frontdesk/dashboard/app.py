@@ -40,6 +40,7 @@ def _home_router() -> APIRouter:
 
 def install_dashboard(app: FastAPI, settings: Settings) -> None:
     """Add the dashboard's pages and static files to `app` (see the module docstring)."""
+    app.state.public_https = settings.public_base_url.startswith("https://")
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="dashboard-static")
     app.include_router(_home_router())
     app.include_router(sign_in.router)

@@ -1,7 +1,7 @@
 """Who is signed in to the dashboard, which clinic a page may show, and the CSRF check of every form.
 
 A session lives in the database (frontdesk.domain.users); the browser holds only its token, in
-an HttpOnly, SameSite=Lax cookie (Secure on https). Every POST must carry the session's CSRF
+an HttpOnly, SameSite=Lax cookie (Secure on https: `secure_cookies`). Every POST must carry the session's CSRF
 token, as the form field `csrf_token` or the header `X-CSRF-Token` (htmx and scripts).
 A page of another clinic answers 404, exactly like an unknown one, as the API keys do.
 """
@@ -43,8 +43,10 @@ def sign_in_url(next_path: str | None = None) -> str:
 
 
 def secure_cookies(request: Request) -> bool:
-    """Cookies get the Secure flag when the browser reached us over https."""
-    return request.url.scheme == "https"
+    """Cookies get the Secure flag when the browser reached us over https: seen on the request,
+    or known from the public address (TLS often ends at a load balancer before our edge)."""
+    public_https: bool = request.app.state.public_https
+    return public_https or request.url.scheme == "https"
 
 
 def optional_user(request: Request) -> SessionUser | None:

@@ -169,3 +169,23 @@ async def test_agent_form_errors_name_their_fields(client: httpx.AsyncClient, en
     assert "IANA" in errors["timezone"] and "09:00-17:00" in errors["hours_monday"]
     assert 'value="Mars/Olympus"' in answer.text  # the typed value is kept
     assert agent_name(engine) == "Ava"
+
+
+async def test_cookies_are_secure_when_the_public_address_is_https(database_url: str, users: None) -> None:
+    settings = Settings(
+        database_url=database_url,
+        temporal_address=UNREACHABLE_TEMPORAL,
+        public_base_url="https://clinic.example",  # TLS ends before the app: the request itself is http
+    )
+    transport = httpx.ASGITransport(app=create_app(settings))
+    async with httpx.AsyncClient(transport=transport, base_url="http://dash.test") as http:
+        form = await http.get("/app/sign-in")
+        assert "Secure" in form.headers["set-cookie"]  # the sign-in form's own token
+        token = hidden(form, "sign_in_token")
+        # A client keeps a Secure cookie for https only: this one is sent back by hand.
+        signed_in = await http.post(
+            "/app/sign-in",
+            data={"email": ADMIN, "password": PASSWORD, "sign_in_token": token},
+            headers={"Cookie": f"fd_sign_in={token}"},
+        )
+    assert signed_in.status_code == 303 and "Secure" in signed_in.headers["set-cookie"]
