@@ -24,14 +24,17 @@ class CredentialsError(ValueError):
     """Credentials could not be encrypted or decrypted; the message says why."""
 
 
-def _fernet(secret_key: SecretStr | str) -> Fernet:
+def derive_key(secret_key: SecretStr | str, purpose: bytes) -> bytes:
+    """32 bytes for one `purpose` (its domain separation, e.g. b"frontdesk/<use>/v1"), derived from
+    the secret key with HKDF-SHA256: keys of two purposes share nothing usable."""
     secret = secret_key.get_secret_value() if isinstance(secret_key, SecretStr) else secret_key
     if not secret:
         raise CredentialsError("the secret key is empty; set FRONTDESK_SECRET_KEY")
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=_HKDF_INFO).derive(
-        secret.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(derived))
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=purpose).derive(secret.encode())
+
+
+def _fernet(secret_key: SecretStr | str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(derive_key(secret_key, _HKDF_INFO)))
 
 
 def encrypt_credentials(credentials: dict[str, str], secret_key: SecretStr | str) -> str:

@@ -1,5 +1,5 @@
-"""The media process's FastAPI app: health probes, /metrics and the Twilio Media Streams socket
-(`/media`).
+"""The media process's FastAPI app: health probes, /metrics, the Twilio Media Streams socket
+(`/media`) and the browser's media socket for the dashboard's web calls (`/browser/stream`).
 
 It holds the same backends as the API, because the turn loop reads the database directly and
 sends booking actions to Temporal as Updates (DESIGN.md section 2).
@@ -19,6 +19,7 @@ from frontdesk.config import Settings
 from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.live_calls import LiveCalls
 from frontdesk.realtime.stalls import watch_collector, watch_loop_lag
+from frontdesk.telephony.browser.media_route import browser_media_router
 from frontdesk.telephony.twilio.media_route import media_router
 from frontdesk.telephony.twilio.rest import twilio_calls_for
 
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.live_calls = live_calls
     app.include_router(media_router(settings, calls=twilio_calls_for(settings), live_calls=live_calls))
+    app.include_router(browser_media_router(settings, live_calls=live_calls))
     app.include_router(prometheus.router)
     base_lifespan = app.router.lifespan_context
 

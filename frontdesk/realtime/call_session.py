@@ -45,6 +45,7 @@ from frontdesk.realtime.transport import (
     CallStopped,
     DigitPressed,
     MarkReached,
+    ShowsTranscript,
     Transport,
     TransportEvent,
 )
@@ -105,7 +106,7 @@ class CallSession:
             await self._close()
 
     async def _open(self, start: CallStarted) -> None:
-        services = self.services
+        services, transport = self.services, self.transport
         self.start = start
         # The clinic is the one that owns the dialled number; a stream naming another is refused.
         self.clinic_id = await services.clinic_for_number(start.called)
@@ -127,6 +128,7 @@ class CallSession:
         )
         self.state = CallState(
             caller_number=start.caller,
+            # The agent knows two directions: a browser's call (web) is someone calling the clinic.
             direction="outbound" if start.direction is CallDirection.outbound else "inbound",
             purpose=start.purpose,
             appointment_id=start.appointment_id,
@@ -149,7 +151,7 @@ class CallSession:
         model = services.turn_model
         self.end_of_turn = EndOfTurnRule(policy, model) if model is not None else None
         self.loop = TurnLoop(
-            transport=self.transport,
+            transport=transport,
             engine=engine,
             actions=self.actions,
             state=self.state,
@@ -160,6 +162,7 @@ class CallSession:
             clock=self.clock,
             idle_seconds=services.settings.call_idle_seconds,
             end_of_turn=policy if model is not None else None,
+            transcript=transport.show_transcript if isinstance(transport, ShowsTranscript) else None,
         )
         # Creating a Silero instance takes ~60 ms: keep it off the event loop other calls share.
         self.analyzer = await asyncio.to_thread(FrameAnalyzer)

@@ -1,15 +1,17 @@
 """The audio connection of one call, as the turn loop sees it, whatever carries it.
 
 Twilio Media Streams is one transport; the local caller of `frontdesk call` speaks the same
-protocol, and a browser or another carrier would plug in as another implementation.
+protocol; the dashboard's browser is another (telephony/browser), and another carrier would plug
+in the same way. A transport that can show the conversation as it goes (the browser's) also
+implements `ShowsTranscript`, and the turn loop tells it each line.
 """
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from uuid import UUID
 
-from frontdesk.domain.models import CallDirection
+from frontdesk.domain.models import CallDirection, TurnRole
 
 
 @dataclass(frozen=True)
@@ -89,4 +91,28 @@ class Transport(Protocol):
 
     async def hangup(self) -> None:
         """End the call."""
+        ...
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """A line of the live transcript, as the turn loop knows it.
+
+    The caller's words come as interim lines while they speak (the words so far) and a final one
+    when their turn is taken; the agent's as an interim line when each clause starts to play (the
+    reply so far) and a final one with what the caller heard. A final line with no text withdraws
+    the line in progress (the caller's words taken as a backchannel, a reply nobody heard).
+    """
+
+    role: TurnRole
+    text: str
+    final: bool
+
+
+@runtime_checkable
+class ShowsTranscript(Protocol):
+    """A transport that shows the conversation as it goes."""
+
+    def show_transcript(self, line: TranscriptLine) -> None:
+        """Show `line` (without waiting: the turn loop calls this between its own steps)."""
         ...

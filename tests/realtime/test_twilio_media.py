@@ -29,11 +29,12 @@ from frontdesk.realtime.transport import (
     Transport,
     TransportEvent,
 )
+from frontdesk.telephony.public_urls import public_url, websocket_url
 from frontdesk.telephony.twilio.media_route import media_router
 from frontdesk.telephony.twilio.media_stream import TwilioMediaTransport
 from frontdesk.telephony.twilio.protocol import SERVER_MESSAGE, OutboundMedia, PlayMedia, PlayMediaText
 from frontdesk.telephony.twilio.rest import twilio_calls_for
-from frontdesk.telephony.twilio.signatures import SIGNATURE_HEADER, public_url, sign, websocket_url
+from frontdesk.telephony.twilio.signatures import SIGNATURE_HEADER, sign
 from tests.realtime.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.realtime.served import serve
 

@@ -45,7 +45,7 @@ from frontdesk.domain.outcomes import Outcome
 from frontdesk.logs import get_logger
 from frontdesk.realtime import metrics
 from frontdesk.realtime.speech.base import TranscriptEvent, TranscriptKind
-from frontdesk.realtime.transport import DigitPressed, Transport
+from frontdesk.realtime.transport import DigitPressed, TranscriptLine, Transport
 from frontdesk.realtime.turn.barge_in import RESUME_MAX_S, RESUME_QUIET_S, words_interrupt
 from frontdesk.realtime.turn.caller_turn import ArrivalClock, CallerTurn, CallerTurns, GuessWithdrawn
 from frontdesk.realtime.turn.end_of_turn import CallerPaused, EndOfTurnPolicy, TurnEnded
@@ -144,9 +144,11 @@ class TurnLoop:
         clock: ArrivalClock,
         idle_seconds: float,
         end_of_turn: EndOfTurnPolicy | None = None,
+        transcript: Callable[[TranscriptLine], None] | None = None,
     ) -> None:
         """`end_of_turn`: the timing of the end-of-turn rule whose decisions the call session
-        posts here; None when the STT's end of speech ends the caller's turns."""
+        posts here; None when the STT's end of speech ends the caller's turns. `transcript`: told
+        each line of the live transcript (see `TranscriptLine`), when the transport shows one."""
         self.turns: list[TurnRecord] = []
         self.marks = Marks()
         self._transport = transport
@@ -155,6 +157,7 @@ class TurnLoop:
         self._state = state
         self._profile = profile
         self._voice = voice
+        self._transcript = transcript
         self._inbox: asyncio.Queue[LoopInput] = asyncio.Queue()
         self._caller = CallerTurns(clock, self.post, end_of_turn)
         self._watchdogs = CallWatchdogs(idle_seconds, profile.max_call_seconds)
@@ -255,6 +258,8 @@ class TurnLoop:
             if self._agent_heard and event.text.strip() and not is_backchannel(event.text):
                 await self._interrupt("interim words")
         self._caller.on_transcript(event)
+        if event.text and (words := self._caller.words_so_far):
+            self._show(TurnRole.caller, words, final=False)
         self._release_unheard(time.monotonic())
         await self._resume_if_false(time.monotonic())
 
@@ -269,6 +274,7 @@ class TurnLoop:
         guessed = speculation is not None  # and wrong: the reply below starts afresh
         await self._discard()
         if self._ending:
+            self._show(TurnRole.caller, "", final=True)  # too late to be answered
             return
         if turn.shown is None and not turn.unclear and (earlier := await self._undo_unheard()) is not None:
             turn = replace(turn, text=f"{earlier} {turn.text}")
@@ -278,6 +284,7 @@ class TurnLoop:
         if current is not None and self._agent_heard:
             if not words_interrupt(turn.text, onset or current.position()):
                 metrics.BACKCHANNELS.inc()
+                self._show(TurnRole.caller, "", final=True)
                 await self._resume("a backchannel")
                 return
         self._watchdogs.caller_spoke()
@@ -384,6 +391,7 @@ class TurnLoop:
         self._watchdogs.caller_spoke()
         caller = TurnRecord(role=TurnRole.caller, text=turn.shown or turn.text, timings={})
         self.turns.insert(self.turns.index(speculation.speech.turn), caller)
+        self._show(TurnRole.caller, caller.text, final=True)
         speech = speculation.speech
         speech.timings.update({**_turn_timings(turn), "preemptive_kept": 1.0})
         metrics.PREEMPTIVE.labels(result="kept").inc()
@@ -431,6 +439,7 @@ class TurnLoop:
             cached=cached,
             on_heard=on_heard,
             on_done=lambda done: self.post(SpeechDone(done)),
+            on_said=lambda said: self._show(TurnRole.agent, said, final=False),
             release=release,
         )
         self._current = speech
@@ -492,6 +501,8 @@ class TurnLoop:
         """A speech is over: its tools' Update round trips join its timings (for the benchmark)."""
         timings = speech.timings
         timings.update(self._actions.take_update_timings())
+        if speech.sent_audio:  # its interim lines went out: close them with what was heard
+            self._show(TurnRole.agent, speech.turn.heard_text or "", final=True)
         if not timings.get("greeting") and "first_frame_sent" in timings:
             metrics.observe_turn(timings)
         if speech is self._current:
@@ -564,7 +575,13 @@ class TurnLoop:
     def _record(self, role: TurnRole, text: str, timings: dict[str, float]) -> TurnRecord:
         turn = TurnRecord(role=role, text=text, timings=timings)
         self.turns.append(turn)
+        if role is TurnRole.caller:  # an agent turn is shown as its audio goes out
+            self._show(role, text, final=True)
         return turn
+
+    def _show(self, role: TurnRole, text: str, final: bool) -> None:
+        if self._transcript is not None:
+            self._transcript(TranscriptLine(role, text, final))
 
 
 def _turn_timings(turn: CallerTurn) -> dict[str, float]:

@@ -90,12 +90,14 @@ class AgentSpeech:
         cached: bool = False,
         on_heard: Callable[[str], None] | None = None,
         on_done: Callable[["AgentSpeech"], None] | None = None,
+        on_said: Callable[[str], None] | None = None,
         release: asyncio.Event | None = None,
     ) -> None:
         """`text`: fixed words, or the engine's reply streamed as text deltas. `began`: the
         monotonic time the turn's timings count from (the caller's end of speech). `cached`: fixed
         words from the phrase cache. `on_heard(text)`: told what was heard when interrupted.
-        `on_done(self)`: told when everything was played. `release`: each chunk is sent only
+        `on_done(self)`: told when everything was played. `on_said(text)`: told
+        the words so far each time a clause's audio starts going out. `release`: each chunk is sent only
         while this is set (a reply held before it is heard: generated and synthesized ahead)."""
         self.turn = turn
         self.clauses: list[str] = []
@@ -107,6 +109,7 @@ class AgentSpeech:
         self._cached = cached
         self._on_heard = on_heard
         self._on_done = on_done
+        self._on_said = on_said
         self._release = release
         self._out: dict[str, float] = {}  # seconds of audio before each mark not yet echoed
         self._clause_ends: dict[str, int] = {}  # the last mark of each clause -> its index
@@ -298,6 +301,8 @@ class AgentSpeech:
                     self._sent[index].append(chunk)
                     await self._send(index, chunk)
                     self.timings.setdefault("first_frame_sent", self._since_began())
+                    if self._on_said is not None and len(self._sent[index]) == 1:
+                        self._on_said(" ".join(self.clauses[: index + 1]))
             self._complete = index + 1
             if index in self._last_marks:
                 self._clause_ends[self._last_marks[index]] = index

@@ -7,34 +7,24 @@ handler, by default the turn loop (`frontdesk.realtime.call_session.run_call`), 
 process's live calls while it runs.
 """
 
-from collections.abc import Awaitable, Callable
-from typing import Final
-
 from fastapi import APIRouter, WebSocket
-from starlette.datastructures import State
 
 from frontdesk.config import Settings
 from frontdesk.logs import get_logger
 from frontdesk.realtime.live_calls import Draining, LiveCalls
-from frontdesk.realtime.transport import Transport
-from frontdesk.telephony.twilio.media_stream import CLOSE_POLICY_VIOLATION, TwilioMediaTransport
+from frontdesk.telephony.media_socket import (
+    CLOSE_POLICY_VIOLATION,
+    CLOSE_TRY_AGAIN_LATER,
+    CallHandler,
+    carry_call,
+    run_turn_loop,
+)
+from frontdesk.telephony.twilio.media_stream import TwilioMediaTransport
 from frontdesk.telephony.twilio.protocol import MEDIA_PATH
 from frontdesk.telephony.twilio.rest import TwilioCalls
 from frontdesk.telephony.twilio.signatures import websocket_signature_valid
 
-CLOSE_INTERNAL_ERROR: Final = 1011
-CLOSE_TRY_AGAIN_LATER: Final = 1013
-
-CallHandler = Callable[[Transport, State], Awaitable[None]]
-
 _log = get_logger(__name__)
-
-
-async def run_turn_loop(transport: Transport, state: State) -> None:
-    """The production call handler: the turn loop (imported here, when the first call arrives)."""
-    from frontdesk.realtime.call_session import run_call
-
-    await run_call(transport, state)
 
 
 def media_router(
@@ -69,14 +59,4 @@ def media_router(
 
 async def _carry(websocket: WebSocket, calls: TwilioCalls | None, handler: CallHandler) -> None:
     async with TwilioMediaTransport(websocket, calls) as transport:
-        try:
-            await handler(transport, websocket.app.state)
-        except Exception as exc:
-            # One call's failure ends that call only; the type, never a message that may quote PHI.
-            call = transport.call
-            _log.error(
-                "media.handler_failed",
-                call_sid=call.call_sid if call else None,
-                error_type=type(exc).__name__,
-            )
-            await transport.close(CLOSE_INTERNAL_ERROR, "internal error")
+        await carry_call(transport, websocket.app.state, handler)

@@ -6,11 +6,9 @@ MAX_MESSAGE_CHARS, a binary frame, media before start, a format other than mu-la
 closes this call's socket with a logged reason and ends its events with CallStopped; no other
 call is touched, each socket being its own task.
 
-Outbound audio is cut into 160-byte 20 ms frames and sent by one sender task at real-time pace:
-each frame is due when the carrier has LEAD_SECONDS of our audio still to play, so a `clear`
-throws away little. A frame due within BURST_SECONDS goes at once with the one before, so the
-sender wakes once per two or three frames rather than for each. A mark follows each `play()`
-chunk. Frames sent more than a frame behind their schedule are counted as late (`stats`).
+Outbound audio goes out at real-time pace through a `Playout` (realtime/playout.py): 160-byte
+20 ms frames as media messages, a mark after each `play()` chunk, a clear on barge-in; frames sent
+more than a frame behind their schedule are counted as late (`stats`).
 
 `transfer` and `hangup` go through Twilio's REST API (`TwilioCalls`) with the call sid; Twilio
 then stops the stream. Without Twilio credentials (the offline stack, `frontdesk call`) there is
@@ -18,11 +16,9 @@ no REST API: the transport records the transfer target (`transfer_target`) and c
 itself, which the local caller takes as the end of the call.
 """
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Final, Self
 
@@ -31,8 +27,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from frontdesk.domain.models import CallDirection, check_e164
 from frontdesk.logs import get_logger
-from frontdesk.realtime import metrics
-from frontdesk.realtime.audio.codec import FRAME_MS, TELEPHONY_SAMPLE_RATE, MulawFramer, split_mulaw_frames
+from frontdesk.realtime.audio.codec import TELEPHONY_SAMPLE_RATE, MulawFramer
+from frontdesk.realtime.playout import PlaybackStats, Playout
 from frontdesk.realtime.transport import (
     AudioReceived,
     CallStarted,
@@ -40,6 +36,15 @@ from frontdesk.realtime.transport import (
     DigitPressed,
     MarkReached,
     TransportEvent,
+)
+from frontdesk.telephony.media_socket import (
+    CLOSE_NORMAL,
+    CLOSE_TOO_BIG,
+    CLOSE_UNSUPPORTED_DATA,
+    ProtocolViolation,
+    close_socket,
+    first_error,
+    receive_message,
 )
 from frontdesk.telephony.twilio.protocol import (
     APPOINTMENT_PARAMETER,
@@ -63,55 +68,10 @@ from frontdesk.telephony.twilio.protocol import (
 from frontdesk.telephony.twilio.rest import TwilioCalls
 
 MAX_MESSAGE_CHARS: Final = 16 * 1024
-FRAME_SECONDS: Final = FRAME_MS / 1000
-# How much of our audio the carrier may hold unplayed: enough to ride out scheduling jitter,
-# little enough that a barge-in's `clear` discards only a few frames.
-LEAD_SECONDS: Final = 0.08
-# How early a frame may leave to ride along with the previous one: fewer wake-ups of the sender
-# (a timer, a task switch and a lock a frame) for at most this much more audio at the carrier.
-BURST_SECONDS: Final = 0.04
-
-# WebSocket close codes (RFC 6455).
-CLOSE_NORMAL: Final = 1000
-CLOSE_UNSUPPORTED_DATA: Final = 1003
-CLOSE_POLICY_VIOLATION: Final = 1008
-CLOSE_TOO_BIG: Final = 1009
+# The directions a Twilio stream may carry; a browser's call (web) never comes over Twilio.
+TWILIO_DIRECTIONS: Final = frozenset({CallDirection.inbound.value, CallDirection.outbound.value})
 
 _log = get_logger(__name__)
-
-
-class ProtocolViolation(Exception):
-    """An inbound message this stream cannot accept; closes the socket with `code`."""
-
-    def __init__(self, reason: str, code: int = CLOSE_POLICY_VIOLATION) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
-
-
-@dataclass
-class PlaybackStats:
-    """Counters of the outbound audio, for the turn loop's metrics."""
-
-    frames_sent: int = 0
-    late_frames: int = 0  # sent more than one frame (20 ms) behind schedule
-    marks_sent: int = 0
-    clears_sent: int = 0
-
-
-@dataclass(frozen=True)
-class _Frame:
-    audio: bytes
-    generation: int
-    queued_at: float
-
-
-@dataclass(frozen=True)
-class _PendingMark:
-    name: str
-
-
-_Outbound = _Frame | _PendingMark
 
 
 def check_media_format(start: Start) -> None:
@@ -132,19 +92,22 @@ def check_media_format(start: Start) -> None:
 def call_started(start: Start) -> CallStarted:
     """The typed CallStarted of a start message, from the customParameters our TwiML attached.
 
-    A parameter the call cannot go on without (caller, called, a direction, clinic or clock that
-    does not parse) is a protocol violation; a malformed appointment id is dropped with a warning,
-    and the outbound call goes on without one.
+    A parameter the call cannot go on without (caller, called, a clinic or clock that does not
+    parse, a direction other than inbound or outbound: web calls never come through Twilio) is a
+    protocol violation; a malformed appointment id is dropped with a warning, and the outbound
+    call goes on without one.
     """
     parameters = start.start.custom_parameters
     missing = [name for name in (CALLER_PARAMETER, CALLED_PARAMETER) if not parameters.get(name)]
     if missing:
         raise ProtocolViolation(f"start lacks the customParameters {', '.join(missing)}")
     call_sid = start.start.call_sid
-    try:
-        direction = CallDirection(parameters.get(DIRECTION_PARAMETER, CallDirection.inbound.value))
-    except ValueError:
-        raise ProtocolViolation("the stream's direction is neither inbound nor outbound") from None
+    direction_value = parameters.get(DIRECTION_PARAMETER, CallDirection.inbound.value)
+    if direction_value not in TWILIO_DIRECTIONS:
+        raise ProtocolViolation(
+            "the stream's direction must be inbound or outbound (a web call comes over the browser socket)"
+        )
+    direction = CallDirection(direction_value)
     clinic = parameters.get(CLINIC_PARAMETER)
     clinic_id = _uuid(clinic)
     if clinic and clinic_id is None:
@@ -196,30 +159,27 @@ class TwilioMediaTransport:
     ) -> None:
         self._websocket = websocket
         self._calls = calls
-        self._clock = clock
-        self._queue: asyncio.Queue[_Outbound] = asyncio.Queue()
-        self._send_lock = asyncio.Lock()
-        self._generation = 0  # bumped by clear(): frames of an older generation are dropped
-        self._carrier_free_at = 0.0  # when the carrier will have played all we sent
-        self._sender: asyncio.Task[None] | None = None
+        self._playout = Playout(self, clock=clock)
         self._started: CallStarted | None = None
         self._play_text: PlayMediaText | None = None  # the stream's media messages, once started
         self._end_reason: str | None = None
         self._framer = MulawFramer()  # caller audio in exact 20 ms frames
-        self.stats = PlaybackStats()
         self.transfer_target: str | None = None
 
     async def __aenter__(self) -> Self:
-        self._sender = asyncio.create_task(self._send_loop(), name="media-sender")
+        self._playout.start()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._sender is not None:
-            self._sender.cancel()
-            await asyncio.gather(self._sender, return_exceptions=True)
+        await self._playout.aclose()
         await self.close(CLOSE_NORMAL, "call ended")
+
+    @property
+    def stats(self) -> PlaybackStats:
+        """Counters of the agent audio sent on this stream."""
+        return self._playout.stats
 
     @property
     def call(self) -> CallStarted | None:
@@ -248,13 +208,8 @@ class TwilioMediaTransport:
 
     async def _next_events(self) -> list[TransportEvent]:
         """The events of the next message; raises ProtocolViolation or WebSocketDisconnect."""
-        if self._websocket.application_state is not WebSocketState.CONNECTED:
-            raise WebSocketDisconnect(CLOSE_NORMAL)
-        raw = await self._websocket.receive()
-        if raw["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(raw.get("code", CLOSE_NORMAL))
-        text = raw.get("text")
-        if text is None:
+        text = await receive_message(self._websocket)
+        if isinstance(text, bytes):
             raise ProtocolViolation("binary frames are not part of the protocol", CLOSE_UNSUPPORTED_DATA)
         if len(text) > MAX_MESSAGE_CHARS:
             raise ProtocolViolation(
@@ -263,7 +218,7 @@ class TwilioMediaTransport:
         try:
             message = CARRIER_MESSAGE.validate_json(text)
         except ValidationError as exc:
-            raise ProtocolViolation(f"malformed message: {_first_error(exc)}") from None
+            raise ProtocolViolation(f"malformed message: {first_error(exc)}") from None
         if isinstance(message, Connected):
             return []
         if isinstance(message, Start):
@@ -297,10 +252,7 @@ class TwilioMediaTransport:
         if self._started is None:
             raise RuntimeError("play() before the stream started")
         MarkInfo(name=mark)  # a mark Twilio would refuse fails here, not on the wire
-        now = self._clock()
-        for frame in split_mulaw_frames(mulaw):
-            self._queue.put_nowait(_Frame(frame, self._generation, now))
-        self._queue.put_nowait(_PendingMark(mark))
+        self._playout.play(mulaw, mark)
 
     async def clear(self) -> None:
         """Drop queued audio and tell the carrier to flush what it holds.
@@ -308,19 +260,8 @@ class TwilioMediaTransport:
         Marks still queued are sent just before the clear, so the carrier echoes every mark of
         every `play()` exactly once (played or cleared).
         """
-        stream_sid = self._stream_sid()
-        async with self._send_lock:
-            self._generation += 1
-            marks: list[str] = []
-            while not self._queue.empty():
-                item = self._queue.get_nowait()
-                if isinstance(item, _PendingMark):
-                    marks.append(item.name)
-            for name in marks:
-                await self._send_mark(stream_sid, name)
-            await self._send_text(Clear(stream_sid=stream_sid).to_json())
-            self.stats.clears_sent += 1
-            self._carrier_free_at = self._clock()
+        self._stream_sid()  # a clear before the start has no stream to name
+        await self._playout.clear()
 
     async def transfer(self, number: str) -> None:
         """Hand the call to `number` (E.164): through Twilio's REST API, or offline by ending the stream."""
@@ -338,32 +279,19 @@ class TwilioMediaTransport:
         else:
             await self._calls.hangup(self._require_call_sid())
 
-    async def _send_loop(self) -> None:
-        while True:
-            item = await self._queue.get()
-            if isinstance(item, _PendingMark):
-                async with self._send_lock:
-                    await self._send_mark(self._stream_sid(), item.name)
-                continue
-            send_at = max(item.queued_at, self._carrier_free_at - LEAD_SECONDS)
-            delay = send_at - self._clock()
-            if delay > BURST_SECONDS:
-                await asyncio.sleep(delay)
-            async with self._send_lock:
-                if item.generation != self._generation:
-                    continue  # cleared while we waited
-                sent_at = self._clock()
-                await self._send_text(self._play_media().of(item.audio))
-                self.stats.frames_sent += 1
-                metrics.FRAMES_SENT.inc()
-                if sent_at - send_at > FRAME_SECONDS:
-                    self.stats.late_frames += 1
-                    metrics.FRAMES_LATE.inc()
-                self._carrier_free_at = max(self._carrier_free_at, sent_at) + FRAME_SECONDS
+    # --- the playout's wire: Media Streams messages -------------------------------------------
 
-    async def _send_mark(self, stream_sid: str, name: str) -> None:
-        await self._send_text(Mark(stream_sid=stream_sid, mark=MarkInfo(name=name)).to_json())
-        self.stats.marks_sent += 1
+    async def send_frame(self, mulaw: bytes) -> None:
+        """One frame of agent audio as a media message."""
+        await self._send_text(self._play_media().of(mulaw))
+
+    async def send_mark(self, name: str) -> None:
+        """A mark message."""
+        await self._send_text(Mark(stream_sid=self._stream_sid(), mark=MarkInfo(name=name)).to_json())
+
+    async def send_clear(self) -> None:
+        """A clear message."""
+        await self._send_text(Clear(stream_sid=self._stream_sid()).to_json())
 
     async def _send_text(self, text: str) -> None:
         if self._websocket.application_state is WebSocketState.CONNECTED:
@@ -378,11 +306,7 @@ class TwilioMediaTransport:
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket (once; a no-op when it is closed already)."""
-        if self._websocket.application_state is WebSocketState.CONNECTED:
-            try:
-                await self._websocket.close(code, reason[:120])  # a close reason is at most 123 bytes
-            except (RuntimeError, WebSocketDisconnect):
-                pass  # the client closed at the same moment: the socket is closed, as wanted
+        await close_socket(self._websocket, code, reason)
 
     def _stream_sid(self) -> str:
         if self._started is None:
@@ -401,9 +325,3 @@ class TwilioMediaTransport:
 
     def _call_sid(self) -> str | None:
         return self._started.call_sid if self._started else None
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"])
-    return f"{where}: {error['msg']}" if where else str(error["msg"])

@@ -18,9 +18,9 @@ from twilio.rest.api.v2010.account.call import CallInstance
 
 from frontdesk.config import Settings
 from frontdesk.telephony.carrier import OutboundDial
+from frontdesk.telephony.public_urls import public_url
 from frontdesk.telephony.twilio.protocol import AMD_PATH, ATTEMPT_QUERY, STATUS_PATH, TARGET_QUERY, VOICE_PATH
 from frontdesk.telephony.twilio.rest import REQUEST_TIMEOUT_SECONDS, TwilioApi
-from frontdesk.telephony.twilio.signatures import public_url
 
 RING_SECONDS: Final = 25  # then Twilio reports no-answer
 STATUS_EVENTS: Final = ["initiated", "ringing", "answered", "completed"]

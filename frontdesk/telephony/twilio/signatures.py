@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 from twilio.request_validator import RequestValidator
 
 from frontdesk.config import Settings
+from frontdesk.telephony.public_urls import public_url
 
 SIGNATURE_HEADER: Final = "X-Twilio-Signature"
 
@@ -26,22 +27,6 @@ def twilio_auth_token(settings: Settings) -> str:
     """The key Twilio's signatures are made with: the account's auth token, else the dev token."""
     secret = settings.twilio_auth_token or settings.twilio_dev_auth_token
     return secret.get_secret_value()
-
-
-def public_url(settings: Settings, path: str, query: str = "", websocket: bool = False) -> str:
-    """The address Twilio uses for `path` (and `query`): public_base_url, or for a socket
-    public_media_url when set, as ws(s)://."""
-    base = settings.public_base_url.rstrip("/")
-    if websocket:
-        base = (settings.public_media_url or base).rstrip("/")
-        scheme, rest = base.split("://", 1)
-        base = f"{'wss' if scheme == 'https' else 'ws'}://{rest}"
-    return f"{base}{path}" + (f"?{query}" if query else "")
-
-
-def websocket_url(settings: Settings, path: str) -> str:
-    """The ws(s):// URL of a socket route, as the TwiML <Stream url> names it."""
-    return public_url(settings, path, websocket=True)
 
 
 def sign(settings: Settings, url: str, params: Mapping[str, str] | None = None) -> str:

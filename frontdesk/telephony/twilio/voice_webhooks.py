@@ -63,6 +63,7 @@ from frontdesk.domain.models import ActionStatus, Call, CallDirection, CallStatu
 from frontdesk.domain.outcomes import Outcome
 from frontdesk.domain.repository import ClinicRepository, clinic_by_phone_number
 from frontdesk.logs import get_logger
+from frontdesk.telephony.public_urls import public_url, websocket_url
 from frontdesk.telephony.twilio.protocol import (
     AMD_PATH,
     APPOINTMENT_PARAMETER,
@@ -81,12 +82,7 @@ from frontdesk.telephony.twilio.protocol import (
     VOICE_PATH,
 )
 from frontdesk.telephony.twilio.rest import TelephonyError, TwilioCalls, voicemail_twiml
-from frontdesk.telephony.twilio.signatures import (
-    parse_form,
-    public_url,
-    webhook_signature_valid,
-    websocket_url,
-)
+from frontdesk.telephony.twilio.signatures import parse_form, webhook_signature_valid
 from frontdesk.temporal_client import TemporalUnavailableError
 from frontdesk.workflows.call import CallWorkflow
 from frontdesk.workflows.inputs import CallInput
