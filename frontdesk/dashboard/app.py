@@ -17,6 +17,7 @@ from frontdesk.dashboard.auth import PREFIX, SignInRequired, current_user, home_
 from frontdesk.dashboard.calls import calls_router
 from frontdesk.dashboard.campaigns import campaigns_router
 from frontdesk.dashboard.pages import STATIC_DIR, DashboardErrorPages, on_sign_in_required, render
+from frontdesk.dashboard.talk import talk_router
 from frontdesk.domain.models import Clinic
 from frontdesk.domain.users import SessionUser
 
@@ -48,6 +49,7 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.include_router(agent.router)
     app.include_router(campaigns_router(settings))
     app.include_router(numbers.router)
+    app.include_router(talk_router(settings))
     app.add_exception_handler(SignInRequired, on_sign_in_required)
 
     @app.get(PREFIX, include_in_schema=False)

@@ -88,6 +88,10 @@ class Browser:
 
         await self._run(step)
 
+    async def click(self, css: str) -> None:
+        """Click the element `css` selects (a button that stays on the page)."""
+        await self._run(lambda: self.driver.find_element(By.CSS_SELECTOR, css).click())
+
     async def text(self, css: str = "body") -> str:
         """The visible text of the first element `css` selects."""
         return await self._run(lambda: self.driver.find_element(By.CSS_SELECTOR, css).text)

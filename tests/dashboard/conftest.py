@@ -17,6 +17,7 @@ from frontdesk.domain.models import Clinic, UserRole
 from frontdesk.domain.seed import DEMO_NUMBER, DEMO_SLUG
 from frontdesk.domain.users import create_user
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
+from frontdesk.telephony.browser.media_route import browser_media_router
 from frontdesk.telephony.twilio.media_route import media_router
 from tests.domain.factories import make_small_clinic
 from tests.realtime.call_worker import CallWorker, call_worker, temporal_env
@@ -56,7 +57,8 @@ def users(engine: Engine, demo_clinic: Clinic) -> None:
 
 @pytest.fixture
 async def site(database_url: str, users: None, call_worker: CallWorker) -> AsyncIterator[Site]:
-    """The API app with its dashboard and the media socket, on one port, with a worker behind it."""
+    """The API app with its dashboard and the media sockets (Twilio's and the browser's), on one
+    port, with a worker behind it."""
     holder: list[Settings] = []
 
     def make_app(url: str) -> FastAPI:
@@ -71,6 +73,7 @@ async def site(database_url: str, users: None, call_worker: CallWorker) -> Async
         app = create_app(settings)
         app.state.settings = settings
         app.include_router(media_router(settings))
+        app.include_router(browser_media_router(settings))
         return app
 
     async with serve(make_app) as url:
