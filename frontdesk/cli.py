@@ -58,7 +58,7 @@ def worker() -> None:
 
 @app.command()
 def api() -> None:
-    """Run the API server (Twilio webhooks, the admin API under /v1, /metrics)."""
+    """Run the API server (Twilio webhooks, the admin API under /v1, the dashboard under /app/, /metrics)."""
     from frontdesk.devstack.servers import serve_api
 
     serve_api(get_settings())
