@@ -16,7 +16,7 @@ from frontdesk.api.v1.calls import CallDetail, CallOut, TurnOut, call_detail, ca
 from frontdesk.config import Settings
 from frontdesk.dashboard.auth import PREFIX, ClinicPage, clinic_page, parse_uuid
 from frontdesk.dashboard.pages import render
-from frontdesk.domain.models import Call, CallDirection, TurnRole
+from frontdesk.domain.models import Call, CallDirection, Message, TurnRole
 from frontdesk.domain.outcomes import Outcome
 
 PAGE_SIZE: Final = 50
@@ -125,8 +125,11 @@ def calls_router(settings: Settings) -> APIRouter:
 
     @router.get("/calls/{call_id}")
     def call_page(request: Request, call_id: str, page: ClinicPage = Depends(clinic_page)) -> Response:
-        """One call: the transcript turn by turn (said and heard), barge-ins, latency, actions, summary."""
+        """One call: the transcript turn by turn (said and heard), barge-ins, latency, actions, the
+        messages sent after it (confirmations), summary."""
         detail: CallDetail = call_detail(page.ctx, settings, parse_uuid(call_id))
+        with page.ctx.reading() as repo:
+            messages = repo.rows(Message, Message.call_id == detail.id)
         return render(
             request,
             "call.html",
@@ -136,6 +139,7 @@ def calls_router(settings: Settings) -> APIRouter:
             call=detail,
             row=_row(detail, page),
             turns=[TurnView(t) for t in detail.turns],
+            messages=sorted(messages, key=lambda m: m.created_at),
         )
 
     return router

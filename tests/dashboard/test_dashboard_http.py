@@ -12,7 +12,20 @@ from sqlmodel import Session, select
 
 from frontdesk.api.app import create_app
 from frontdesk.config import Settings
-from frontdesk.domain.models import ActorKind, AuditEntry, Clinic, UserRole
+from frontdesk.domain.models import (
+    Action,
+    ActorKind,
+    AuditEntry,
+    Call,
+    CallDirection,
+    CallTurn,
+    Clinic,
+    Message,
+    MessageChannel,
+    MessageStatus,
+    TurnRole,
+    UserRole,
+)
 from frontdesk.domain.seed import DEMO_SLUG
 from frontdesk.domain.users import create_user
 from tests.dashboard.conftest import ADMIN, OTHER_SLUG, OTHER_STAFF, PASSWORD
@@ -189,3 +202,64 @@ async def test_cookies_are_secure_when_the_public_address_is_https(database_url:
             headers={"Cookie": f"fd_sign_in={token}"},
         )
     assert signed_in.status_code == 303 and "Secure" in signed_in.headers["set-cookie"]
+
+
+async def test_a_calls_page_shows_what_it_said_heard_did_and_sent(
+    client: httpx.AsyncClient, engine: Engine, demo_clinic: Clinic
+) -> None:
+    with Session(engine) as session:
+        call = Call(
+            clinic_id=demo_clinic.id,
+            call_sid="CA-dashboard-call-page",
+            direction=CallDirection.inbound,
+            from_number="+15550199003",
+            to_number="+15550100000",
+            outcome="booked",
+            summary="Booked a cleaning for Tuesday.",
+        )
+        session.add(call)
+        session.flush()
+        said = "We have Tuesday at nine or Wednesday at ten."
+        session.add_all(
+            [
+                CallTurn(
+                    clinic_id=demo_clinic.id,
+                    call_id=call.id,
+                    index=0,
+                    role=TurnRole.caller,
+                    text="A cleaning.",
+                ),
+                CallTurn(
+                    clinic_id=demo_clinic.id,
+                    call_id=call.id,
+                    index=1,
+                    role=TurnRole.agent,
+                    text=said,
+                    heard_text="We have Tuesday at nine",
+                    timings={"first_frame_sent": 812.4},
+                ),
+                Action(
+                    clinic_id=demo_clinic.id, call_id=call.id, kind="book_appointment", idempotency_key="k"
+                ),
+                Message(
+                    clinic_id=demo_clinic.id,
+                    call_id=call.id,
+                    channel=MessageChannel.sms,
+                    to="+15550199003",
+                    body="Your cleaning is booked.",
+                    status=MessageStatus.delivered,
+                    idempotency_key="m",
+                ),
+            ]
+        )
+        session.commit()
+        call_id = call.id
+    await sign_in(client, ADMIN)
+    page = await client.get(f"/app/clinics/{DEMO_SLUG}/calls/{call_id}")
+    assert page.status_code == 200
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+    assert "Heard: We have Tuesday at nine" in text and "cut off by the caller" in text
+    assert f"Said in full: {said}" in text and "answered in 812 ms" in text
+    assert "book appointment pending" in text
+    assert "sms +15550199003 delivered" in text
+    assert "Booked a cleaning for Tuesday." in text and "/workflows/CA-dashboard-call-page" in page.text
