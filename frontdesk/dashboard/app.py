@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from frontdesk.api.backends import get_backends
 from frontdesk.config import Settings
-from frontdesk.dashboard import agent, numbers, sign_in
+from frontdesk.dashboard import agent, numbers, schedule, sign_in
 from frontdesk.dashboard.auth import PREFIX, SignInRequired, current_user, home_path
 from frontdesk.dashboard.calls import calls_router
 from frontdesk.dashboard.campaigns import campaigns_router
@@ -49,6 +49,7 @@ def install_dashboard(app: FastAPI, settings: Settings) -> None:
     app.include_router(agent.router)
     app.include_router(campaigns_router(settings))
     app.include_router(numbers.router)
+    app.include_router(schedule.router)
     app.include_router(talk_router(settings))
     app.add_exception_handler(SignInRequired, on_sign_in_required)
 

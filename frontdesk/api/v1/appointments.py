@@ -11,6 +11,7 @@ from frontdesk.api.v1.access import ClinicContext, clinic_context
 from frontdesk.api.v1.base_models import Output
 from frontdesk.api.v1.pagination import Page, PageParams, page_params
 from frontdesk.domain.models import Appointment, AppointmentStatus
+from frontdesk.domain.repository import ClinicRepository
 
 
 class AppointmentOut(Output):
@@ -29,6 +30,33 @@ class AppointmentOut(Output):
     updated_at: datetime
 
 
+def appointments_page(
+    repo: ClinicRepository,
+    *,
+    day: date | None = None,
+    provider_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+    statuses: list[AppointmentStatus] | None = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Appointment], int]:
+    """One page of appointments by start time, filtered by clinic-local day, provider, patient and
+    status (none: every status), and how many match (the list route's and the dashboard's query)."""
+    conditions = []
+    if day is not None:
+        start, end = repo.local_day_bounds(day)
+        conditions += [col(Appointment.start_at) >= start, col(Appointment.start_at) < end]
+    if provider_id is not None:
+        conditions.append(Appointment.provider_id == provider_id)
+    if patient_id is not None:
+        conditions.append(Appointment.patient_id == patient_id)
+    if statuses:
+        conditions.append(col(Appointment.status).in_(statuses))
+    return repo.page(
+        Appointment, *conditions, order_by=[col(Appointment.start_at)], limit=limit, offset=offset
+    )
+
+
 router = APIRouter(prefix="/clinics/{clinic_id}/appointments", tags=["appointments"])
 
 
@@ -43,20 +71,12 @@ def list_appointments(
 ) -> Page[AppointmentOut]:
     """Appointments by start time, filtered by day, provider, patient and status."""
     with ctx.reading() as repo:
-        conditions = []
-        if day is not None:
-            start, end = repo.local_day_bounds(day)
-            conditions += [col(Appointment.start_at) >= start, col(Appointment.start_at) < end]
-        if provider_id is not None:
-            conditions.append(Appointment.provider_id == provider_id)
-        if patient_id is not None:
-            conditions.append(Appointment.patient_id == patient_id)
-        if status:
-            conditions.append(col(Appointment.status).in_(status))
-        rows, total = repo.page(
-            Appointment,
-            *conditions,
-            order_by=[col(Appointment.start_at)],
+        rows, total = appointments_page(
+            repo,
+            day=day,
+            provider_id=provider_id,
+            patient_id=patient_id,
+            statuses=status,
             limit=page.limit,
             offset=page.offset,
         )

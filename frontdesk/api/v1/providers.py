@@ -146,6 +146,97 @@ def add_weekly_hours(repo: ClinicRepository, provider_id: uuid.UUID, body: Weekl
     return repo.add(ProviderSchedule(clinic_id=repo.clinic_id, provider_id=provider_id, **body.model_dump()))
 
 
+def register_provider(ctx: ClinicContext, body: ProviderIn) -> ProviderOut:
+    """Add a provider and the services they offer (audited)."""
+    with ctx.changing(201) as change:
+        provider = add_provider(change.repo, body)
+        change.resource_id = provider.id
+        change.repo.session.flush()
+        return provider_out(change.repo, provider)
+
+
+def change_provider(ctx: ClinicContext, provider_id: uuid.UUID, body: ProviderPatch) -> ProviderOut:
+    """Apply `body`'s changes to a provider of this clinic (audited)."""
+    with ctx.changing() as change:
+        provider = change.repo.require(Provider, provider_id)
+        changes = body.changes()
+        service_ids = changes.pop("service_ids", None)
+        for name, value in changes.items():
+            setattr(provider, name, value)
+        if service_ids is not None:
+            set_offered_services(change.repo, provider, service_ids)
+        change.resource_id = provider.id
+        change.repo.session.flush()
+        return provider_out(change.repo, provider)
+
+
+def weekly_hours_page(
+    repo: ClinicRepository, provider_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[list[ProviderSchedule], int]:
+    """One page of a provider's weekly hours by weekday and start, and how many there are."""
+    repo.require(Provider, provider_id)
+    return repo.page(
+        ProviderSchedule,
+        ProviderSchedule.provider_id == provider_id,
+        order_by=[col(ProviderSchedule.weekday), col(ProviderSchedule.start_time)],
+        limit=limit,
+        offset=offset,
+    )
+
+
+def save_weekly_hours(ctx: ClinicContext, provider_id: uuid.UUID, body: WeeklyHoursIn) -> WeeklyHoursOut:
+    """`add_weekly_hours` as an audited change."""
+    with ctx.changing(201) as change:
+        row = add_weekly_hours(change.repo, provider_id, body)
+        change.resource_id = row.id
+    return WeeklyHoursOut.model_validate(row)
+
+
+def remove_weekly_hours(ctx: ClinicContext, provider_id: uuid.UUID, schedule_id: uuid.UUID) -> None:
+    """Remove a weekly block of this provider (audited); 404 when it is not theirs."""
+    with ctx.changing(204) as change:
+        row = change.repo.require(ProviderSchedule, schedule_id)
+        if row.provider_id != provider_id:
+            raise ApiError(404, f"provider {provider_id} has no schedule {schedule_id}")
+        change.repo.session.delete(row)
+        change.resource_id = schedule_id
+
+
+def exceptions_page(
+    repo: ClinicRepository, provider_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[list[ScheduleException], int]:
+    """One page of a provider's time off and extra hours by start, and how many there are."""
+    repo.require(Provider, provider_id)
+    return repo.page(
+        ScheduleException,
+        ScheduleException.provider_id == provider_id,
+        order_by=[col(ScheduleException.start_at)],
+        limit=limit,
+        offset=offset,
+    )
+
+
+def add_exception(ctx: ClinicContext, provider_id: uuid.UUID, body: ExceptionIn) -> ExceptionOut:
+    """Add time off or extra hours to a provider of this clinic (audited)."""
+    with ctx.changing(201) as change:
+        change.repo.require(Provider, provider_id)
+        row = change.repo.add(
+            ScheduleException(clinic_id=ctx.clinic_id, provider_id=provider_id, **body.model_dump())
+        )
+        change.resource_id = row.id
+    return ExceptionOut.model_validate(row)
+
+
+def remove_exception(ctx: ClinicContext, provider_id: uuid.UUID, exception_id: uuid.UUID) -> None:
+    """Remove a schedule exception of this provider (audited); 404 when it is not theirs."""
+    with ctx.changing(204) as change:
+        row = change.repo.require(ScheduleException, exception_id)
+        if row.provider_id != provider_id:
+            raise ApiError(404, f"provider {provider_id} has no exception {exception_id}")
+        change.repo.session.delete(row)
+        change.resource_id = exception_id
+
+
 router = APIRouter(prefix="/clinics/{clinic_id}/providers", tags=["providers"])
 
 
@@ -167,11 +258,7 @@ def list_providers(
 @router.post("", response_model=ProviderOut, status_code=201)
 def create_provider(body: ProviderIn, ctx: ClinicContext = Depends(clinic_context)) -> ProviderOut:
     """Add a provider and the services they offer."""
-    with ctx.changing(201) as change:
-        provider = add_provider(change.repo, body)
-        change.resource_id = provider.id
-        change.repo.session.flush()
-        return provider_out(change.repo, provider)
+    return register_provider(ctx, body)
 
 
 @router.get("/{provider_id}", response_model=ProviderOut)
@@ -186,17 +273,7 @@ def update_provider(
     provider_id: uuid.UUID, body: ProviderPatch, ctx: ClinicContext = Depends(clinic_context)
 ) -> ProviderOut:
     """Change a provider; `active: false` takes them off the schedule without losing history."""
-    with ctx.changing() as change:
-        provider = change.repo.require(Provider, provider_id)
-        changes = body.changes()
-        service_ids = changes.pop("service_ids", None)
-        for name, value in changes.items():
-            setattr(provider, name, value)
-        if service_ids is not None:
-            set_offered_services(change.repo, provider, service_ids)
-        change.resource_id = provider.id
-        change.repo.session.flush()
-        return provider_out(change.repo, provider)
+    return change_provider(ctx, provider_id, body)
 
 
 @router.get("/{provider_id}/schedules", response_model=Page[WeeklyHoursOut])
@@ -207,14 +284,7 @@ def list_schedules(
 ) -> Page[WeeklyHoursOut]:
     """A provider's weekly hours, by weekday and start."""
     with ctx.reading() as repo:
-        repo.require(Provider, provider_id)
-        rows, total = repo.page(
-            ProviderSchedule,
-            ProviderSchedule.provider_id == provider_id,
-            order_by=[col(ProviderSchedule.weekday), col(ProviderSchedule.start_time)],
-            limit=page.limit,
-            offset=page.offset,
-        )
+        rows, total = weekly_hours_page(repo, provider_id, limit=page.limit, offset=page.offset)
         return Page.of([WeeklyHoursOut.model_validate(r) for r in rows], total, page)
 
 
@@ -223,10 +293,7 @@ def create_schedule(
     provider_id: uuid.UUID, body: WeeklyHoursIn, ctx: ClinicContext = Depends(clinic_context)
 ) -> WeeklyHoursOut:
     """Add a weekly working block to a provider."""
-    with ctx.changing(201) as change:
-        row = add_weekly_hours(change.repo, provider_id, body)
-        change.resource_id = row.id
-    return WeeklyHoursOut.model_validate(row)
+    return save_weekly_hours(ctx, provider_id, body)
 
 
 @router.delete("/{provider_id}/schedules/{schedule_id}", status_code=204)
@@ -234,12 +301,7 @@ def delete_schedule(
     provider_id: uuid.UUID, schedule_id: uuid.UUID, ctx: ClinicContext = Depends(clinic_context)
 ) -> None:
     """Remove a weekly working block."""
-    with ctx.changing(204) as change:
-        row = change.repo.require(ProviderSchedule, schedule_id)
-        if row.provider_id != provider_id:
-            raise ApiError(404, f"provider {provider_id} has no schedule {schedule_id}")
-        change.repo.session.delete(row)
-        change.resource_id = schedule_id
+    remove_weekly_hours(ctx, provider_id, schedule_id)
 
 
 @router.get("/{provider_id}/exceptions", response_model=Page[ExceptionOut])
@@ -250,14 +312,7 @@ def list_exceptions(
 ) -> Page[ExceptionOut]:
     """A provider's time off and extra hours, by start."""
     with ctx.reading() as repo:
-        repo.require(Provider, provider_id)
-        rows, total = repo.page(
-            ScheduleException,
-            ScheduleException.provider_id == provider_id,
-            order_by=[col(ScheduleException.start_at)],
-            limit=page.limit,
-            offset=page.offset,
-        )
+        rows, total = exceptions_page(repo, provider_id, limit=page.limit, offset=page.offset)
         return Page.of([ExceptionOut.model_validate(r) for r in rows], total, page)
 
 
@@ -266,13 +321,7 @@ def create_exception(
     provider_id: uuid.UUID, body: ExceptionIn, ctx: ClinicContext = Depends(clinic_context)
 ) -> ExceptionOut:
     """Add time off or extra hours to a provider."""
-    with ctx.changing(201) as change:
-        change.repo.require(Provider, provider_id)
-        row = change.repo.add(
-            ScheduleException(clinic_id=ctx.clinic_id, provider_id=provider_id, **body.model_dump())
-        )
-        change.resource_id = row.id
-    return ExceptionOut.model_validate(row)
+    return add_exception(ctx, provider_id, body)
 
 
 @router.delete("/{provider_id}/exceptions/{exception_id}", status_code=204)
@@ -280,9 +329,4 @@ def delete_exception(
     provider_id: uuid.UUID, exception_id: uuid.UUID, ctx: ClinicContext = Depends(clinic_context)
 ) -> None:
     """Remove a schedule exception."""
-    with ctx.changing(204) as change:
-        row = change.repo.require(ScheduleException, exception_id)
-        if row.provider_id != provider_id:
-            raise ApiError(404, f"provider {provider_id} has no exception {exception_id}")
-        change.repo.session.delete(row)
-        change.resource_id = exception_id
+    remove_exception(ctx, provider_id, exception_id)

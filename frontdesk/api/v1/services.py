@@ -46,6 +46,24 @@ class ServiceOut(Output):
     created_at: datetime
 
 
+def register_service(ctx: ClinicContext, body: ServiceIn) -> ServiceOut:
+    """Add a service (audited); a slug the clinic already has is a 409."""
+    with ctx.changing(201) as change:
+        row = change.repo.add(Service(clinic_id=ctx.clinic_id, **body.model_dump()))
+        change.resource_id = row.id
+    return ServiceOut.model_validate(row)
+
+
+def change_service(ctx: ClinicContext, service_id: uuid.UUID, body: ServicePatch) -> ServiceOut:
+    """Apply `body`'s changes to a service of this clinic (audited)."""
+    with ctx.changing() as change:
+        row = change.repo.require(Service, service_id)
+        for name, value in body.changes().items():
+            setattr(row, name, value)
+        change.resource_id = row.id
+    return ServiceOut.model_validate(row)
+
+
 router = APIRouter(prefix="/clinics/{clinic_id}/services", tags=["services"])
 
 
@@ -62,10 +80,7 @@ def list_services(
 @router.post("", response_model=ServiceOut, status_code=201)
 def create_service(body: ServiceIn, ctx: ClinicContext = Depends(clinic_context)) -> ServiceOut:
     """Add a service (its slug is unique in the clinic: a duplicate is 409)."""
-    with ctx.changing(201) as change:
-        row = change.repo.add(Service(clinic_id=ctx.clinic_id, **body.model_dump()))
-        change.resource_id = row.id
-    return ServiceOut.model_validate(row)
+    return register_service(ctx, body)
 
 
 @router.get("/{service_id}", response_model=ServiceOut)
@@ -80,9 +95,4 @@ def update_service(
     service_id: uuid.UUID, body: ServicePatch, ctx: ClinicContext = Depends(clinic_context)
 ) -> ServiceOut:
     """Change a service's name, length, description or whether it is offered."""
-    with ctx.changing() as change:
-        row = change.repo.require(Service, service_id)
-        for name, value in body.changes().items():
-            setattr(row, name, value)
-        change.resource_id = row.id
-    return ServiceOut.model_validate(row)
+    return change_service(ctx, service_id, body)
