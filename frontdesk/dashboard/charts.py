@@ -127,4 +127,5 @@ def line_chart(
             segments[-1].append(f"{x:.1f},{y:.1f}")
             dots.append(Mark(x, y, f"{one.name}, {days[i]:%b %d}: {value:g}{unit}"))
         lines.append(Line(one.name, colour, [" ".join(s) for s in segments if s], dots))
-    return Chart(title, f"{frame.top:g}{unit}", frame.baseline, frame.date_labels(), lines=lines)
+    # The axis label is the bare number (the title names the unit): a long one would not fit.
+    return Chart(title, f"{frame.top:g}", frame.baseline, frame.date_labels(), lines=lines)

@@ -100,4 +100,4 @@ def test_bars_scale_to_the_highest_day_and_a_missing_figure_breaks_the_line() ->
     line = line_chart("p50", days, [Series("p50", [500, None, 700, 900])], unit=" ms")
     [drawn] = line.lines
     assert len(drawn.segments) == 2 and len(drawn.dots) == 3
-    assert drawn.dots[-1].label == "p50, Jan 04: 900 ms" and line.top_label == "900 ms"
+    assert drawn.dots[-1].label == "p50, Jan 04: 900 ms" and line.top_label == "900"
