@@ -2,7 +2,7 @@
 handler a route runs each call with, close codes, the error that closes one call's socket,
 receiving a message and closing once."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final, Protocol
 
 from pydantic import ValidationError
@@ -10,7 +10,7 @@ from starlette.datastructures import State
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from frontdesk.logs import get_logger
-from frontdesk.realtime.transport import CallStarted, Transport
+from frontdesk.realtime.transport import CallStarted, CallStopped, Transport, TransportEvent
 
 # WebSocket close codes (RFC 6455).
 CLOSE_NORMAL: Final = 1000
@@ -71,6 +71,31 @@ class ProtocolViolation(Exception):
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+
+async def socket_events(
+    next_events: Callable[[], Awaitable[list[TransportEvent]]],
+    violated: Callable[[ProtocolViolation], Awaitable[None]],
+    end_reason: Callable[[], str | None],
+) -> AsyncIterator[TransportEvent]:
+    """A socket's messages as transport events, each message read by `next_events`; ends after
+    CallStopped. A closed socket stops the call (`end_reason()`, else "disconnected"); a message
+    the stream cannot accept is handed to `violated` (which logs it and closes the socket), and
+    stops the call too."""
+    while True:
+        try:
+            events = await next_events()
+        except WebSocketDisconnect:
+            yield CallStopped(end_reason() or "disconnected")
+            return
+        except ProtocolViolation as violation:
+            await violated(violation)
+            yield CallStopped("protocol_error")
+            return
+        for event in events:
+            yield event
+            if isinstance(event, CallStopped):
+                return
 
 
 async def receive_message(websocket: WebSocket) -> str | bytes:

@@ -109,6 +109,7 @@ async def test_a_campaign_is_created_watched_and_paused_from_its_page(site: Site
         await browser.submit("form.settings button[type=submit]")
         assert "/campaigns/" in browser.path
         assert "Spring reminders" in await browser.text("h1")
+        assert browser.driver.title == "Campaign · Maple Dental"
 
         # The progress panel polls the workflow's query: the demo patients with appointments.
         await browser.wait_for_text("#progress", "pending")

@@ -81,6 +81,7 @@ from frontdesk.telephony.media_socket import (
     close_socket,
     first_error,
     receive_message,
+    socket_events,
 )
 
 START_TIMEOUT_SECONDS: Final = 5.0
@@ -150,23 +151,13 @@ class BrowserMediaTransport:
 
     # --- inbound -------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[TransportEvent]:
+    def events(self) -> AsyncIterator[TransportEvent]:
         """The browser's messages as transport events; ends after CallStopped."""
-        while True:
-            try:
-                events = await self._next_events()
-            except WebSocketDisconnect:
-                yield CallStopped(self._end_reason or "disconnected")
-                return
-            except ProtocolViolation as violation:
-                _log.warning("browser.protocol_violation", reason=violation.reason, call_sid=self._call_sid())
-                await self.close(violation.code, violation.reason)
-                yield CallStopped("protocol_error")
-                return
-            for event in events:
-                yield event
-                if isinstance(event, CallStopped):
-                    return
+        return socket_events(self._next_events, self._violated, lambda: self._end_reason)
+
+    async def _violated(self, violation: ProtocolViolation) -> None:
+        _log.warning("browser.protocol_violation", reason=violation.reason, call_sid=self._call_sid())
+        await self.close(violation.code, violation.reason)
 
     async def _next_events(self) -> list[TransportEvent]:
         """The events of the next message; raises ProtocolViolation or WebSocketDisconnect."""
