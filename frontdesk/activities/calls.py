@@ -26,6 +26,7 @@ from frontdesk.domain.new_patient import NewPatient, find_or_register_patient
 from frontdesk.domain.opt_outs import OptOutChannel, set_opt_out
 from frontdesk.domain.outcomes import Outcome
 from frontdesk.domain.repository import ClinicRepository
+from frontdesk.domain.web_callers import is_web_caller_number
 
 # The kind post-call summaries list as "call back" follow-ups for the staff.
 TAKE_MESSAGE_KIND: Final = "take_message"
@@ -163,7 +164,7 @@ def close_dropped_call(request: DroppedCallInput) -> DroppedCallResult:
             repo = ClinicRepository(session, request.clinic_id)
             wants_callback = repo.clinic().get_escalation().callback_on_dropped_call
             caller = repo.require(Call, request.call_id).from_number
-        if not wants_callback:
+        if not wants_callback or is_web_caller_number(caller):  # a web call has no number to ring
             return DroppedCallResult(callback_action_id=None)
         action = record_action(
             engine,

@@ -48,6 +48,7 @@ from frontdesk.domain.models import (
 )
 from frontdesk.domain.opt_outs import OptOutChannel, blocks
 from frontdesk.domain.repository import ClinicRepository
+from frontdesk.domain.web_callers import is_web_caller_number
 from frontdesk.logs import get_logger
 from frontdesk.telephony.carrier import CarrierOutcomeUnknown, CarrierRefused, TextMessages
 
@@ -157,6 +158,8 @@ def _draft(
         patient = repo.require(Patient, appointment.patient_id)
         body = _text(request.template, repo.clinic().name, describe_appointment(repo, appointment), channel)
     if channel is MessageChannel.sms:
+        if is_web_caller_number(patient.phone):
+            return "the patient's number is a web call's placeholder: no phone reads it"
         if blocks(repo, patient.phone, OptOutChannel.sms):
             return "the patient's number is on the do-not-contact list for SMS"
         return _Draft(patient.phone, "", body, _sms_sender(settings, repo, online))

@@ -41,6 +41,7 @@ from frontdesk.domain.models import (
 )
 from frontdesk.domain.opt_outs import OptOutChannel, block
 from frontdesk.domain.repository import ClinicRepository
+from frontdesk.domain.web_callers import web_caller_number
 from frontdesk.telephony.choice import worker_carriers
 from frontdesk.workflows.inputs import PostCallInput
 from frontdesk.workflows.post_call import (
@@ -333,6 +334,22 @@ async def test_sms_opt_out_gets_email_only(
     assert first.messages_sent == 1
     _call, _actions, [message], _appointment = rows(engine, call)
     assert message.channel is MessageChannel.email
+
+
+async def test_a_patient_registered_on_a_web_call_gets_no_sms(
+    temporal_env: WorkflowEnvironment, engine: Engine, settings_env: pytest.MonkeyPatch
+) -> None:
+    call = book_a_call(engine)
+    with session_scope(engine) as session:  # as the dashboard's web call registers a new patient
+        patient = session.get(Patient, call.clinic.patient_id)
+        assert patient is not None
+        patient.phone = web_caller_number("WEB" + uuid4().hex)
+
+    first, _second = await run_twice(temporal_env, call)
+
+    assert first.messages_sent == 1
+    _call, _actions, [message], _appointment = rows(engine, call)
+    assert message.channel is MessageChannel.email  # no text to a number no phone has
 
 
 async def test_a_rejecting_practice_system_yields_a_staff_task_and_a_patient_message(

@@ -4,10 +4,8 @@ a phone call.
 `start_browser_call` records the call's row (direction web, from a placeholder number to the
 clinic's main number), starts its CallWorkflow as the voice webhook does for an inbound call (so
 its changes, transcript and post-call work go as a phone call's), and returns where the browser's
-socket goes and the ticket that opens it. The caller's number is a placeholder: an admin's test
-call carries no patient's data, and the number, in the unassigned NANP area code 000, is no
-patient's; each call has its own, so a patient registered during one web call is not the
-"known caller" of the next.
+socket goes and the ticket that opens it. The caller's number is a placeholder
+(frontdesk.domain.web_callers): an admin's test call carries no patient's data.
 """
 
 import asyncio
@@ -24,6 +22,7 @@ from frontdesk.domain.calls import ensure_call
 from frontdesk.domain.errors import DomainError
 from frontdesk.domain.models import CallDirection
 from frontdesk.domain.repository import ClinicRepository
+from frontdesk.domain.web_callers import WEB_CALL_SID_PREFIX, web_caller_number
 from frontdesk.logs import get_logger
 from frontdesk.telephony.browser.protocol import BROWSER_STREAM_PATH
 from frontdesk.telephony.browser.tickets import issue_ticket
@@ -31,9 +30,6 @@ from frontdesk.telephony.public_urls import websocket_url
 from frontdesk.workflows.inputs import CallInput
 from frontdesk.workflows.launch import start_call_workflow
 
-WEB_CALL_SID_PREFIX: Final = "WEB"
-# +1 000 ...: NANP area codes never begin with 0, so no phone (and no patient) has this number.
-_PLACEHOLDER_PREFIX: Final = "+1000"
 MAIN_NUMBER_LABEL: Final = "main"
 
 _log = get_logger(__name__)
@@ -66,11 +62,6 @@ class BrowserCall:
 class _Line:
     number: str  # the clinic's main number
     max_call_seconds: int
-
-
-def web_caller_number(call_sid: str) -> str:
-    """The call's placeholder caller number: +1000 and seven digits from its sid."""
-    return f"{_PLACEHOLDER_PREFIX}{int(call_sid[len(WEB_CALL_SID_PREFIX) :], 16) % 10**7:07d}"
 
 
 async def start_browser_call(backends: Backends, settings: Settings, clinic_id: uuid.UUID) -> BrowserCall:

@@ -21,9 +21,10 @@ from frontdesk.config import Settings
 from frontdesk.domain.clinic_settings import OpeningHours, TimeRange, Weekday
 from frontdesk.domain.models import CallDirection, CallStatus, Clinic, TurnRole
 from frontdesk.domain.seed import DEMO_NUMBER
+from frontdesk.domain.web_callers import web_caller_number
 from frontdesk.realtime.audio.codec import mulaw_to_pcm16
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
-from frontdesk.telephony.browser.calls import start_browser_call, web_caller_number
+from frontdesk.telephony.browser.calls import start_browser_call
 from frontdesk.telephony.browser.media_route import browser_media_router
 from frontdesk.telephony.browser.protocol import BROWSER_STREAM_PATH
 from frontdesk.telephony.public_urls import websocket_url
