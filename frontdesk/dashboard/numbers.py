@@ -1,6 +1,6 @@
 """Numbers at a glance: calls per day, booking completion, transfer rate and voice-to-voice
 latency over a period, as charts and a table, from the admin API's own figures
-(frontdesk.api.v1.metrics.period_metrics, one day at a time)."""
+(frontdesk.api.v1.metrics.period_and_daily_metrics, one read for the period and its days)."""
 
 from datetime import date, datetime, timedelta
 from typing import Final
@@ -8,7 +8,7 @@ from typing import Final
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from frontdesk.api.v1.metrics import MAX_PERIOD_DAYS, ClinicMetrics, period_metrics
+from frontdesk.api.v1.metrics import MAX_PERIOD_DAYS, ClinicMetrics, period_and_daily_metrics
 from frontdesk.dashboard.auth import PREFIX, ClinicPage, clinic_page
 from frontdesk.dashboard.charts import Series, bar_chart, line_chart
 from frontdesk.dashboard.pages import render
@@ -48,8 +48,7 @@ def numbers(
         first, last = last - timedelta(days=DEFAULT_DAYS - 1), last
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     with page.ctx.reading() as repo:
-        total = period_metrics(repo, first, last)
-        daily = [period_metrics(repo, day, day) for day in days]
+        total, daily = period_and_daily_metrics(repo, first, last)
     calls = Series("calls", [d.calls_total for d in daily])
     booking = Series("booking completion", [_percent(d.booking_completion_rate) for d in daily])
     transfers = Series("transfer rate", [_percent(d.transfer_rate) for d in daily])

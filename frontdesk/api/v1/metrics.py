@@ -15,8 +15,10 @@
 import math
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -115,43 +117,92 @@ def clinic_metrics(
         return period_metrics(repo, first, last)
 
 
-def period_metrics(repo: ClinicRepository, first: date, last: date) -> ClinicMetrics:
-    """The clinic's figures for its local days `first` to `last`, both included."""
+@dataclass(frozen=True)
+class _Period:
+    """What the figures of a period are computed from: its calls and, by call, what they did."""
+
+    clinic_id: uuid.UUID
+    tz: ZoneInfo
+    hours: OpeningHours | None
+    calls: list[Call]
+    booked: set[uuid.UUID]  # calls that booked
+    tried: set[uuid.UUID]  # calls that tried to book
+    timings: dict[uuid.UUID, list[dict[str, Any]]]  # the agent turns' timings, by call
+
+    def day_of(self, call: Call) -> date:
+        """The clinic-local day the call started on."""
+        return call.started_at.astimezone(self.tz).date()
+
+    def figures(self, first: date, last: date, calls: list[Call] | None = None) -> ClinicMetrics:
+        """The figures of the calls that started on the local days `first` to `last` (`calls`:
+        those calls, when the caller has picked them already)."""
+        if calls is None:
+            calls = [c for c in self.calls if first <= self.day_of(c) <= last]
+        ids = {c.id for c in calls}
+        handled = [c for c in calls if c.status in HANDLED]
+        booked, tried = self.booked & ids, self.tried & ids
+        lengths = [(c.ended_at - c.started_at).total_seconds() for c in handled if c.ended_at is not None]
+        after_hours = [
+            c
+            for c in handled
+            if c.direction is CallDirection.inbound
+            and self.hours is not None
+            and not is_open(self.hours, c.started_at.astimezone(self.tz))
+        ]
+        return ClinicMetrics(
+            clinic_id=self.clinic_id,
+            date_from=first,
+            date_to=last,
+            calls_total=len(calls),
+            calls_handled=len(handled),
+            average_handle_seconds=sum(lengths) / len(lengths) if lengths else None,
+            transfer_rate=_ratio(sum(c.outcome == Outcome.transferred.value for c in handled), len(handled)),
+            booking_completion_rate=_ratio(len(booked), len(booked | tried)),
+            after_hours_calls_answered=len(after_hours),
+            latency_ms=stage_latencies([t for c in calls for t in self.timings.get(c.id, [])]),
+        )
+
+
+def _period(repo: ClinicRepository, first: date, last: date) -> _Period:
+    """Read the calls of the local days `first` to `last` and what they did, in four queries."""
     clinic = repo.clinic()
     start, _ = repo.local_day_bounds(first)
     _, end = repo.local_day_bounds(last)
     in_period = [col(Call.started_at) >= start, col(Call.started_at) < end]
     calls = repo.rows(Call, *in_period)
-    handled = [c for c in calls if c.status in HANDLED]
     period_call_ids = select(Call.id).where(Call.clinic_id == clinic.id, *in_period)
-    booked_calls = {
+    booked = {
         a.created_by_call_id
         for a in repo.rows(Appointment, col(Appointment.created_by_call_id).in_(period_call_ids))
+        if a.created_by_call_id is not None
     }
-    tried_calls = {
+    booked |= {c.id for c in calls if c.outcome == Outcome.booked.value}
+    tried = {
         a.call_id
         for a in repo.rows(Action, Action.kind == BOOKING_ACTION, col(Action.call_id).in_(period_call_ids))
+        if a.call_id is not None
     }
-    booked_calls |= {c.id for c in calls if c.outcome == Outcome.booked.value}
-    turns = repo.rows(CallTurn, CallTurn.role == TurnRole.agent, col(CallTurn.call_id).in_(period_call_ids))
-    lengths = [(c.ended_at - c.started_at).total_seconds() for c in handled if c.ended_at is not None]
-    hours = repo.opening_hours()
-    after_hours = [
-        c
-        for c in handled
-        if c.direction is CallDirection.inbound
-        and hours is not None
-        and not is_open(hours, c.started_at.astimezone(clinic.tz))
-    ]
-    return ClinicMetrics(
-        clinic_id=clinic.id,
-        date_from=first,
-        date_to=last,
-        calls_total=len(calls),
-        calls_handled=len(handled),
-        average_handle_seconds=sum(lengths) / len(lengths) if lengths else None,
-        transfer_rate=_ratio(sum(c.outcome == Outcome.transferred.value for c in handled), len(handled)),
-        booking_completion_rate=_ratio(len(booked_calls), len(booked_calls | tried_calls)),
-        after_hours_calls_answered=len(after_hours),
-        latency_ms=stage_latencies([t.timings for t in turns]),
-    )
+    timings: dict[uuid.UUID, list[dict[str, Any]]] = defaultdict(list)
+    for turn in repo.rows(
+        CallTurn, CallTurn.role == TurnRole.agent, col(CallTurn.call_id).in_(period_call_ids)
+    ):
+        timings[turn.call_id].append(turn.timings)
+    return _Period(clinic.id, clinic.tz, repo.opening_hours(), calls, booked, tried, timings)
+
+
+def period_metrics(repo: ClinicRepository, first: date, last: date) -> ClinicMetrics:
+    """The clinic's figures for its local days `first` to `last`, both included."""
+    return _period(repo, first, last).figures(first, last)
+
+
+def period_and_daily_metrics(
+    repo: ClinicRepository, first: date, last: date
+) -> tuple[ClinicMetrics, list[ClinicMetrics]]:
+    """The figures of the local days `first` to `last`, and of each of those days, read once."""
+    period = _period(repo, first, last)
+    by_day: dict[date, list[Call]] = defaultdict(list)
+    for call in period.calls:
+        by_day[period.day_of(call)].append(call)
+    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    daily = [period.figures(day, day, by_day.get(day, [])) for day in days]
+    return period.figures(first, last, period.calls), daily
