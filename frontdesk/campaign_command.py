@@ -33,12 +33,10 @@ def _fail(message: str) -> typer.Exit:
 
 
 async def _client(settings: Settings) -> "Client":
-    from frontdesk.temporal_client import TemporalUnavailableError, connect_temporal
+    from frontdesk.temporal_client import TemporalUnavailableError, connect_settings
 
     try:
-        return await connect_temporal(
-            settings.temporal_address, settings.temporal_namespace, within=CONNECT_WITHIN_S
-        )
+        return await connect_settings(settings, within=CONNECT_WITHIN_S)
     except TemporalUnavailableError as exc:
         raise _fail(str(exc)) from None
 

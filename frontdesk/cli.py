@@ -56,6 +56,20 @@ def worker() -> None:
     exit_skipping_finalization(0)
 
 
+@app.command("payload-key")
+def payload_key(
+    key_id: str = typer.Option(..., "--id", help="the key's id, kept in each payload it encrypts"),
+) -> None:
+    """Print a new random key for FRONTDESK_PAYLOAD_KEYS (id:base64): it encrypts Temporal payloads."""
+    from frontdesk.payload_codec import PayloadKeyError, new_key_line
+
+    try:
+        typer.echo(new_key_line(key_id))
+    except PayloadKeyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def api() -> None:
     """Run the API server (Twilio webhooks, the admin API under /v1, the dashboard under /app/, /metrics)."""

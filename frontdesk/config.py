@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         default=SecretStr("frontdesk-dev-only-secret-change-me"),
         description="encrypts CRM and practice-system credentials at rest",
     )
+    payload_keys: SecretStr | None = Field(
+        default=None,
+        description="encrypt Temporal payloads: id:base64 keys, comma-separated, the first encrypting "
+        "(frontdesk/payload_codec.py); off when neither this nor payload_keys_file is set",
+    )
+    payload_keys_file: Path | None = Field(
+        default=None, description="a file holding the payload keys, one id:base64 per line (first encrypts)"
+    )
     realtime_drain_timeout_seconds: float = Field(
         default=3600.0,
         gt=0,

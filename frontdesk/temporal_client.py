@@ -6,8 +6,11 @@ import asyncio
 import time
 
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 
+from frontdesk.config import Settings
 from frontdesk.logs import get_logger
+from frontdesk.payload_codec import converter_for
 
 log = get_logger(__name__)
 
@@ -23,10 +26,15 @@ class InvalidTemporalAddressError(ValueError):
     """The configured Temporal address cannot be connected to however long one waits."""
 
 
-async def connect_once(address: str, namespace: str, *, within: float) -> Client:
-    """One connection attempt to Temporal at `address`, bounded by `within` seconds."""
+async def connect_once(
+    address: str, namespace: str, *, within: float, data_converter: DataConverter = DataConverter.default
+) -> Client:
+    """One connection attempt to Temporal at `address`, bounded by `within` seconds; the client
+    reads and writes payloads with `data_converter` (frontdesk.payload_codec.converter_for)."""
     try:
-        return await asyncio.wait_for(Client.connect(address, namespace=namespace), within)
+        return await asyncio.wait_for(
+            Client.connect(address, namespace=namespace, data_converter=data_converter), within
+        )
     except ValueError as exc:
         raise InvalidTemporalAddressError(
             f"FRONTDESK_TEMPORAL_ADDRESS={address!r} is not a usable address: {exc}"
@@ -37,8 +45,11 @@ async def connect_once(address: str, namespace: str, *, within: float) -> Client
         raise TemporalUnavailableError(f"cannot connect to Temporal at {address}: {exc}") from exc
 
 
-async def connect_temporal(address: str, namespace: str, *, within: float) -> Client:
-    """Connect to Temporal at `address`, retrying for up to `within` seconds.
+async def connect_temporal(
+    address: str, namespace: str, *, within: float, data_converter: DataConverter = DataConverter.default
+) -> Client:
+    """Connect to Temporal at `address`, retrying for up to `within` seconds (payloads through
+    `data_converter`).
 
     Raises TemporalUnavailableError with the last connection error when the time runs out.
     """
@@ -47,7 +58,12 @@ async def connect_temporal(address: str, namespace: str, *, within: float) -> Cl
     while True:
         attempts += 1
         try:
-            return await connect_once(address, namespace, within=max(deadline - time.monotonic(), 0.1))
+            return await connect_once(
+                address,
+                namespace,
+                within=max(deadline - time.monotonic(), 0.1),
+                data_converter=data_converter,
+            )
         except TemporalUnavailableError as exc:
             if deadline - time.monotonic() <= _RETRY_PAUSE_S:
                 raise TemporalUnavailableError(
@@ -59,6 +75,16 @@ async def connect_temporal(address: str, namespace: str, *, within: float) -> Cl
         await asyncio.sleep(_RETRY_PAUSE_S)
 
 
+async def connect_settings(settings: Settings, *, within: float) -> Client:
+    """`connect_temporal` to the Temporal server of `settings`, its payloads encrypted as they say."""
+    return await connect_temporal(
+        settings.temporal_address,
+        settings.temporal_namespace,
+        within=within,
+        data_converter=converter_for(settings),
+    )
+
+
 class TemporalClientCache:
     """One Temporal client per process, connected on first use and reused afterwards.
 
@@ -66,12 +92,20 @@ class TemporalClientCache:
     client's channel reconnects by itself if the server restarts.
     """
 
-    def __init__(self, address: str, namespace: str) -> None:
+    def __init__(
+        self, address: str, namespace: str, data_converter: DataConverter = DataConverter.default
+    ) -> None:
         """Remember where Temporal is; nothing connects until `get` is awaited."""
         self.address = address
         self.namespace = namespace
+        self.data_converter = data_converter
         self._client: Client | None = None
         self._lock = asyncio.Lock()
+
+    @classmethod
+    def of(cls, settings: Settings) -> "TemporalClientCache":
+        """The cache of the Temporal server of `settings`, its payloads encrypted as they say."""
+        return cls(settings.temporal_address, settings.temporal_namespace, converter_for(settings))
 
     async def get(self, within: float = 5.0) -> Client:
         """The connected client; one attempt, raising TemporalUnavailableError after `within` seconds."""
@@ -79,5 +113,7 @@ class TemporalClientCache:
             return self._client
         async with self._lock:
             if self._client is None:
-                self._client = await connect_once(self.address, self.namespace, within=within)
+                self._client = await connect_once(
+                    self.address, self.namespace, within=within, data_converter=self.data_converter
+                )
             return self._client

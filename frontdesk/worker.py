@@ -17,7 +17,7 @@ from temporalio.worker import Worker
 from frontdesk.config import Settings
 from frontdesk.logs import get_logger
 from frontdesk.telephony.choice import worker_carriers
-from frontdesk.temporal_client import connect_temporal
+from frontdesk.temporal_client import connect_settings
 from frontdesk.worker_registry import WORKFLOWS, activities
 
 log = get_logger(__name__)
@@ -47,7 +47,7 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         client = await _unless_stopped(
-            connect_temporal(settings.temporal_address, settings.temporal_namespace, within=CONNECT_WITHIN_S),
+            connect_settings(settings, within=CONNECT_WITHIN_S),
             stop,
         )
         if client is None:

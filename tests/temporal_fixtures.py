@@ -2,11 +2,13 @@
 
 Import the fixtures into a test module or conftest.py: `from tests.temporal_fixtures import
 temporal_env` (the dev server) or `skipping_env` (the time-skipping test server).
+`payloads_of(event)` lists the payloads of a history event, to check what a history holds.
 """
 
 from collections.abc import AsyncIterator
 
 import pytest
+from temporalio.api.common.v1 import Payload
 from temporalio.testing import WorkflowEnvironment
 
 from frontdesk.devstack.executables import installed_executable
@@ -42,3 +44,22 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 def temporal_address(env: WorkflowEnvironment) -> str:
     """The host:port the environment's server listens on."""
     return env.client.service_client.config.target_host
+
+
+def payloads_of(event: object) -> list[Payload]:
+    """Every payload of a history event (inputs, signal arguments, results)."""
+    found: list[Payload] = []
+
+    def walk(message: object) -> None:
+        if isinstance(message, Payload):
+            found.append(message)
+            return
+        for _field, value in getattr(message, "ListFields", list)():
+            if isinstance(value, str | bytes | int | float):
+                continue
+            # A message, or a repeated field of them (a map's keys are strings: skipped).
+            for item in [value] if hasattr(value, "ListFields") else value:
+                walk(item)
+
+    walk(event)
+    return found

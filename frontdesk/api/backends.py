@@ -23,7 +23,7 @@ def open_backends(settings: Settings) -> Backends:
     """Backends for `settings`; nothing connects until first use."""
     return Backends(
         engine=make_engine(settings.database_url),
-        temporal=TemporalClientCache(settings.temporal_address, settings.temporal_namespace),
+        temporal=TemporalClientCache.of(settings),
         database_url=settings.database_url,
     )
 

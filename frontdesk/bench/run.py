@@ -32,7 +32,7 @@ from frontdesk.devstack.background import BackgroundStack, background_stack
 from frontdesk.domain.database import make_engine
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
-from frontdesk.temporal_client import connect_temporal
+from frontdesk.temporal_client import connect_settings
 
 TEMPORAL_CONNECT_SECONDS: Final = 30.0
 METRICS_TIMEOUT_SECONDS: Final = 60.0
@@ -135,11 +135,7 @@ async def _bench(options: BenchOptions, media_processes: int = 0) -> AsyncIterat
                     open_consultations, engine, fakes.windows.today, datetime.now(UTC)
                 )
                 fakes.windows.keep_bookable(offered)
-                temporal = await connect_temporal(
-                    stack.settings.temporal_address,
-                    stack.settings.temporal_namespace,
-                    within=TEMPORAL_CONNECT_SECONDS,
-                )
+                temporal = await connect_settings(stack.settings, within=TEMPORAL_CONNECT_SECONDS)
                 yield _Bench(stack, fakes, speech, temporal)
 
 

@@ -18,6 +18,7 @@ from frontdesk.devstack.executables import installed_executable
 from frontdesk.devstack.ports import free_port
 from frontdesk.devstack.processes import Child, log_tail, spawn, stop_children
 from frontdesk.devstack.supervisor import STARTUP_TIMEOUT_S, STOP_GRACE_S
+from frontdesk.payload_codec import PAYLOAD_KEYS_FILE, ensure_keys_file
 
 # The supervisor prints this once /readyz answered and every child is up.
 _READY_LINE = b"Press Ctrl-C to stop everything."
@@ -45,6 +46,8 @@ def stack_settings(workdir: Path, overrides: Mapping[str, str]) -> dict[str, str
         "FRONTDESK_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
         "FRONTDESK_TEMPORAL_UI_PORT": str(free_port()),
         "FRONTDESK_TEMPORAL_METRICS_PORT": str(free_port()),
+        # Made here, so the tool's own Temporal client reads the stack's encrypted payloads.
+        "FRONTDESK_PAYLOAD_KEYS_FILE": str(ensure_keys_file(workdir / "var" / PAYLOAD_KEYS_FILE)),
     }
     return {**variables, **overrides}
 

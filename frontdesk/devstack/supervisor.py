@@ -33,6 +33,7 @@ from frontdesk.devstack.ports import PortNeed, ensure_ports_free, split_address
 from frontdesk.devstack.processes import Child, spawn, stop_children
 from frontdesk.devstack.temporal_server import RunningTemporalServer, TemporalDevServer
 from frontdesk.logs import get_logger
+from frontdesk.payload_codec import PAYLOAD_KEYS_FILE, ensure_keys_file
 
 log = get_logger(__name__)
 
@@ -121,6 +122,10 @@ async def _run_dev(settings: Settings, console: Console) -> int:
     if "call_clock_override" not in settings.model_fields_set:
         # The local stack is where the test-call suite places calls at its scenarios' moments.
         settings = settings.model_copy(update={"call_clock_override": True})
+    if settings.payload_keys is None and settings.payload_keys_file is None:
+        # Temporal payloads are encrypted here as in production, with a key made on the first run.
+        keys_file = ensure_keys_file(settings.var_dir / PAYLOAD_KEYS_FILE)
+        settings = settings.model_copy(update={"payload_keys_file": keys_file})
     # A second stack on a folder in use is told so before its ports look taken.
     folder = claim_data_folder(settings.var_dir) if settings.var_dir.exists() else None
     needs = _port_needs(settings)

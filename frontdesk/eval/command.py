@@ -33,6 +33,7 @@ from frontdesk.eval.scenario import Scenario, ScenarioError
 from frontdesk.eval.stack_text_runner import StackTextRunner
 from frontdesk.eval.text_runner import TextRunner
 from frontdesk.logs import configure_logging
+from frontdesk.payload_codec import converter_for
 
 USAGE_ERROR: Final = 2
 # The embedded stack honours each scenario's `now:`.
@@ -89,7 +90,11 @@ async def run_stack_suite(
     Raises ScenarioError for a malformed scenario, RuntimeError when Temporal cannot be reached."""
     scenarios = load_scenarios(paths)
     try:
-        temporal = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        temporal = await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=converter_for(settings),
+        )
     except RuntimeError as error:
         raise RuntimeError(f"cannot reach Temporal at {settings.temporal_address}: {error}") from None
     engine = make_engine(settings.database_url)

@@ -96,7 +96,7 @@ class CallServices:
     ) -> "CallServices":
         """Build and warm the services: models loaded, connections opened and every clinic's
         greeting rendered, before the first call. `temporal` is the process's client, if it has one."""
-        temporal = temporal or TemporalClientCache(settings.temporal_address, settings.temporal_namespace)
+        temporal = temporal or TemporalClientCache.of(settings)
         services = cls(settings, make_engine(settings.database_url), temporal, vendors)
         if settings.end_of_turn_model:
             services.turn_model = await asyncio.to_thread(load_turn_model)

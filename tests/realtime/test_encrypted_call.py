@@ -1,0 +1,120 @@
+"""A whole spoken booking call with Temporal payload encryption on: the call's workflow and its
+post-call child hold none of the caller's name, number, date of birth or words in the clear,
+and read back through the codec."""
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from uuid import uuid4
+
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+from sqlalchemy import Engine
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from frontdesk.api.service_app import create_service_app
+from frontdesk.caller.conversation import CallOptions, run_call
+from frontdesk.caller.script import Say
+from frontdesk.config import Settings, get_settings
+from frontdesk.domain.models import Clinic
+from frontdesk.domain.seed import DEMO_NUMBER
+from frontdesk.payload_codec import converter_for, new_key_line
+from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
+from frontdesk.telephony.twilio.media_route import media_router
+from frontdesk.telephony.twilio.voice_webhooks import twilio_voice_router
+from frontdesk.worker import build_worker
+from frontdesk.workflows.call import post_call_workflow_id
+from frontdesk.workflows.post_call import PostCallResult
+from tests.realtime.served import serve
+from tests.realtime.stored_calls import stored_call
+from tests.temporal_fixtures import payloads_of, temporal_address, temporal_env
+
+__all__ = ["temporal_env"]
+
+pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
+
+CALLER = "+15550199001"
+# What must not be readable in any history: the caller's name, number, date of birth and words.
+PATIENT_DATA = [b"Lopez", b"5550199001", b"1988", b"teeth cleaning", b"Tuesday morning"]
+
+
+@dataclass(frozen=True)
+class EncryptedStack:
+    url: str
+    settings: Settings
+    client: Client  # decrypts, as every client of the stack does
+
+
+@pytest.fixture
+async def stack(
+    temporal_env: WorkflowEnvironment, database_url: str, demo_clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[EncryptedStack]:
+    """The webhooks, the media socket and a worker, all with the same payload key."""
+    keys = new_key_line("test-1")
+    monkeypatch.setenv("FRONTDESK_DATABASE_URL", database_url)  # activities read the settings
+    monkeypatch.setenv("FRONTDESK_PAYLOAD_KEYS", keys)
+    get_settings.cache_clear()
+    address, queue = temporal_address(temporal_env), f"encrypted-{uuid4().hex}"
+    base = Settings(
+        database_url=database_url,
+        temporal_address=address,
+        temporal_task_queue=queue,
+        payload_keys=SecretStr(keys),
+        call_idle_seconds=3.0,
+    )
+    client = await Client.connect(address, data_converter=converter_for(base))
+    holder: list[Settings] = []
+
+    def make_app(url: str) -> FastAPI:
+        settings = base.model_copy(update={"public_base_url": url})
+        holder.append(settings)
+        app = create_service_app("encrypted test stack", settings)
+        app.state.settings = settings
+        app.include_router(twilio_voice_router(settings))
+        app.include_router(media_router(settings))
+        return app
+
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="activity") as executor:
+        async with build_worker(client, queue, executor, base), serve(make_app) as url:
+            yield EncryptedStack(url, holder[0], client)
+    get_settings.cache_clear()
+
+
+async def test_a_booking_calls_histories_hold_no_patient_data_in_the_clear(
+    stack: EncryptedStack, tts: PiperTextToSpeech, engine: Engine, temporal_env: WorkflowEnvironment
+) -> None:
+    options = CallOptions(
+        base_url=stack.url,
+        to=DEMO_NUMBER,
+        caller=CALLER,
+        steps=[
+            Say("Hi, I'd like to book a teeth cleaning."),
+            Say("My name is Ana Lopez. My date of birth is March 3rd, 1988."),
+            Say("Next Tuesday morning if you have anything."),
+            Say("Yes, the first one."),
+            Say("Yeah, that's all, thanks."),
+        ],
+    )
+    result, _recording = await run_call(stack.settings, options, tts)
+    row, turns = await stored_call(engine, result.call_sid)
+    assert row.outcome == "booked", "\n".join(f"{t.role.value}: {t.text}" for t in turns)
+    post_call_id = post_call_workflow_id(result.call_sid)
+    post_call = stack.client.get_workflow_handle(post_call_id, result_type=PostCallResult)
+    assert (await post_call.result()).messages_sent >= 1  # read back through the codec
+
+    raw = temporal_env.client  # no key: what the Temporal UI or its database shows
+    seen: list[Payload] = []
+    for workflow_id in (result.call_sid, post_call_id):
+        history = await raw.get_workflow_handle(workflow_id).fetch_history()
+        seen += [p for event in history.events for p in payloads_of(event)]
+    assert len(seen) > 10
+    for payload in seen:
+        assert payload.metadata["encoding"] == b"binary/encrypted"
+        for secret in PATIENT_DATA:
+            assert secret not in payload.data
+    # The same payloads, decrypted, do hold the caller's name: the encryption is what hid it.
+    decoded = await stack.client.data_converter.payload_codec.decode(seen)  # type: ignore[union-attr]
+    assert any(b"Lopez" in payload.data for payload in decoded)
