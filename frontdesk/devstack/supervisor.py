@@ -122,15 +122,15 @@ async def _run_dev(settings: Settings, console: Console) -> int:
     if "call_clock_override" not in settings.model_fields_set:
         # The local stack is where the test-call suite places calls at its scenarios' moments.
         settings = settings.model_copy(update={"call_clock_override": True})
-    if settings.payload_keys is None and settings.payload_keys_file is None:
-        # Temporal payloads are encrypted here as in production, with a key made on the first run.
-        keys_file = ensure_keys_file(settings.var_dir / PAYLOAD_KEYS_FILE)
-        settings = settings.model_copy(update={"payload_keys_file": keys_file})
     # A second stack on a folder in use is told so before its ports look taken.
     folder = claim_data_folder(settings.var_dir) if settings.var_dir.exists() else None
     needs = _port_needs(settings)
     ensure_ports_free(needs)
     with folder or claim_data_folder(settings.var_dir):
+        if settings.payload_keys is None and settings.payload_keys_file is None:
+            # Temporal payloads are encrypted here as in production, with a key made on the first run.
+            keys_file = ensure_keys_file(settings.var_dir / PAYLOAD_KEYS_FILE)
+            settings = settings.model_copy(update={"payload_keys_file": keys_file})
         return await _run_stack(settings, console, needs, stop, api_url, media_url)
 
 

@@ -63,7 +63,11 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str, within: fl
 async def media_process(
     database_url: str, demo_clinic: Clinic, call_worker: CallWorker, tmp_path: Path
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    """`frontdesk realtime` on a port of its own, ready; killed after the test if still running."""
+    """`frontdesk realtime` on a port of its own, ready; killed after the test if still running.
+
+    One media process: with one per core, a process without calls could report the drain (and
+    exit) before the one carrying the call had seen the SIGTERM, and a stream the test then opens
+    would land on the latter while it still accepts."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
@@ -79,7 +83,7 @@ async def media_process(
     log = (tmp_path / "realtime.log").open("wb")
     frontdesk = Path(sys.executable).parent / "frontdesk"
     process = await asyncio.create_subprocess_exec(
-        str(frontdesk), "realtime", env=env, stdout=log, stderr=log, cwd=tmp_path
+        str(frontdesk), "realtime", "--processes", "1", env=env, stdout=log, stderr=log, cwd=tmp_path
     )
     try:
         async with httpx.AsyncClient() as client:

@@ -202,6 +202,11 @@ def test_dev_serves_stops_cleanly_and_keeps_its_data(
     demo = _demo_clinic_id(stack)
     web_env = Path(f"/proc/{_children(dev)['web']}/environ").read_bytes().split(b"\0")
     assert f"FRONTDESK_PUBLIC_BASE_URL=http://127.0.0.1:{stack.api_port}".encode() in web_env
+    # Temporal payloads are encrypted with a key made on the first run, the same for every child.
+    keys_file = stack.var_dir / "payload-keys"
+    assert f"FRONTDESK_PAYLOAD_KEYS_FILE={keys_file.resolve()}".encode() in web_env
+    assert keys_file.stat().st_mode & 0o777 == 0o600
+    key = keys_file.read_text()
 
     asyncio.run(_start_marker_workflow(stack.temporal_address))
     _children_stop_with(dev, signal.SIGINT, log)
@@ -213,6 +218,7 @@ def test_dev_serves_stops_cleanly_and_keeps_its_data(
     assert "demo_clinic_seeded" not in output_of(log)
     assert _demo_clinic_id(stack) == demo
     assert _demo_admin_password(log) == password  # the same admin, printed again
+    assert keys_file.read_text() == key  # and the same payload key
     assert asyncio.run(_marker_workflow_status(stack.temporal_address)) == WorkflowExecutionStatus.RUNNING
     _children_stop_with(dev, signal.SIGTERM, log)
 
