@@ -192,14 +192,25 @@ def save_weekly_hours(ctx: ClinicContext, provider_id: uuid.UUID, body: WeeklyHo
     return WeeklyHoursOut.model_validate(row)
 
 
+def _remove_providers_row(
+    ctx: ClinicContext,
+    model: type[ProviderSchedule] | type[ScheduleException],
+    provider_id: uuid.UUID,
+    row_id: uuid.UUID,
+    noun: str,
+) -> None:
+    """Delete a row of `model` that belongs to this provider (audited); 404 when it is not theirs."""
+    with ctx.changing(204) as change:
+        row = change.repo.require(model, row_id)
+        if row.provider_id != provider_id:
+            raise ApiError(404, f"provider {provider_id} has no {noun} {row_id}")
+        change.repo.session.delete(row)
+        change.resource_id = row_id
+
+
 def remove_weekly_hours(ctx: ClinicContext, provider_id: uuid.UUID, schedule_id: uuid.UUID) -> None:
     """Remove a weekly block of this provider (audited); 404 when it is not theirs."""
-    with ctx.changing(204) as change:
-        row = change.repo.require(ProviderSchedule, schedule_id)
-        if row.provider_id != provider_id:
-            raise ApiError(404, f"provider {provider_id} has no schedule {schedule_id}")
-        change.repo.session.delete(row)
-        change.resource_id = schedule_id
+    _remove_providers_row(ctx, ProviderSchedule, provider_id, schedule_id, "schedule")
 
 
 def exceptions_page(
@@ -229,12 +240,7 @@ def add_exception(ctx: ClinicContext, provider_id: uuid.UUID, body: ExceptionIn)
 
 def remove_exception(ctx: ClinicContext, provider_id: uuid.UUID, exception_id: uuid.UUID) -> None:
     """Remove a schedule exception of this provider (audited); 404 when it is not theirs."""
-    with ctx.changing(204) as change:
-        row = change.repo.require(ScheduleException, exception_id)
-        if row.provider_id != provider_id:
-            raise ApiError(404, f"provider {provider_id} has no exception {exception_id}")
-        change.repo.session.delete(row)
-        change.resource_id = exception_id
+    _remove_providers_row(ctx, ScheduleException, provider_id, exception_id, "exception")
 
 
 router = APIRouter(prefix="/clinics/{clinic_id}/providers", tags=["providers"])
