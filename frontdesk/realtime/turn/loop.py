@@ -258,7 +258,8 @@ class TurnLoop:
             if self._agent_heard and event.text.strip() and not is_backchannel(event.text):
                 await self._interrupt("interim words")
         self._caller.on_transcript(event)
-        if event.text and (words := self._caller.words_so_far):
+        # Only for a transport that shows a transcript: a phone call's loop skips the joining.
+        if self._transcript is not None and event.text and (words := self._caller.words_so_far):
             self._show(TurnRole.caller, words, final=False)
         self._release_unheard(time.monotonic())
         await self._resume_if_false(time.monotonic())
@@ -439,7 +440,7 @@ class TurnLoop:
             cached=cached,
             on_heard=on_heard,
             on_done=lambda done: self.post(SpeechDone(done)),
-            on_said=lambda said: self._show(TurnRole.agent, said, final=False),
+            on_said=None if self._transcript is None else self._said,
             release=release,
         )
         self._current = speech
@@ -578,6 +579,10 @@ class TurnLoop:
         if role is TurnRole.caller:  # an agent turn is shown as its audio goes out
             self._show(role, text, final=True)
         return turn
+
+    def _said(self, words: str) -> None:
+        """The agent's words so far, as their audio starts going out (a line still in progress)."""
+        self._show(TurnRole.agent, words, final=False)
 
     def _show(self, role: TurnRole, text: str, final: bool) -> None:
         if self._transcript is not None:
