@@ -110,8 +110,10 @@ class Browser:
 
     async def wait_for_text(self, css: str, words: str) -> None:
         """Wait until the element `css` selects shows `words` (htmx swaps it in)."""
+        # Read in the page in one step: htmx may swap the element between a find and a read.
+        script = "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText)"
         await self.wait_until(
-            lambda d: any(words in e.text for e in d.find_elements(By.CSS_SELECTOR, css)),
+            lambda d: any(words in text for text in d.execute_script(script, css)),
             f"{words!r} in {css}",
         )
 
