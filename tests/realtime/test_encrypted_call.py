@@ -27,6 +27,7 @@ from frontdesk.telephony.twilio.media_route import media_router
 from frontdesk.telephony.twilio.voice_webhooks import twilio_voice_router
 from frontdesk.worker import build_worker
 from frontdesk.workflows.call import post_call_workflow_id
+from frontdesk.workflows.inputs import CallResult
 from frontdesk.workflows.post_call import PostCallResult
 from tests.realtime.served import serve
 from tests.realtime.stored_calls import stored_call
@@ -101,6 +102,8 @@ async def test_a_booking_calls_histories_hold_no_patient_data_in_the_clear(
     result, _recording = await run_call(stack.settings, options, tts)
     row, turns = await stored_call(engine, result.call_sid)
     assert row.outcome == "booked", "\n".join(f"{t.role.value}: {t.text}" for t in turns)
+    # The call's workflow starts its post-call child before it completes: wait for it first.
+    await stack.client.get_workflow_handle(result.call_sid, result_type=CallResult).result()
     post_call_id = post_call_workflow_id(result.call_sid)
     post_call = stack.client.get_workflow_handle(post_call_id, result_type=PostCallResult)
     assert (await post_call.result()).messages_sent >= 1  # read back through the codec
