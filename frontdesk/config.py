@@ -28,6 +28,21 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "frontdesk"
     temporal_ui_port: int = 8233
+    temporal_ui_url: str | None = Field(
+        default=None,
+        description="where staff open the Temporal UI, for the dashboard's workflow links (default: "
+        "temporal_address's host on temporal_ui_port; frontdesk dev: the API's /temporal/)",
+    )
+    temporal_ui_upstream: str | None = Field(
+        default=None,
+        description="frontdesk dev: the embedded Temporal UI the API serves under /temporal/, so it "
+        "reaches the codec server with the dashboard's sign-in (unset: not served)",
+    )
+    codec_cors_origins: list[str] = Field(
+        default_factory=list,
+        description="origins of Temporal UIs allowed to call the codec server (/app/codec) with the "
+        "operator's sign-in, e.g. https://temporal.example.com (JSON list)",
+    )
     temporal_metrics_port: int = Field(
         default=8234,
         description="the embedded Temporal server's Prometheus metrics (its billable actions among them)",

@@ -1,8 +1,9 @@
 """Preparing the embedded stack's database: newest schema, the demo clinic on a fresh one, and
-its demo admin for the dashboard.
+its demo admin and an operator for the dashboard.
 
-The demo admin's password is made at random when the admin is made, kept in
-`var/demo-admin.txt` (readable by this user only) and printed in `frontdesk dev`'s banner.
+Each demo user's password is made at random when the user is made, kept in
+`var/demo-admin.txt` or `var/demo-operator.txt` (readable by this user only) and printed in
+`frontdesk dev`'s banner.
 """
 
 import os
@@ -28,11 +29,13 @@ log = get_logger(__name__)
 
 DEMO_ADMIN_EMAIL: Final = "admin@maple-dental.example"
 DEMO_ADMIN_FILE: Final = "demo-admin.txt"
+DEMO_OPERATOR_EMAIL: Final = "operator@frontdesk.example"
+DEMO_OPERATOR_FILE: Final = "demo-operator.txt"
 
 
 @dataclass(frozen=True)
-class DemoAdmin:
-    """The dashboard sign-in `frontdesk dev` prints."""
+class DemoSignIn:
+    """A dashboard sign-in `frontdesk dev` prints."""
 
     email: str
     password: str
@@ -45,7 +48,8 @@ class DemoClinic:
     slug: str
     name: str
     numbers: list[str]
-    admin: DemoAdmin | None = None
+    admin: DemoSignIn | None = None
+    operator: DemoSignIn | None = None
 
 
 def find_demo_clinic(engine: Engine) -> DemoClinic | None:
@@ -60,33 +64,59 @@ def find_demo_clinic(engine: Engine) -> DemoClinic | None:
         return DemoClinic(slug=clinic.slug, name=clinic.name, numbers=list(numbers))
 
 
-def ensure_demo_admin(engine: Engine, var_dir: Path) -> DemoAdmin | None:
-    """The demo clinic's admin, made (with a new password kept under `var_dir`) when the demo
-    clinic has no user yet; None when the password was not made here (the file is gone)."""
-    path = var_dir / DEMO_ADMIN_FILE
+def _ensure_demo_user(
+    engine: Engine, var_dir: Path, *, email: str, role: UserRole, clinic_slug: str | None, file: str
+) -> DemoSignIn | None:
+    """A demo user of `role`, made (with a new password kept in `var_dir / file`) when that clinic
+    (or, for an operator, the stack) has no such user yet; None when the password was not made
+    here (the file is gone)."""
+    path = var_dir / file
     with Session(engine) as session:
-        clinic_id = session.exec(select(Clinic.id).where(Clinic.slug == DEMO_SLUG)).first()
-        if clinic_id is None:
-            return None
-        has_users = session.exec(select(User.id).where(User.clinic_id == clinic_id)).first() is not None
+        users = select(User.id)
+        if clinic_slug is None:
+            users = users.where(User.role == UserRole.operator)
+        else:
+            clinic_id = session.exec(select(Clinic.id).where(Clinic.slug == clinic_slug)).first()
+            if clinic_id is None:
+                return None
+            users = users.where(User.clinic_id == clinic_id)
+        has_users = session.exec(users).first() is not None
     if not has_users:
         password = secrets.token_urlsafe(12)
-        create_user(
-            engine,
-            email=DEMO_ADMIN_EMAIL,
-            password=password,
-            role=UserRole.admin,
-            clinic_slug=DEMO_SLUG,
-            name="Demo admin",
-        )
+        name = "Demo operator" if clinic_slug is None else "Demo admin"
+        create_user(engine, email=email, password=password, role=role, clinic_slug=clinic_slug, name=name)
         var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"{DEMO_ADMIN_EMAIL}\n{password}\n")
+        path.write_text(f"{email}\n{password}\n")
         os.chmod(path, 0o600)
-        log.info("demo_admin_created")
+        log.info("demo_user_created", role=role.value)
     if not path.exists():
         return None
-    email, password = [*path.read_text().splitlines(), "", ""][:2]
-    return DemoAdmin(email, password) if email and password else None
+    saved_email, password = [*path.read_text().splitlines(), "", ""][:2]
+    return DemoSignIn(saved_email, password) if saved_email and password else None
+
+
+def ensure_demo_admin(engine: Engine, var_dir: Path) -> DemoSignIn | None:
+    """The demo clinic's admin (see _ensure_demo_user)."""
+    return _ensure_demo_user(
+        engine,
+        var_dir,
+        email=DEMO_ADMIN_EMAIL,
+        role=UserRole.admin,
+        clinic_slug=DEMO_SLUG,
+        file=DEMO_ADMIN_FILE,
+    )
+
+
+def ensure_demo_operator(engine: Engine, var_dir: Path) -> DemoSignIn | None:
+    """The stack's operator, who sees every clinic and reads payloads in the Temporal UI."""
+    return _ensure_demo_user(
+        engine,
+        var_dir,
+        email=DEMO_OPERATOR_EMAIL,
+        role=UserRole.operator,
+        clinic_slug=None,
+        file=DEMO_OPERATOR_FILE,
+    )
 
 
 def prepare_database(url: str, var_dir: Path) -> DemoClinic | None:
@@ -103,7 +133,13 @@ def prepare_database(url: str, var_dir: Path) -> DemoClinic | None:
             demo = find_demo_clinic(engine)
             if demo is None:
                 return None
-            return DemoClinic(demo.slug, demo.name, demo.numbers, ensure_demo_admin(engine, var_dir))
+            return DemoClinic(
+                demo.slug,
+                demo.name,
+                demo.numbers,
+                ensure_demo_admin(engine, var_dir),
+                ensure_demo_operator(engine, var_dir),
+            )
         finally:
             engine.dispose()  # the children open their own connections; this process needs none
     except (sa.exc.SQLAlchemyError, ValueError) as exc:

@@ -23,7 +23,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from frontdesk.api.codec_server import codec_endpoint
 from frontdesk.api.health import describe_failure
+from frontdesk.api.temporal_ui_proxy import UI_PATH
 from frontdesk.config import Settings
 from frontdesk.devstack.data_lock import claim_data_folder
 from frontdesk.devstack.demo_clinic import DemoClinic, prepare_database
@@ -119,6 +121,15 @@ async def _run_dev(settings: Settings, console: Console) -> int:
     if not settings.twilio_account_sid and "outbound_carrier" not in settings.model_fields_set:
         # Offline, campaign calls go to a simulated patient through this stack's own webhooks.
         settings = settings.model_copy(update={"outbound_carrier": "local"})
+    if settings.temporal_ui_upstream is None:
+        # The API serves the embedded Temporal UI, so the UI decodes payloads with the dashboard's sign-in.
+        ui_host = _local_host(split_address(settings.temporal_address, "FRONTDESK_TEMPORAL_ADDRESS")[0])
+        settings = settings.model_copy(
+            update={
+                "temporal_ui_upstream": f"http://{ui_host}:{settings.temporal_ui_port}",
+                "temporal_ui_url": settings.temporal_ui_url or f"{api_url}{UI_PATH}",
+            }
+        )
     if "call_clock_override" not in settings.model_fields_set:
         # The local stack is where the test-call suite places calls at its scenarios' moments.
         settings = settings.model_copy(update={"call_clock_override": True})
@@ -152,6 +163,8 @@ async def _run_stack(
         ui_port=settings.temporal_ui_port,
         namespace=settings.temporal_namespace,
         metrics_port=settings.temporal_metrics_port,
+        ui_public_path=UI_PATH,
+        ui_codec_endpoint=codec_endpoint(api_url),  # the origin the UI is served from
     )
     # Every child is forked before anything here starts a thread: the pre-exec hook needs that.
     temporal = temporal_config.start(env)
@@ -260,7 +273,7 @@ def _print_urls(
     demo: DemoClinic | None,
 ) -> None:
     api_url, *media_urls = ready_urls
-    ui_url = f"http://{_local_host(temporal.config.host)}:{temporal.config.ui_port}"
+    ui_url = settings.temporal_ui_url or f"{api_url}{UI_PATH}"
     table = Table(title="Frontdesk is running", show_header=False, title_justify="left")
     table.add_row("API", api_url)
     table.add_row("Dashboard", f"{api_url}/app/")
@@ -279,5 +292,7 @@ def _print_urls(
             table.add_row("Sign in", "make a user: frontdesk users create --clinic demo --email ...")
         else:
             table.add_row("Sign in", f"{demo.admin.email} / {demo.admin.password}")
+        if demo.operator is not None:  # reads every clinic, and the Temporal UI's payloads
+            table.add_row("Operator", f"{demo.operator.email} / {demo.operator.password}")
     console.print(table)
     console.print("Press Ctrl-C to stop everything.")

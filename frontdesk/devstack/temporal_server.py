@@ -39,6 +39,8 @@ class TemporalDevServer:
     metrics_port: int | None = (
         None  # its Prometheus metrics (the `action` counter); None: a port of its choosing
     )
+    ui_public_path: str | None = None  # the UI's pages under this path (the API serves them there)
+    ui_codec_endpoint: str | None = None  # where the UI decodes payloads (our codec server)
 
     @property
     def db_file(self) -> Path:
@@ -77,11 +79,17 @@ class TemporalDevServer:
             "synchronous=0",
             "--log-level",
             "warn",
+            # The UI would fetch Temporal's news feed from the internet on every page.
+            "--ui-disable-news-fetch",
         ]
         if self.namespace != "default":  # "default" always exists; any other must be created
             argv += ["--namespace", self.namespace]
         if self.metrics_port is not None:
             argv += ["--metrics-port", str(self.metrics_port)]
+        if self.ui_public_path is not None:
+            argv += ["--ui-public-path", self.ui_public_path]
+        if self.ui_codec_endpoint is not None:
+            argv += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         return argv
 
     def start(self, env: Mapping[str, str] = os.environ) -> "RunningTemporalServer":

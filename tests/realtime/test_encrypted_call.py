@@ -1,25 +1,29 @@
 """A whole spoken booking call with Temporal payload encryption on: the call's workflow and its
 post-call child hold none of the caller's name, number, date of birth or words in the clear,
-and read back through the codec."""
+and read back through the codec server for an operator only."""
 
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from uuid import uuid4
 
+import httpx
 import pytest
 from fastapi import FastAPI
+from google.protobuf.json_format import MessageToJson, Parse
 from pydantic import SecretStr
 from sqlalchemy import Engine
-from temporalio.api.common.v1 import Payload
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from frontdesk.api.codec_server import CODEC_PATH, codec_app
 from frontdesk.api.service_app import create_service_app
 from frontdesk.caller.conversation import CallOptions, run_call
 from frontdesk.caller.script import Say
 from frontdesk.config import Settings, get_settings
-from frontdesk.domain.models import Clinic
+from frontdesk.domain.api_keys import issue_key
+from frontdesk.domain.models import ApiKeyScope, Clinic
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.payload_codec import converter_for, new_key_line
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
@@ -29,6 +33,7 @@ from frontdesk.worker import build_worker
 from frontdesk.workflows.call import post_call_workflow_id
 from frontdesk.workflows.inputs import CallResult
 from frontdesk.workflows.post_call import PostCallResult
+from tests.api.conftest import bearer
 from tests.realtime.served import serve
 from tests.realtime.stored_calls import stored_call
 from tests.temporal_fixtures import payloads_of, temporal_address, temporal_env
@@ -76,6 +81,7 @@ async def stack(
         app.state.settings = settings
         app.include_router(twilio_voice_router(settings))
         app.include_router(media_router(settings))
+        app.mount(CODEC_PATH, codec_app(settings, app.state.backends))
         return app
 
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="activity") as executor:
@@ -118,6 +124,14 @@ async def test_a_booking_calls_histories_hold_no_patient_data_in_the_clear(
         assert payload.metadata["encoding"] == b"binary/encrypted"
         for secret in PATIENT_DATA:
             assert secret not in payload.data
-    # The same payloads, decrypted, do hold the caller's name: the encryption is what hid it.
-    decoded = await stack.client.data_converter.payload_codec.decode(seen)  # type: ignore[union-attr]
-    assert any(b"Lopez" in payload.data for payload in decoded)
+    # Through the codec server (as the Temporal UI reads them), an operator reads the caller's
+    # name: the encryption is what hid it. Without credentials, nothing is decoded.
+    body = MessageToJson(Payloads(payloads=seen))
+    operator = issue_key(engine, scope=ApiKeyScope.operator, name="ops").plain
+    async with httpx.AsyncClient(base_url=stack.url, timeout=30) as http:
+        refused = await http.post(f"{CODEC_PATH}/decode", content=body)
+        answer = await http.post(f"{CODEC_PATH}/decode", content=body, headers=bearer(operator))
+    assert refused.status_code == 401 and "Lopez" not in refused.text
+    assert answer.status_code == 200
+    decoded = Parse(answer.text, Payloads()).payloads
+    assert len(decoded) == len(seen) and any(b"Lopez" in payload.data for payload in decoded)

@@ -11,6 +11,8 @@ from pathlib import Path
 import compose
 import pytest
 
+from frontdesk.config import Settings
+
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 SECRETS = {
@@ -117,3 +119,21 @@ def test_dockerfile_installs_the_offline_extra_as_a_non_root_user() -> None:
     assert "pip install '.[offline]'" in dockerfile
     user_lines = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("USER ")]
     assert user_lines == ["frontdesk"]
+
+
+def test_the_temporal_ui_decodes_through_the_apis_codec_server(
+    docker_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _compose({**docker_env, **SECRETS}, tmp_path, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+
+    ui = services["temporal-ui"]["environment"]
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == "http://localhost:8000/app/codec"
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"  # the operator's sign-in goes along
+    # The api's environment, read as the process reads it.
+    for name in ("FRONTDESK_CODEC_CORS_ORIGINS", "FRONTDESK_TEMPORAL_UI_URL"):
+        monkeypatch.setenv(name, services["api"]["environment"][name])
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.codec_cors_origins == ["http://localhost:8233"]
+    assert settings.temporal_ui_url == "http://localhost:8233"

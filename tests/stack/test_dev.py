@@ -3,13 +3,10 @@
 import asyncio
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,14 +20,12 @@ from frontdesk.devstack.ports import free_port
 from frontdesk.domain.database import create_database_engine
 from frontdesk.domain.models import Clinic
 from frontdesk.domain.seed import DEMO_NUMBER, DEMO_SLUG
+from tests.stack.dev_stack import DevStack, banner_password, run_until_ready, sign_in
 from tests.stack.helpers import descendants, is_running
 from tests.stack.processes import (
-    frontdesk_env,
-    kill_session,
     output_of,
     start_frontdesk,
     stop,
-    wait_for_http_200,
     wait_for_output,
 )
 
@@ -39,59 +34,6 @@ pytestmark = pytest.mark.slow
 # No worker polls this queue, so a workflow started on it stays running: a marker in Temporal's store.
 IDLE_QUEUE = "stack-test-idle"
 MARKER_WORKFLOW_ID = "stack-test-persistence-marker"
-
-
-@dataclass(frozen=True)
-class DevStack:
-    """Where one `frontdesk dev` of a test keeps its data and listens."""
-
-    home: Path
-    api_port: int
-    temporal_port: int
-    ui_port: int
-    metrics_port: int
-
-    @property
-    def var_dir(self) -> Path:
-        return self.home / "var"
-
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{self.var_dir / 'frontdesk.db'}"
-
-    @property
-    def temporal_address(self) -> str:
-        return f"127.0.0.1:{self.temporal_port}"
-
-    def env(self) -> dict[str, str]:
-        # Only the var dir and the ports: the database URL must follow the var dir by default.
-        return frontdesk_env(
-            var_dir=str(self.var_dir),
-            api_port=str(self.api_port),
-            temporal_address=self.temporal_address,
-            temporal_ui_port=str(self.ui_port),
-            temporal_metrics_port=str(self.metrics_port),
-        )
-
-
-@pytest.fixture
-def stack(tmp_path: Path) -> DevStack:
-    return DevStack(
-        tmp_path,
-        api_port=free_port(),
-        temporal_port=free_port(),
-        ui_port=free_port(),
-        metrics_port=free_port(),
-    )
-
-
-@pytest.fixture
-def started() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Processes a test starts; whatever is still running at the end is killed."""
-    processes: list[subprocess.Popen[bytes]] = []
-    yield processes
-    for process in processes:
-        kill_session(process)
 
 
 def _cmdline(pid: int) -> str:
@@ -121,37 +63,6 @@ async def _start_marker_workflow(address: str) -> None:
 async def _marker_workflow_status(address: str) -> WorkflowExecutionStatus | None:
     client = await Client.connect(address)
     return (await client.get_workflow_handle(MARKER_WORKFLOW_ID).describe()).status
-
-
-def _run_until_ready(
-    stack: DevStack, started: list[subprocess.Popen[bytes]], log: Path
-) -> subprocess.Popen[bytes]:
-    dev = start_frontdesk(["dev"], stack.env(), stack.home, log)
-    started.append(dev)
-    wait_for_http_200(f"http://127.0.0.1:{stack.api_port}/readyz", dev, log)
-    # The supervisor polls /readyz itself before printing its table, so ours can answer first.
-    wait_for_output("Press Ctrl-C to stop everything.", dev, log)
-    return dev
-
-
-def _demo_admin_password(log: Path) -> str:
-    """The demo admin's password, as the banner prints it."""
-    found = re.search(rf"{re.escape(DEMO_ADMIN_EMAIL)} / (\S+)", output_of(log))
-    assert found is not None, output_of(log)
-    return found.group(1)
-
-
-def _signs_in(stack: DevStack, email: str, password: str) -> str:
-    """Sign in to the dashboard as a browser does; where it sends the browser."""
-    with httpx.Client(base_url=f"http://127.0.0.1:{stack.api_port}", timeout=10) as browser:
-        form = browser.get("/app/sign-in")
-        token = re.search(r'name="sign_in_token" value="([^"]+)"', form.text)
-        assert token is not None
-        answer = browser.post(
-            "/app/sign-in", data={"email": email, "password": password, "sign_in_token": token.group(1)}
-        )
-        assert answer.status_code == 303, answer.text
-        return answer.headers["location"]
 
 
 def _children(dev: subprocess.Popen[bytes]) -> dict[str, int]:
@@ -188,17 +99,19 @@ def test_dev_serves_stops_cleanly_and_keeps_its_data(
     stack: DevStack, started: list[subprocess.Popen[bytes]]
 ) -> None:
     log = stack.home / "dev-1.log"
-    dev = _run_until_ready(stack, started, log)
+    dev = run_until_ready(stack, started, log)
 
-    ui = httpx.get(f"http://127.0.0.1:{stack.ui_port}/", timeout=10)
-    assert ui.status_code == 200
+    # The Temporal UI, on its own port and as the API serves it (where it can decode payloads).
+    for ui_url in (f"http://127.0.0.1:{stack.ui_port}/temporal/", f"{stack.api_url}/temporal/"):
+        assert httpx.get(ui_url, timeout=10).status_code == 200, ui_url
     health = httpx.get(f"http://127.0.0.1:{stack.api_port}/healthz", timeout=10).json()
     assert health == {"status": "ok", "database": "ok", "temporal": "ok", "draining": False}
     assert f"http://127.0.0.1:{stack.api_port}/docs" in output_of(log)
     assert DEMO_NUMBER in output_of(log)
     assert f"http://127.0.0.1:{stack.api_port}/app/" in output_of(log)
-    password = _demo_admin_password(log)
-    assert _signs_in(stack, DEMO_ADMIN_EMAIL, password) == f"/app/clinics/{DEMO_SLUG}/calls"
+    password = banner_password(log, DEMO_ADMIN_EMAIL)
+    with httpx.Client(base_url=stack.api_url, timeout=10) as client:
+        assert sign_in(client, DEMO_ADMIN_EMAIL, password) == f"/app/clinics/{DEMO_SLUG}/calls"
     demo = _demo_clinic_id(stack)
     web_env = Path(f"/proc/{_children(dev)['web']}/environ").read_bytes().split(b"\0")
     assert f"FRONTDESK_PUBLIC_BASE_URL=http://127.0.0.1:{stack.api_port}".encode() in web_env
@@ -213,11 +126,11 @@ def test_dev_serves_stops_cleanly_and_keeps_its_data(
     assert (stack.var_dir / "temporal.db").is_file()
 
     log = stack.home / "dev-2.log"
-    dev = _run_until_ready(stack, started, log)
+    dev = run_until_ready(stack, started, log)
 
     assert "demo_clinic_seeded" not in output_of(log)
     assert _demo_clinic_id(stack) == demo
-    assert _demo_admin_password(log) == password  # the same admin, printed again
+    assert banner_password(log, DEMO_ADMIN_EMAIL) == password  # the same admin, printed again
     assert keys_file.read_text() == key  # and the same payload key
     assert asyncio.run(_marker_workflow_status(stack.temporal_address)) == WorkflowExecutionStatus.RUNNING
     _children_stop_with(dev, signal.SIGTERM, log)
@@ -225,7 +138,7 @@ def test_dev_serves_stops_cleanly_and_keeps_its_data(
 
 def test_a_closed_terminal_stops_every_child(stack: DevStack, started: list[subprocess.Popen[bytes]]) -> None:
     log = stack.home / "dev.log"
-    dev = _run_until_ready(stack, started, log)
+    dev = run_until_ready(stack, started, log)
 
     _children_stop_with(dev, signal.SIGHUP, log)
 
@@ -233,7 +146,7 @@ def test_a_closed_terminal_stops_every_child(stack: DevStack, started: list[subp
 def test_a_second_dev_on_the_same_data_folder_says_so_and_exits(
     stack: DevStack, started: list[subprocess.Popen[bytes]]
 ) -> None:
-    first = _run_until_ready(stack, started, stack.home / "dev-1.log")
+    first = run_until_ready(stack, started, stack.home / "dev-1.log")
     # Other ports, the same folder: only the folder can stop it.
     other_ports = {
         "FRONTDESK_API_PORT": str(free_port()),
@@ -322,7 +235,7 @@ def test_a_dying_child_is_named_and_stops_the_rest(
     stack: DevStack, started: list[subprocess.Popen[bytes]]
 ) -> None:
     log = stack.home / "dev.log"
-    dev = _run_until_ready(stack, started, log)
+    dev = run_until_ready(stack, started, log)
     children = _children(dev)
 
     os.kill(children["worker"], signal.SIGKILL)

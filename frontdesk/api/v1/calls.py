@@ -66,11 +66,13 @@ class CallDetail(CallOut):
 
 
 def workflow_url(settings: Settings, workflow_id: str) -> str:
-    """The Temporal Web UI page of a workflow (the UI runs beside the frontend, on its own port)."""
+    """The Temporal Web UI page of a workflow (temporal_ui_url, else the UI beside the frontend on
+    its own port)."""
     host = settings.temporal_address.rsplit(":", 1)[0]
+    base = (settings.temporal_ui_url or f"http://{host}:{settings.temporal_ui_port}").rstrip("/")
     namespace = quote(settings.temporal_namespace, safe="")
     workflow = quote(workflow_id, safe="")
-    return f"http://{host}:{settings.temporal_ui_port}/namespaces/{namespace}/workflows/{workflow}"
+    return f"{base}/namespaces/{namespace}/workflows/{workflow}"
 
 
 def call_log_filter(
