@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from frontdesk.config import Settings
@@ -19,6 +20,7 @@ from frontdesk.logs import get_logger
 from frontdesk.telephony.choice import worker_carriers
 from frontdesk.temporal_client import connect_settings
 from frontdesk.worker_registry import WORKFLOWS, activities
+from frontdesk.workflows.schedules import RETENTION_SCHEDULE_ID, ensure_retention_schedule
 
 log = get_logger(__name__)
 
@@ -53,6 +55,11 @@ async def run_worker(settings: Settings) -> None:
         if client is None:
             log.info("worker_stopped_before_connecting")
             return
+        try:
+            await ensure_retention_schedule(client, settings.temporal_task_queue)
+        except RPCError as error:
+            # Calls matter more than the clean-up: serve the queue anyway; the next start tries again.
+            log.error("schedule_not_ensured", schedule_id=RETENTION_SCHEDULE_ID, error=str(error))
         with ThreadPoolExecutor(ACTIVITY_THREADS, thread_name_prefix="activity") as executor:
             await _run_until_stopped(
                 build_worker(client, settings.temporal_task_queue, executor, settings), stop

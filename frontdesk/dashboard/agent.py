@@ -1,6 +1,6 @@
 """The agent's form: name, greeting, voice, style, hours, time zone, call length, turn-taking,
-escalation, booking rules and insurance. Saved through the admin API's own change
-(frontdesk.api.v1.clinics.change_clinic, audited) and used from the next call on.
+escalation, booking rules, insurance and how long transcripts are kept. Saved through the admin
+API's own change (frontdesk.api.v1.clinics.change_clinic, audited) and used from the next call on.
 
 Form fields are flat (one input each); `form_to_patch` builds the API's patch from them and
 `field_errors` puts each of the patch's errors back next to its input.
@@ -20,7 +20,13 @@ from frontdesk.api.v1.clinics import ClinicOut, ClinicSettingsPatch, change_clin
 from frontdesk.dashboard.auth import PREFIX, ClinicPage, clinic_form, clinic_page
 from frontdesk.dashboard.forms import FormErrors, FormReader, submitted
 from frontdesk.dashboard.pages import redirect, render
-from frontdesk.domain.clinic_settings import AfterHoursPolicy, EndOfTurnProfile, Weekday
+from frontdesk.domain.clinic_settings import (
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
+    AfterHoursPolicy,
+    EndOfTurnProfile,
+    Weekday,
+)
 
 TEXT_FIELDS: Final = ("agent_name", "voice", "greeting", "style_notes", "timezone")
 NUMBERS: Final = ("transfer_number", "billing_number", "clinical_number")
@@ -62,6 +68,7 @@ def form_to_patch(form: FormData) -> ClinicSettingsPatch:
     data["insurance"] = {
         "accepted": [line.strip() for line in reader.text("insurance").splitlines() if line.strip()]
     }
+    data["retention_days"] = reader.whole_number("retention_days")
     return reader.model(ClinicSettingsPatch, data, _field_of)
 
 
@@ -92,6 +99,7 @@ def form_values(clinic: ClinicOut) -> dict[str, str]:
     for name in BOOKING:
         values[name] = str(getattr(clinic.booking_rules, name))
     values["insurance"] = "\n".join(clinic.insurance.accepted)
+    values["retention_days"] = str(clinic.retention_days)
     return values
 
 
@@ -116,6 +124,7 @@ def _form_page(
         weekdays=list(Weekday),
         profiles=list(EndOfTurnProfile),
         policies=list(AfterHoursPolicy),
+        retention_range=(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS),
         status_code=status_code,
     )
 

@@ -6,11 +6,40 @@ availability engine, the agent and the workflows all read one typed shape.
 
 from datetime import time, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Final
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, field_validator, model_validator
 
 E164 = Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$", description="phone number in E.164 form")]
+
+# How long a clinic keeps its calls' transcripts and its messages' bodies (frontdesk.activities.retention).
+# At least a month, so last month's calls can still be read back; at most ten years.
+DEFAULT_RETENTION_DAYS: Final = 365
+MIN_RETENTION_DAYS: Final = 30
+MAX_RETENTION_DAYS: Final = 3650
+RetentionDays = Annotated[
+    int,
+    Field(
+        strict=True,
+        ge=MIN_RETENTION_DAYS,
+        le=MAX_RETENTION_DAYS,
+        description="days a call's transcript and summary and a message's body are kept, "
+        f"{MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}",
+    ),
+]
+_RETENTION_DAYS: Final = TypeAdapter(RetentionDays)
+
+
+def check_retention_days(value: int) -> int:
+    """Return `value` if it is a whole number of days within the retention bounds, else raise a
+    clear ValueError."""
+    try:
+        return _RETENTION_DAYS.validate_python(value)
+    except ValueError:
+        raise ValueError(
+            f"retention_days must be a whole number of days from {MIN_RETENTION_DAYS} to "
+            f"{MAX_RETENTION_DAYS}, got {value!r}"
+        ) from None
 
 
 class Weekday(StrEnum):

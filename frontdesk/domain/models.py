@@ -28,11 +28,15 @@ from frontdesk.domain.campaign_settings import (
     TargetStatus,
 )
 from frontdesk.domain.clinic_settings import (
+    DEFAULT_RETENTION_DAYS,
+    MAX_RETENTION_DAYS,
+    MIN_RETENTION_DAYS,
     BookingRules,
     EndOfTurnProfile,
     EscalationRules,
     InsuranceCarriers,
     OpeningHours,
+    check_retention_days,
 )
 from frontdesk.domain.types import SettingsJSON, StrEnumType, UTCDateTime, enum_check
 
@@ -215,6 +219,7 @@ class ActorKind(StrEnum):
 
     api_key = "api_key"
     user = "user"
+    system = "system"  # Frontdesk itself, e.g. the retention clean-up
 
 
 class IntegrationKind(StrEnum):
@@ -259,12 +264,20 @@ class Clinic(SQLModel, table=True):
     escalation: EscalationRules | dict[str, Any] = _settings_field(EscalationRules)
     booking_rules: BookingRules | dict[str, Any] = _settings_field(BookingRules)
     insurance: InsuranceCarriers | dict[str, Any] = _settings_field(InsuranceCarriers)
+    # Days a call's transcript and a message's body are kept (frontdesk.activities.retention).
+    retention_days: int = Field(
+        default=DEFAULT_RETENTION_DAYS, sa_column_kwargs={"server_default": str(DEFAULT_RETENTION_DAYS)}
+    )
     created_at: datetime = _created_at()
     updated_at: datetime = _updated_at()
 
     __table_args__ = (
         enum_check("end_of_turn_profile", EndOfTurnProfile),
         sa.CheckConstraint("max_call_seconds >= 30", name="max_call_seconds_min"),
+        sa.CheckConstraint(
+            f"retention_days >= {MIN_RETENTION_DAYS} AND retention_days <= {MAX_RETENTION_DAYS}",
+            name="retention_days_range",
+        ),
     )
 
     @validates("slug")
@@ -280,6 +293,10 @@ class Clinic(SQLModel, table=True):
         if not isinstance(value, int) or value < 30:
             raise ValueError(f"max_call_seconds must be a whole number of at least 30, got {value!r}")
         return value
+
+    @validates("retention_days")
+    def _validate_retention_days(self, _key: str, value: int) -> int:
+        return check_retention_days(value)
 
     @validates("opening_hours", "escalation", "booking_rules", "insurance")
     def _validate_settings(self, key: str, value: BaseModel | dict[str, Any]) -> BaseModel | dict[str, Any]:
@@ -558,6 +575,9 @@ class Call(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=64)  # booked, transferred, message_taken...
     summary: str | None = Field(default=None, sa_type=sa.Text)
     patient_id: uuid.UUID | None = Field(default=None, foreign_key="patients.id", ondelete="SET NULL")
+    # Set when the clinic's retention period removed the transcript and summary (the row, its
+    # outcome and its turns' timings stay, for the clinic's numbers).
+    transcript_removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     __table_args__ = (enum_check("direction", CallDirection), enum_check("status", CallStatus))
 
@@ -780,7 +800,8 @@ class UserSession(SQLModel, table=True):
 
 class AuditEntry(SQLModel, table=True):
     """One change made through the admin API or the dashboard: who (a key or a user), what
-    (method, route, resource), when.
+    (method, route, resource), when; or by Frontdesk itself (actor kind `system`), its task named
+    in `route` and what it did counted in `detail`.
 
     Never holds request bodies, so no patient data. `clinic_id` and `actor_id` are plain ids,
     not foreign keys: the log outlives the clinic, key or user it names.
@@ -798,5 +819,6 @@ class AuditEntry(SQLModel, table=True):
     resource_id: str | None = Field(default=None, max_length=64)
     status_code: int
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    detail: dict[str, int] | None = Field(default=None, sa_type=JSON)  # a system task's counts
 
     __table_args__ = (enum_check("actor_kind", ActorKind),)

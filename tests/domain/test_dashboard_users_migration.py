@@ -24,6 +24,7 @@ from frontdesk.domain.models import (
     Clinic,
     TurnRole,
 )
+from tests.domain.old_revision import add_rows
 from tests.domain.test_migrations import empty_database_url
 
 __all__ = ["empty_database_url"]
@@ -60,17 +61,15 @@ def test_calls_keep_their_turns_and_actions_and_audit_entries_name_their_key(emp
     engine: Engine = make_engine(url)
     command.upgrade(alembic_config(url), BEFORE)
     key_id = uuid.uuid4()
-    with session_scope(engine) as session:
-        clinic = Clinic(slug="east", name="East", timezone="America/New_York")
-        session.add(clinic)
-        session.flush()
-        call = a_call(clinic.id, CallDirection.inbound)
-        session.add(call)
-        session.flush()
-        session.add(
-            CallTurn(clinic_id=clinic.id, call_id=call.id, index=0, role=TurnRole.agent, text="Hello.")
-        )
-        session.add(Action(clinic_id=clinic.id, call_id=call.id, kind="book", idempotency_key="k1"))
+    clinic = Clinic(slug="east", name="East", timezone="America/New_York")
+    call = a_call(clinic.id, CallDirection.inbound)
+    add_rows(
+        engine,
+        clinic,
+        call,
+        CallTurn(clinic_id=clinic.id, call_id=call.id, index=0, role=TurnRole.agent, text="Hello."),
+        Action(clinic_id=clinic.id, call_id=call.id, kind="book", idempotency_key="k1"),
+    )
     with engine.begin() as connection:
         connection.execute(
             audit_0004.insert().values(

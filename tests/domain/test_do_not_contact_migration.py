@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from frontdesk.domain.database import alembic_config, make_engine, session_scope, upgrade_database
 from frontdesk.domain.models import Call, CallDirection, Clinic, DoNotContact, OptOutSource
+from tests.domain.old_revision import add_rows
 from tests.domain.test_migrations import empty_database_url
 
 __all__ = ["empty_database_url"]
@@ -67,25 +68,23 @@ def test_flagged_patients_numbers_move_to_the_list_and_back(empty_database_url: 
     url = empty_database_url
     engine = make_engine(url)
     command.upgrade(alembic_config(url), BEFORE)
-    with session_scope(engine) as session:
-        east = Clinic(slug="east", name="East", timezone="America/New_York")
-        west = Clinic(slug="west", name="West", timezone="America/Denver")
-        session.add_all([east, west])
+    east = Clinic(slug="east", name="East", timezone="America/New_York")
+    west = Clinic(slug="west", name="West", timezone="America/Denver")
+    add_rows(engine, east, west)
     parent = add_patient(engine, east.id, FAMILY, calls=True, sms=False, at=EARLIER)
     child = add_patient(engine, east.id, FAMILY, calls=False, sms=True, at=LATER)
     single = add_patient(engine, east.id, SINGLE, calls=False, sms=True)
     unflagged = add_patient(engine, east.id, UNFLAGGED, calls=False, sms=False)
     elsewhere = add_patient(engine, west.id, FAMILY, calls=True, sms=False)
-    with session_scope(engine) as session:
-        call = Call(
-            clinic_id=east.id,
-            call_sid="CA" + uuid.uuid4().hex,
-            direction=CallDirection.inbound,
-            from_number=FAMILY,
-            to_number="+15550140000",
-            patient_id=parent,
-        )
-        session.add(call)
+    call = Call(
+        clinic_id=east.id,
+        call_sid="CA" + uuid.uuid4().hex,
+        direction=CallDirection.inbound,
+        from_number=FAMILY,
+        to_number="+15550140000",
+        patient_id=parent,
+    )
+    add_rows(engine, call)
 
     upgrade_database(url)
 

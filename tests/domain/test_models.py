@@ -95,6 +95,11 @@ def test_clinic_settings_are_validated_and_typed(engine: Engine) -> None:
         Clinic(slug="x", name="X", timezone="UTC", booking_rules={"min_lead_minutes": -5})
     with pytest.raises(ValueError, match="at least 30"):
         Clinic(slug="x", name="X", timezone="UTC", max_call_seconds=5)
+    for days in (29, 3651, "365", True):
+        with pytest.raises(
+            ValueError, match=f"retention_days must be a whole number of days from 30 to 3650, got {days!r}"
+        ):
+            Clinic(slug="x", name="X", timezone="UTC", retention_days=days)
 
     clinic = _clinic(engine, booking_rules=BookingRules(buffer_minutes=20))
     with Session(engine) as session:
@@ -105,6 +110,7 @@ def test_clinic_settings_are_validated_and_typed(engine: Engine) -> None:
         assert loaded.get_escalation().transfer_number is None
         assert loaded.get_insurance().accepted == []
         assert loaded.max_call_seconds == 600
+        assert loaded.retention_days == 365
         assert str(loaded.tz) == "Europe/Berlin"
 
 

@@ -1,4 +1,5 @@
-"""`frontdesk worker` against a real Temporal dev server: it polls its task queue and stops cleanly."""
+"""`frontdesk worker` against a real Temporal dev server: it ensures the daily retention schedule,
+polls its task queue and stops cleanly."""
 
 import asyncio
 import signal
@@ -11,9 +12,10 @@ import pytest
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
+from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
+from frontdesk.workflows.schedules import RETENTION_SCHEDULE_ID
 from tests.stack.processes import frontdesk_env, kill_session, output_of, start_frontdesk, stop
 from tests.temporal_fixtures import temporal_address
 
@@ -58,6 +60,10 @@ async def test_worker_polls_its_queue_and_stops_on_sigterm(
     worker = start_frontdesk(["worker"], env, tmp_path, log)
     try:
         await _wait_for_pollers(temporal_env.client, queue, worker, log)
+        schedule = temporal_env.client.get_schedule_handle(RETENTION_SCHEDULE_ID)
+        action = (await schedule.describe()).schedule.action  # ensured before the worker polls
+        assert isinstance(action, ScheduleActionStartWorkflow) and action.task_queue == queue
+        await schedule.delete()  # no daily run on the shared server
         code = await asyncio.to_thread(stop, worker, signal.SIGTERM, log)
     finally:
         kill_session(worker)

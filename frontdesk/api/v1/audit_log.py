@@ -1,4 +1,5 @@
-"""A clinic's audit log: every change made through the admin API or the dashboard, newest first."""
+"""A clinic's audit log: every change made through the admin API or the dashboard, and by
+Frontdesk itself (the retention clean-up), newest first."""
 
 import uuid
 from datetime import datetime
@@ -13,7 +14,7 @@ from frontdesk.domain.models import ActorKind
 
 
 class AuditEntryOut(Output):
-    """Who changed what, when."""
+    """Who changed what, when; a system task's counts in `detail`."""
 
     id: uuid.UUID
     actor_kind: ActorKind
@@ -24,6 +25,7 @@ class AuditEntryOut(Output):
     resource_id: str | None
     status_code: int
     at: datetime
+    detail: dict[str, int] | None
 
 
 router = APIRouter(prefix="/clinics/{clinic_id}/audit-log", tags=["audit log"])

@@ -57,9 +57,11 @@ class ActionOut(Output):
 
 
 class CallDetail(CallOut):
-    """A call with its transcript, actions, summary and workflow link."""
+    """A call with its transcript, actions, summary and workflow link; once the clinic's retention
+    period has passed, `transcript_removed_at` says when the turns' texts and the summary went."""
 
     summary: str | None
+    transcript_removed_at: datetime | None
     turns: list[TurnOut]
     actions: list[ActionOut]
     workflow_url: str
@@ -106,6 +108,7 @@ def call_detail(ctx: ClinicContext, settings: Settings, call_id: uuid.UUID) -> C
         return CallDetail(
             **CallOut.model_validate(call).model_dump(),
             summary=call.summary,
+            transcript_removed_at=call.transcript_removed_at,
             turns=[TurnOut.model_validate(t) for t in repo.turns(call.id)],
             actions=[ActionOut.model_validate(a) for a in repo.actions(call_id=call.id)],
             workflow_url=workflow_url(settings, call.call_sid),

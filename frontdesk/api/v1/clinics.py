@@ -27,12 +27,14 @@ from frontdesk.api.v1.pagination import Page, PageParams, page_params
 from frontdesk.api.v1.providers import ProviderIn, WeeklyHoursIn, add_provider, add_weekly_hours
 from frontdesk.api.v1.services import SLUG, ServiceIn
 from frontdesk.domain.clinic_settings import (
+    DEFAULT_RETENTION_DAYS,
     E164,
     BookingRules,
     EndOfTurnProfile,
     EscalationRules,
     InsuranceCarriers,
     OpeningHours,
+    RetentionDays,
 )
 from frontdesk.domain.database import write_scope
 from frontdesk.domain.models import Clinic, PhoneNumber, Service, check_timezone
@@ -59,6 +61,7 @@ class ClinicSettingsPatch(PatchModel):
     escalation: EscalationRules | None = None
     booking_rules: BookingRules | None = None
     insurance: InsuranceCarriers | None = None
+    retention_days: RetentionDays | None = None
 
     _check_timezone = field_validator("timezone")(_timezone)
 
@@ -81,6 +84,7 @@ class ClinicOut(Output):
     escalation: EscalationRules
     booking_rules: BookingRules
     insurance: InsuranceCarriers
+    retention_days: int = Field(description="days a call's transcript and a message's body are kept")
     created_at: datetime
     updated_at: datetime
 
@@ -112,6 +116,7 @@ class ClinicSetup(ApiModel):
     escalation: EscalationRules = Field(default_factory=EscalationRules)
     booking_rules: BookingRules = Field(default_factory=BookingRules)
     insurance: InsuranceCarriers = Field(default_factory=InsuranceCarriers)
+    retention_days: RetentionDays = DEFAULT_RETENTION_DAYS
     phone_numbers: list[PhoneNumberSetup] = Field(default_factory=list, max_length=20)
     services: list[ServiceIn] = Field(default_factory=list, max_length=200)
     providers: list[ProviderSetup] = Field(default_factory=list, max_length=200)
@@ -199,7 +204,8 @@ def get_clinic(ctx: ClinicContext = Depends(clinic_context)) -> ClinicOut:
 @router.patch("/{clinic_id}", response_model=ClinicOut)
 def update_clinic(body: ClinicSettingsPatch, ctx: ClinicContext = Depends(clinic_context)) -> ClinicOut:
     """Change the agent (name, voice, greeting, style), hours, time zone, call length, turn-taking,
-    escalation, booking rules or insurance; the next call uses the new values."""
+    escalation, booking rules, insurance or how long transcripts are kept; the next call uses the
+    new values, the next daily clean-up the new retention period."""
     return change_clinic(ctx, body)
 
 
