@@ -26,7 +26,7 @@ app.add_typer(users_app, name="users")
 @app.callback()
 def _main() -> None:
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.secret_key.get_secret_value())
 
 
 @app.command()

@@ -27,6 +27,7 @@ from frontdesk.domain.opt_outs import OptOutChannel, set_opt_out
 from frontdesk.domain.outcomes import Outcome
 from frontdesk.domain.repository import ClinicRepository
 from frontdesk.domain.web_callers import is_web_caller_number
+from frontdesk.log_redaction import remember_names
 
 # The kind post-call summaries list as "call back" follow-ups for the staff.
 TAKE_MESSAGE_KIND: Final = "take_message"
@@ -98,6 +99,7 @@ def _engine() -> Engine:
 @activity.defn(name="register_patient")
 def register_patient(request: RegisterPatientInput) -> UUID:
     """The id of the patient with this name and date of birth, registered when new."""
+    remember_names(request.patient.first_name, request.patient.last_name)  # never in this activity's logs
     with domain_errors_are_final():
         return find_or_register_patient(_engine(), request.clinic_id, request.patient)
 

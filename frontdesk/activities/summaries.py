@@ -27,6 +27,7 @@ from frontdesk.domain.call_actions import CONFIRMATION_REQUEST_KIND
 from frontdesk.domain.database import make_engine, session_scope, write_scope
 from frontdesk.domain.models import Action, Appointment, Call, Patient, TurnRole
 from frontdesk.domain.repository import ClinicRepository
+from frontdesk.log_redaction import remember_names
 from frontdesk.logs import get_logger
 from frontdesk.workflows.inputs import PostCallInput
 
@@ -144,6 +145,8 @@ def describe_call(repo: ClinicRepository, call_id: UUID) -> CallDescription:
     actions = repo.actions(call_id=call_id)
     kinds = {action.kind for action in actions}
     patient = repo.get(Patient, call.patient_id) if call.patient_id else None
+    if patient is not None:  # never in the logs of the activity describing the call (summary, CRM)
+        remember_names(patient.first_name, patient.last_name)
     appointments = [
         describe_appointment(repo, appointment)
         for appointment_id in _changed_appointments(actions)

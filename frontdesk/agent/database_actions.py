@@ -38,6 +38,7 @@ from frontdesk.domain.models import Appointment, Patient
 from frontdesk.domain.new_patient import find_or_register_patient
 from frontdesk.domain.opt_outs import OptOutChannel
 from frontdesk.domain.repository import ClinicRepository
+from frontdesk.log_redaction import remember_names
 
 T = TypeVar("T")
 
@@ -84,6 +85,7 @@ def load_clinic_profile(engine: Engine, clinic_id: uuid.UUID) -> ClinicProfile:
 
 
 def _patient_record(patient: Patient, last_visit: datetime | None = None) -> PatientRecord:
+    remember_names(patient.first_name, patient.last_name)  # the call knows them now: never in its logs
     return PatientRecord(
         id=patient.id,
         first_name=patient.first_name,

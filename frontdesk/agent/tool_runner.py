@@ -39,6 +39,7 @@ from frontdesk.agent.understanding.numbers import normalize_numbers
 from frontdesk.agent.understanding.when import PARTS_OF_DAY, WEEKDAYS
 from frontdesk.domain.appointment_details import AppointmentRecord
 from frontdesk.domain.outcomes import Outcome
+from frontdesk.log_redaction import remember_names
 from frontdesk.logs import get_logger
 
 log = get_logger(__name__)
@@ -218,6 +219,7 @@ class ToolRunner:
         return result
 
     async def _identify(self, args: IdentifyPatient) -> dict[str, Any]:
+        remember_names(args.first_name, args.last_name)  # the caller's words: never in the call's logs
         patient = await self.actions.identify_patient(args.first_name, args.last_name, args.date_of_birth)
         if patient is None:
             return {"found": False, "note": "No patient matches that name and date of birth."}
@@ -262,6 +264,7 @@ class ToolRunner:
             )
 
     async def _book(self, args: BookAppointment) -> dict[str, Any]:
+        remember_names(args.patient.first_name, args.patient.last_name)  # never in the call's logs
         slot = self._offered(args.slot_id)
         self._require_confirmation(slot, "booked")
         patient = self.state.patient

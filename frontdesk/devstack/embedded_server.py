@@ -8,7 +8,7 @@ from frontdesk.logs import configure_logging
 def main() -> None:
     """Serve the API and the media server in one process, configured from the environment."""
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.log_json, settings.secret_key.get_secret_value())
     serve_embedded(settings)
 
 

@@ -33,6 +33,7 @@ from frontdesk.agent.prompt import build_system_prompt
 from frontdesk.domain.call_clock import CallClockError, call_clock
 from frontdesk.domain.calls import ensure_call
 from frontdesk.domain.models import CallDirection
+from frontdesk.log_redaction import known_names
 from frontdesk.logs import get_logger
 from frontdesk.realtime import metrics
 from frontdesk.realtime.audio.analysis import FrameAnalyzer
@@ -251,4 +252,6 @@ async def _first_start(events: AsyncIterator[TransportEvent]) -> CallStarted | N
 async def run_call(transport: Transport, app_state: Any) -> None:
     """Serve one call on a transport with the process's shared services (created on first use)."""
     services = await CallServices.for_app(app_state)
-    await CallSession(transport, services).run()
+    # The names the call learns are redacted from the lines of its parts, tasks and threads.
+    with known_names():
+        await CallSession(transport, services).run()

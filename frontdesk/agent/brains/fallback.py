@@ -37,6 +37,7 @@ from frontdesk.agent.understanding.intents import (
     understand,
 )
 from frontdesk.agent.understanding.when import WEEKDAYS, TimePreference
+from frontdesk.log_redaction import remember_names
 
 # How far ahead a search without a date looks, and how far it widens when nothing fits.
 DEFAULT_SEARCH_DAYS = 14
@@ -241,6 +242,7 @@ class FallbackBrain:
                 d.when = d.when.merge(heard.when)
         if heard.name and not d.identified:
             d.first_name, d.last_name = heard.name
+            remember_names(*heard.name)  # the call knows it now: never in its logs
         if heard.date_of_birth and not d.identified:
             d.date_of_birth = heard.date_of_birth.isoformat()
 

@@ -1,0 +1,84 @@
+"""A whole spoken booking call logged at DEBUG, as the processes log (`configure_logging`): no line
+it produced, from the webhook, the media process or the worker's activities, holds the caller's
+name, number, date of birth or words."""
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from frontdesk.caller.script import Say
+from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
+from frontdesk.workflows.call import post_call_workflow_id
+from frontdesk.workflows.inputs import CallResult
+from frontdesk.workflows.post_call import PostCallResult
+from tests.log_capture import configured_logging
+from tests.realtime.call_worker import call_worker, temporal_env
+from tests.realtime.stored_calls import stored_call
+from tests.realtime.test_voice_calls import Stack, call, stack
+
+__all__ = ["call_worker", "stack", "temporal_env"]
+
+pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
+
+CALLER = "+15550199001"
+# The caller's details in every form a line could carry them.
+PATIENT_DATA = re.compile(
+    r"""
+    \bAnn?a\b | \bLopez\b                                   # the name, as said or as heard
+  | 555\D{0,2}019\D?9001                                    # the number, however it is grouped
+  | 1988-0?3-0?3 | March\s+3(rd)?,?\s+1988 | 0?3/0?3/(19)?88 # the date of birth
+  | My\ name\ is | date\ of\ birth\ is                      # the caller's words
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+# Where the call's lines come from: the voice webhook; the media process's call (the module that
+# runs its turn loop) and its speech-to-text, the caller's words in hand; the worker's activities,
+# ours and Temporal's account of them.
+SOURCES = {
+    "frontdesk.telephony.twilio.voice_webhooks",
+    "frontdesk.realtime.call_session",
+    "frontdesk.realtime.speech.whisper_stt",
+    "frontdesk.activities.summaries",
+    "frontdesk.activities.crm",
+    "temporalio.activity",
+}
+
+
+@pytest.fixture
+def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[pytest.CaptureFixture[str]]:
+    """Logging at DEBUG as the processes log (JSON, one line a record), captured by `capsys`."""
+    with configured_logging("DEBUG", json=True):
+        yield capsys
+
+
+async def test_a_booking_calls_logs_hold_no_patient_data(
+    logs: pytest.CaptureFixture[str], stack: Stack, tts: PiperTextToSpeech, engine: Engine
+) -> None:
+    result = await call(
+        stack,
+        tts,
+        Say("Hi, I'd like to book a teeth cleaning."),
+        Say("My name is Ana Lopez. My date of birth is March 3rd, 1988."),
+        Say("Next Tuesday morning if you have anything."),
+        Say("Yes, the first one."),
+        Say("Yeah, that's all, thanks."),
+        caller=CALLER,
+    )
+    row, turns = await stored_call(engine, result.call_sid)
+    assert row.outcome == "booked", "\n".join(f"{t.role.value}: {t.text}" for t in turns)
+    # The call's workflow and its post-call work (summary, CRM, confirmation) are done: their
+    # activities have logged what they log.
+    client = stack.worker.client
+    await client.get_workflow_handle(result.call_sid, result_type=CallResult).result()
+    post_call = client.get_workflow_handle(post_call_workflow_id(result.call_sid), result_type=PostCallResult)
+    assert (await post_call.result()).messages_sent >= 1
+
+    written = logs.readouterr().err.splitlines()
+    leaks = [line for line in written if PATIENT_DATA.search(line)]
+    assert not leaks, "\n".join(leaks)
+    # The scan read the lines of every part of the call, not just of the test's own fixtures.
+    loggers = {json.loads(line)["logger"] for line in written if line.startswith("{")}
+    assert SOURCES <= loggers, sorted(loggers)
