@@ -50,9 +50,12 @@ def dev(
 @app.command()
 def worker() -> None:
     """Run a Temporal worker (run more copies to scale out)."""
+    from frontdesk.tracing import configure_tracing
     from frontdesk.worker import exit_skipping_finalization, run_worker
 
-    asyncio.run(run_worker(get_settings()))
+    settings = get_settings()
+    configure_tracing(settings, "worker")
+    asyncio.run(run_worker(settings))
     exit_skipping_finalization(0)
 
 

@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool = False
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="an OTLP/HTTP collector to send traces to, e.g. http://otel-collector:4318 (unset: "
+        "OTEL_EXPORTER_OTLP_ENDPOINT if set, else tracing is off; frontdesk/tracing)",
+    )
 
     @field_validator("database_url")
     @classmethod

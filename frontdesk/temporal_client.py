@@ -11,6 +11,7 @@ from temporalio.converter import DataConverter
 from frontdesk.config import Settings
 from frontdesk.logs import get_logger
 from frontdesk.payload_codec import converter_for
+from frontdesk.tracing import temporal_interceptors
 
 log = get_logger(__name__)
 
@@ -30,10 +31,17 @@ async def connect_once(
     address: str, namespace: str, *, within: float, data_converter: DataConverter = DataConverter.default
 ) -> Client:
     """One connection attempt to Temporal at `address`, bounded by `within` seconds; the client
-    reads and writes payloads with `data_converter` (frontdesk.payload_codec.converter_for)."""
+    reads and writes payloads with `data_converter` (frontdesk.payload_codec.converter_for), and
+    carries the trace context while tracing is on (frontdesk.tracing)."""
     try:
         return await asyncio.wait_for(
-            Client.connect(address, namespace=namespace, data_converter=data_converter), within
+            Client.connect(
+                address,
+                namespace=namespace,
+                data_converter=data_converter,
+                interceptors=temporal_interceptors(),
+            ),
+            within,
         )
     except ValueError as exc:
         raise InvalidTemporalAddressError(

@@ -19,6 +19,7 @@ from frontdesk.config import Settings
 from frontdesk.logs import get_logger
 from frontdesk.telephony.choice import worker_carriers
 from frontdesk.temporal_client import connect_settings
+from frontdesk.tracing import shutdown_tracing
 from frontdesk.worker_registry import WORKFLOWS, activities
 from frontdesk.workflows.schedules import RETENTION_SCHEDULE_ID, ensure_retention_schedule
 
@@ -118,12 +119,13 @@ async def _run_until_stopped(worker: Worker, stop: asyncio.Event) -> None:
 
 
 def exit_skipping_finalization(code: int) -> NoReturn:
-    """End the process with `code` at once, after flushing its output.
+    """End the process with `code` at once, after flushing its output (logs, and spans while tracing).
 
     Once a worker has shut down nothing is left to clean up, while the Temporal SDK's Rust
     threads can crash an interpreter that is finalizing ("PyGILState_Release: thread state must
     be current", temporalio/sdk-python#300), turning a clean stop into SIGABRT.
     """
+    shutdown_tracing()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

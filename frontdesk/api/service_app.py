@@ -1,5 +1,5 @@
 """What every Frontdesk web process starts from: its backends on `app.state`, closed on shutdown,
-and the health probes.
+the health probes, and a span per request while tracing is on (frontdesk.tracing).
 """
 
 from collections.abc import AsyncIterator, Callable
@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from frontdesk.api.backends import open_backends
 from frontdesk.api.health import health_router
 from frontdesk.config import Settings
+from frontdesk.tracing import instrument_app
 
 
 def create_service_app(title: str, settings: Settings, draining: Callable[[], bool] | None = None) -> FastAPI:
     """A FastAPI app with `app.state.backends` for `settings` and GET /healthz and /readyz (not
-    ready while `draining()`, for a media process)."""
+    ready while `draining()`, for a media process), traced while tracing is on."""
     backends = open_backends(settings)
 
     @asynccontextmanager
@@ -25,4 +26,5 @@ def create_service_app(title: str, settings: Settings, draining: Callable[[], bo
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.backends = backends
     app.include_router(health_router(draining))
+    instrument_app(app)
     return app

@@ -22,6 +22,7 @@ from frontdesk.config import Settings
 from frontdesk.logs import get_logger
 from frontdesk.realtime.app import create_app as create_realtime_app
 from frontdesk.realtime.live_calls import LiveCalls
+from frontdesk.tracing import configure_tracing
 
 log = get_logger(__name__)
 
@@ -77,6 +78,7 @@ class DrainingServer(uvicorn.Server):
 
 def serve_api(settings: Settings) -> None:
     """Run the API on settings.api_host:settings.api_port until SIGINT/SIGTERM."""
+    configure_tracing(settings, "api")
     _serve(create_api_app(settings), settings.api_host, settings.api_port)
 
 
@@ -85,6 +87,7 @@ def serve_realtime(settings: Settings, sock: socket.socket | None = None) -> Non
     SIGTERM and the drain of its live calls. `sock`: a socket bound to that address and not yet
     listening, shared with other media processes (devstack/media_processes.py); it listens once
     the app has started, so no call waits on a process still loading its models."""
+    configure_tracing(settings, "realtime")
     app = create_realtime_app(settings)
     config = _config(app, settings.api_host, settings.realtime_port)
     server = DrainingServer(config, app.state.live_calls, settings.realtime_drain_timeout_seconds)
@@ -114,4 +117,5 @@ def create_embedded_app(settings: Settings) -> FastAPI:
 
 def serve_embedded(settings: Settings) -> None:
     """Run the API and the media server together on settings.api_host:settings.api_port."""
+    configure_tracing(settings, "web")
     _serve(create_embedded_app(settings), settings.api_host, settings.api_port)

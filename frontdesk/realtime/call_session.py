@@ -19,12 +19,20 @@ so a part that fails ends the call loudly, never silently:
 
 The call is over when the stream stops or the agent has left; the transcript then goes to the
 call's workflow (or the database). Temporal is never on the audio path: only tool calls wait for it.
+
+While tracing is on (frontdesk.tracing) the call is one span, `media.call`, continuing the trace
+the voice webhook began: Twilio's stream carries its traceparent, which the webhook put in the
+TwiML. So the call's turns, their CallWorkflow Updates and its hang-up join the trace of the
+webhook, the CallWorkflow and its post-call work, whichever media process carries the call and
+whether or not Temporal answered. A call with no traceparent (a browser's) starts a trace.
 """
 
 import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+
+from opentelemetry.trace import SpanKind
 
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.engine import Receptionist
@@ -62,6 +70,7 @@ from frontdesk.realtime.turn.end_of_turn import (
 from frontdesk.realtime.turn.loop import BargeIn, TurnLoop
 from frontdesk.realtime.turn.voice import CallVoice
 from frontdesk.realtime.turn.watchdogs import tick
+from frontdesk.tracing import CLINIC_ID, call_attributes, span_in
 
 log = get_logger(__name__)
 
@@ -84,6 +93,12 @@ class CallSession:
         if start is None:
             metrics.CALLS.labels(end="no_start").inc()
             return
+        with span_in(
+            "media.call", start.trace_parent, SpanKind.SERVER, call_attributes(start.call_sid)
+        ) as self.span:
+            await self._serve(start, events)
+
+    async def _serve(self, start: CallStarted, events: AsyncIterator[TransportEvent]) -> None:
         await self._open(start)
         stt = await self.services.stt_for(self.profile).start()
         try:
@@ -167,6 +182,9 @@ class CallSession:
         )
         # Creating a Silero instance takes ~60 ms: keep it off the event loop other calls share.
         self.analyzer = await asyncio.to_thread(FrameAnalyzer)
+        self.span.set_attributes(
+            {CLINIC_ID: str(self.clinic_id), "frontdesk.call.direction": start.direction.value}
+        )
         log.info("call started", call_sid=start.call_sid, clinic_id=str(self.clinic_id))
 
     async def _turns(self, group: asyncio.TaskGroup) -> None:
@@ -237,6 +255,9 @@ class CallSession:
         patient = self.state.patient.id if self.state.patient else None
         await self.actions.hang_up(self.loop.turns, outcome, patient)
         metrics.CALLS.labels(end=outcome or "hung_up").inc()
+        self.span.set_attributes(
+            {"frontdesk.call.outcome": outcome or "hung_up", "frontdesk.call.turns": len(self.loop.turns)}
+        )
         log.info("call ended", call_sid=self.start.call_sid, outcome=outcome, turns=len(self.loop.turns))
 
 

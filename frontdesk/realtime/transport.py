@@ -33,6 +33,9 @@ class CallStarted:
     campaign_kind: str | None = None
     # Seconds the call's clock runs ahead of real time (a test call at another moment); None: real time.
     clock_offset_seconds: float | None = None
+    # The W3C traceparent of the span that answered the call (the voice webhook's), whose trace
+    # the media session continues; None: the session starts a trace of its own.
+    trace_parent: str | None = None
 
 
 @dataclass(frozen=True)

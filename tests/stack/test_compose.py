@@ -100,6 +100,7 @@ def test_services_health_checks_and_start_order(docker_env: dict[str, str], tmp_
         assert env["FRONTDESK_DATABASE_URL"].endswith("@postgres:5432/frontdesk")
         assert env["FRONTDESK_SECRET_KEY"] == SECRETS["FRONTDESK_SECRET_KEY"]
         assert env["FRONTDESK_PAYLOAD_KEYS"] == SECRETS["FRONTDESK_PAYLOAD_KEYS"]
+        assert env["FRONTDESK_OTLP_ENDPOINT"] == ""  # tracing off unless a collector is named
         commands[name] = service["command"]
     assert commands == {
         "api": ["frontdesk", "api"],

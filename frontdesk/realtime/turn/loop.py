@@ -51,6 +51,7 @@ from frontdesk.realtime.turn.caller_turn import ArrivalClock, CallerTurn, Caller
 from frontdesk.realtime.turn.end_of_turn import CallerPaused, EndOfTurnPolicy, TurnEnded
 from frontdesk.realtime.turn.listening import REPROMPT, is_backchannel
 from frontdesk.realtime.turn.speech import AgentSpeech, Marks, Spawn, SpeechPosition, milliseconds
+from frontdesk.realtime.turn.traces import SpeechEnd, SpeechSpans
 from frontdesk.realtime.turn.voice import CallVoice
 from frontdesk.realtime.turn.watchdogs import Alarm, CallWatchdogs, Tick
 
@@ -162,6 +163,7 @@ class TurnLoop:
         self._caller = CallerTurns(clock, self.post, end_of_turn)
         self._watchdogs = CallWatchdogs(idle_seconds, profile.max_call_seconds)
         self._current: AgentSpeech | None = None
+        self._spans = SpeechSpans()
         self._speculation: _Speculation | None = None  # a held reply on a guess, if any
         self._unheard: _Unheard | None = None  # the latest reply, while it may be undone
         self._onset: SpeechPosition | None = None  # where the agent was when the caller began
@@ -218,6 +220,7 @@ class TurnLoop:
                 # The call ended under it (the caller hung up): its task ends with the call's.
                 current.turn.heard_text = current.heard_text()
                 self._finish(current)
+            self._spans.close_all(SpeechEnd.call_ended)
 
     async def _take(self, item: LoopInput) -> None:
         match item:
@@ -411,6 +414,7 @@ class TurnLoop:
         """Undo a reply nobody heard: stop it (never audible: nothing to clear at the carrier),
         rewind the engine to before it, forget its record."""
         await speech.interrupt()
+        self._spans.close(speech, SpeechEnd.discarded)
         self._engine.rewind(checkpoint)
         self.turns.remove(speech.turn)
         if self._current is speech:
@@ -444,7 +448,8 @@ class TurnLoop:
             release=release,
         )
         self._current = speech
-        speech.start(self._spawn)
+        with self._spans.around(speech, began, reply=not isinstance(text, str)):
+            speech.start(self._spawn)
         return speech
 
     async def _interrupt(self, why: str) -> None:
@@ -492,7 +497,9 @@ class TurnLoop:
 
     async def _on_speech_done(self, speech: AgentSpeech) -> None:
         if speech is not self._current:
-            return  # interrupted and replaced already
+            # Interrupted and replaced already, or played out and replaced before this came.
+            self._spans.close(speech, SpeechEnd.played)
+            return
         self._finish(speech)
         self._watchdogs.activity()
         if self._state.ended and not self._ending:
@@ -502,6 +509,7 @@ class TurnLoop:
         """A speech is over: its tools' Update round trips join its timings (for the benchmark)."""
         timings = speech.timings
         timings.update(self._actions.take_update_timings())
+        self._spans.close(speech, SpeechEnd.of(speech))
         if speech.sent_audio:  # its interim lines went out: close them with what was heard
             self._show(TurnRole.agent, speech.turn.heard_text or "", final=True)
         if not timings.get("greeting") and "first_frame_sent" in timings:

@@ -57,6 +57,7 @@ from frontdesk.telephony.twilio.protocol import (
     CLOCK_OFFSET_PARAMETER,
     DIRECTION_PARAMETER,
     PURPOSE_PARAMETER,
+    TRACE_PARAMETER,
     Clear,
     Connected,
     Dtmf,
@@ -134,6 +135,7 @@ def call_started(start: Start) -> CallStarted:
         appointment_id=appointment_id if outbound else None,
         campaign_kind=(parameters.get(CAMPAIGN_KIND_PARAMETER) or None) if outbound else None,
         clock_offset_seconds=clock_offset,
+        trace_parent=parameters.get(TRACE_PARAMETER),
     )
 
 

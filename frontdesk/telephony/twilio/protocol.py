@@ -39,6 +39,9 @@ PURPOSE_PARAMETER: Final = "purpose"
 APPOINTMENT_PARAMETER: Final = "appointment_id"
 CAMPAIGN_KIND_PARAMETER: Final = "campaign_kind"
 CLOCK_OFFSET_PARAMETER: Final = "clock_offset"  # seconds the call's clock runs ahead of real time
+# The voice webhook's span as a W3C traceparent (ids only), while tracing is on: the media
+# session continues the call's trace from it (frontdesk.tracing).
+TRACE_PARAMETER: Final = "traceparent"
 
 
 def _decode_base64(value: object) -> bytes:

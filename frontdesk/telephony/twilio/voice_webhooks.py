@@ -6,7 +6,7 @@ The voice webhook finds the clinic by the dialled number, records the Call row (
 often Twilio retries) and answers TwiML that connects the call to the media socket:
 
     <Response><Connect><Stream url="wss://{public host}/media" statusCallback=".../twilio/status">
-        <Parameter name="clinic_id" .../> call_id, direction, caller, called
+        <Parameter name="clinic_id" .../> call_id, direction, caller, called (traceparent, traced)
     </Stream></Connect></Response>
 
 A number no clinic owns gets a polite spoken message and a hang-up. The stream's statusCallback
@@ -38,6 +38,7 @@ from email.utils import parsedate_to_datetime
 from typing import Annotated, Final, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request, Response
+from opentelemetry import trace
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_pascal
 from sqlalchemy import Engine
@@ -79,11 +80,13 @@ from frontdesk.telephony.twilio.protocol import (
     PURPOSE_PARAMETER,
     STATUS_PATH,
     TARGET_QUERY,
+    TRACE_PARAMETER,
     VOICE_PATH,
 )
 from frontdesk.telephony.twilio.rest import TelephonyError, TwilioCalls, voicemail_twiml
 from frontdesk.telephony.twilio.signatures import parse_form, webhook_signature_valid
 from frontdesk.temporal_client import TemporalUnavailableError
+from frontdesk.tracing import call_attributes, current_traceparent
 from frontdesk.workflows.call import CallWorkflow
 from frontdesk.workflows.inputs import CallInput
 from frontdesk.workflows.launch import START_WITHIN_S, start_call_workflow
@@ -227,13 +230,18 @@ def not_in_service_twiml() -> VoiceResponse:
 
 
 def stream_twiml(
-    settings: Settings, call: Call, outbound: OutboundContext | None = None, clock_offset: float = 0.0
+    settings: Settings,
+    call: Call,
+    outbound: OutboundContext | None = None,
+    clock_offset: float = 0.0,
+    trace_parent: str | None = None,
 ) -> VoiceResponse:
     """<Connect><Stream> to the media socket, with the call's parameters and the status callback.
 
     The caller parameter is always the patient's number, the called one the clinic's; a campaign
-    call also carries its purpose, appointment and campaign kind, and a call placed at another
-    moment (frontdesk.domain.call_clock) its clock offset."""
+    call also carries its purpose, appointment and campaign kind, a call placed at another
+    moment (frontdesk.domain.call_clock) its clock offset, and a traced call the trace context
+    its media session continues."""
     response = VoiceResponse()
     stream = response.connect().stream(
         url=websocket_url(settings, MEDIA_PATH),
@@ -255,6 +263,8 @@ def stream_twiml(
             parameters[APPOINTMENT_PARAMETER] = str(outbound.appointment_id)
     if clock_offset:
         parameters[CLOCK_OFFSET_PARAMETER] = repr(clock_offset)
+    if trace_parent:
+        parameters[TRACE_PARAMETER] = trace_parent
     for name, value in parameters.items():
         stream.parameter(name=name, value=value)
     return response
@@ -457,6 +467,8 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
             return _twiml(not_in_service_twiml())
         clinic_id, max_call_seconds = answering
         call = await run_in_threadpool(record_call, engine, clinic_id, form)
+        # This request's span is the root of the call's trace: named here, so the call is found by its sid.
+        trace.get_current_span().set_attributes(call_attributes(call.call_sid, clinic_id))
         outbound = None
         if form.direction is CallDirection.outbound:
             target = _target_id(request)
@@ -473,7 +485,7 @@ def twilio_voice_router(settings: Settings) -> APIRouter:
         _log.info(
             "twilio.call_answered", call_sid=call.call_sid, clinic_id=str(clinic_id), call_id=str(call.id)
         )
-        return _twiml(stream_twiml(settings, call, outbound, offset))
+        return _twiml(stream_twiml(settings, call, outbound, offset, current_traceparent()))
 
     @router.post(STATUS_PATH, response_class=Response)
     async def status(request: Request) -> Response:
