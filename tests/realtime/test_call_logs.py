@@ -9,12 +9,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from frontdesk.caller.script import Say
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
-from frontdesk.workflows.call import post_call_workflow_id
-from frontdesk.workflows.inputs import CallResult
-from frontdesk.workflows.post_call import PostCallResult
 from tests.log_capture import configured_logging
+from tests.realtime.booking_call import CALLER, booking_steps, workflows_done
 from tests.realtime.call_worker import call_worker, temporal_env
 from tests.realtime.stored_calls import stored_call
 from tests.realtime.test_voice_calls import Stack, call, stack
@@ -23,7 +20,6 @@ __all__ = ["call_worker", "stack", "temporal_env"]
 
 pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
 
-CALLER = "+15550199001"
 # The caller's details in every form a line could carry them.
 PATIENT_DATA = re.compile(
     r"""
@@ -57,24 +53,13 @@ def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[pytest.CaptureFixture[s
 async def test_a_booking_calls_logs_hold_no_patient_data(
     logs: pytest.CaptureFixture[str], stack: Stack, tts: PiperTextToSpeech, engine: Engine
 ) -> None:
-    result = await call(
-        stack,
-        tts,
-        Say("Hi, I'd like to book a teeth cleaning."),
-        Say("My name is Ana Lopez. My date of birth is March 3rd, 1988."),
-        Say("Next Tuesday morning if you have anything."),
-        Say("Yes, the first one."),
-        Say("Yeah, that's all, thanks."),
-        caller=CALLER,
-    )
+    result = await call(stack, tts, *booking_steps(), caller=CALLER)
     row, turns = await stored_call(engine, result.call_sid)
     assert row.outcome == "booked", "\n".join(f"{t.role.value}: {t.text}" for t in turns)
     # The call's workflow and its post-call work (summary, CRM, confirmation) are done: their
     # activities have logged what they log.
-    client = stack.worker.client
-    await client.get_workflow_handle(result.call_sid, result_type=CallResult).result()
-    post_call = client.get_workflow_handle(post_call_workflow_id(result.call_sid), result_type=PostCallResult)
-    assert (await post_call.result()).messages_sent >= 1
+    _, post_call = await workflows_done(stack.worker.client, result.call_sid)
+    assert post_call.messages_sent >= 1
 
     written = logs.readouterr().err.splitlines()
     leaks = [line for line in written if PATIENT_DATA.search(line)]

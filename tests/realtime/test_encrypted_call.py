@@ -18,23 +18,17 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from frontdesk.api.codec_server import CODEC_PATH, codec_app
-from frontdesk.api.service_app import create_service_app
 from frontdesk.caller.conversation import CallOptions, run_call
-from frontdesk.caller.script import Say
 from frontdesk.config import Settings, get_settings
 from frontdesk.domain.api_keys import issue_key
 from frontdesk.domain.models import ApiKeyScope, Clinic
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.payload_codec import converter_for, new_key_line
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
-from frontdesk.telephony.twilio.media_route import media_router
-from frontdesk.telephony.twilio.voice_webhooks import twilio_voice_router
 from frontdesk.worker import build_worker
 from frontdesk.workflows.call import post_call_workflow_id
-from frontdesk.workflows.inputs import CallResult
-from frontdesk.workflows.post_call import PostCallResult
 from tests.api.conftest import bearer
-from tests.realtime.served import serve
+from tests.realtime.booking_call import CALLER, booking_steps, voice_stack, workflows_done
 from tests.realtime.stored_calls import stored_call
 from tests.temporal_fixtures import payloads_of, temporal_address, temporal_env
 
@@ -42,7 +36,6 @@ __all__ = ["temporal_env"]
 
 pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
 
-CALLER = "+15550199001"
 # What must not be readable in any history: the caller's name, number, date of birth and words.
 PATIENT_DATA = [b"Lopez", b"5550199001", b"1988", b"teeth cleaning", b"Tuesday morning"]
 
@@ -72,47 +65,29 @@ async def stack(
         call_idle_seconds=3.0,
     )
     client = await Client.connect(address, data_converter=converter_for(base))
-    holder: list[Settings] = []
 
-    def make_app(url: str) -> FastAPI:
-        settings = base.model_copy(update={"public_base_url": url})
-        holder.append(settings)
-        app = create_service_app("encrypted test stack", settings)
-        app.state.settings = settings
-        app.include_router(twilio_voice_router(settings))
-        app.include_router(media_router(settings))
+    def with_codec(app: FastAPI, settings: Settings) -> None:
         app.mount(CODEC_PATH, codec_app(settings, app.state.backends))
-        return app
 
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="activity") as executor:
-        async with build_worker(client, queue, executor, base), serve(make_app) as url:
-            yield EncryptedStack(url, holder[0], client)
+        async with (
+            build_worker(client, queue, executor, base),
+            voice_stack(base, "encrypted test stack", with_codec) as settings,
+        ):
+            yield EncryptedStack(settings.public_base_url, settings, client)
     get_settings.cache_clear()
 
 
 async def test_a_booking_calls_histories_hold_no_patient_data_in_the_clear(
     stack: EncryptedStack, tts: PiperTextToSpeech, engine: Engine, temporal_env: WorkflowEnvironment
 ) -> None:
-    options = CallOptions(
-        base_url=stack.url,
-        to=DEMO_NUMBER,
-        caller=CALLER,
-        steps=[
-            Say("Hi, I'd like to book a teeth cleaning."),
-            Say("My name is Ana Lopez. My date of birth is March 3rd, 1988."),
-            Say("Next Tuesday morning if you have anything."),
-            Say("Yes, the first one."),
-            Say("Yeah, that's all, thanks."),
-        ],
-    )
+    options = CallOptions(base_url=stack.url, to=DEMO_NUMBER, caller=CALLER, steps=booking_steps())
     result, _recording = await run_call(stack.settings, options, tts)
     row, turns = await stored_call(engine, result.call_sid)
     assert row.outcome == "booked", "\n".join(f"{t.role.value}: {t.text}" for t in turns)
-    # The call's workflow starts its post-call child before it completes: wait for it first.
-    await stack.client.get_workflow_handle(result.call_sid, result_type=CallResult).result()
+    _, post_call = await workflows_done(stack.client, result.call_sid)  # read back through the codec
+    assert post_call.messages_sent >= 1
     post_call_id = post_call_workflow_id(result.call_sid)
-    post_call = stack.client.get_workflow_handle(post_call_id, result_type=PostCallResult)
-    assert (await post_call.result()).messages_sent >= 1  # read back through the codec
 
     raw = temporal_env.client  # no key: what the Temporal UI or its database shows
     seen: list[Payload] = []

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from uuid import uuid4
 
 import pytest
-from fastapi import FastAPI
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.util.types import Attributes
 from sqlalchemy import Engine
@@ -16,25 +15,19 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from frontdesk.api.service_app import create_service_app
 from frontdesk.caller.conversation import CallOptions, run_call
-from frontdesk.caller.script import Say
 from frontdesk.config import Settings, get_settings
 from frontdesk.domain.models import Clinic
 from frontdesk.domain.seed import DEMO_NUMBER
 from frontdesk.realtime.metrics import STAGES
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.turn.traces import SpeechEnd
-from frontdesk.telephony.twilio.media_route import media_router
-from frontdesk.telephony.twilio.voice_webhooks import twilio_voice_router
 from frontdesk.temporal_client import connect_settings
 from frontdesk.tracing import CALL_SID, CLINIC_ID, temporal_interceptors
 from frontdesk.worker import build_worker
 from frontdesk.worker_registry import WORKFLOWS
 from frontdesk.workflows.call import post_call_workflow_id
-from frontdesk.workflows.inputs import CallResult
-from frontdesk.workflows.post_call import PostCallResult
-from tests.realtime.served import serve
+from tests.realtime.booking_call import CALLER, booking_steps, voice_stack, workflows_done
 from tests.realtime.stored_calls import stored_call
 from tests.temporal_fixtures import temporal_address, temporal_env
 from tests.tracing_fixtures import Traced, traced
@@ -43,14 +36,6 @@ __all__ = ["temporal_env", "traced"]
 
 pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
 
-CALLER = "+15550199001"
-LINES = [
-    "Hi, I'd like to book a teeth cleaning.",
-    "My name is Ana Lopez. My date of birth is March 3rd, 1988.",
-    "Next Tuesday morning if you have anything.",
-    "Yes, the first one.",
-    "Yeah, that's all, thanks.",
-]
 # What no span may carry: the caller's name, number, date of birth and words.
 PATIENT_DATA = [
     "Lopez",
@@ -90,20 +75,12 @@ async def stack(
         call_idle_seconds=3.0,
     )
     client = await connect_settings(base, within=10.0)
-    holder: list[Settings] = []
-
-    def make_app(url: str) -> FastAPI:
-        settings = base.model_copy(update={"public_base_url": url})
-        holder.append(settings)
-        app = create_service_app("traced test stack", settings)
-        app.state.settings = settings
-        app.include_router(twilio_voice_router(settings))
-        app.include_router(media_router(settings))
-        return app
-
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="activity") as executor:
-        async with build_worker(client, base.temporal_task_queue, executor, base), serve(make_app) as url:
-            yield TracedStack(url, holder[0], client)
+        async with (
+            build_worker(client, base.temporal_task_queue, executor, base),
+            voice_stack(base, "traced test stack") as settings,
+        ):
+            yield TracedStack(settings.public_base_url, settings, client)
     get_settings.cache_clear()
 
 
@@ -123,16 +100,13 @@ def strings(attributes: Attributes) -> list[str]:
 async def test_a_booking_call_is_one_trace_from_the_webhook_to_the_confirmation_sms(
     stack: TracedStack, traced: Traced, tts: PiperTextToSpeech, engine: Engine, demo_clinic: Clinic
 ) -> None:
-    options = CallOptions(
-        base_url=stack.url, to=DEMO_NUMBER, caller=CALLER, steps=[Say(line) for line in LINES]
-    )
+    options = CallOptions(base_url=stack.url, to=DEMO_NUMBER, caller=CALLER, steps=booking_steps())
     result, _recording = await run_call(stack.settings, options, tts)
     row, turns = await stored_call(engine, result.call_sid)
     assert row.outcome == "booked", "\n".join(f"{t.role.value}: {t.text}" for t in turns)
-    await stack.client.get_workflow_handle(result.call_sid, result_type=CallResult).result()
+    _, post_call = await workflows_done(stack.client, result.call_sid)
+    assert post_call.messages_sent >= 1
     post_call_id = post_call_workflow_id(result.call_sid)
-    post_call = stack.client.get_workflow_handle(post_call_id, result_type=PostCallResult)
-    assert (await post_call.result()).messages_sent >= 1
 
     def session_over(spans: Sequence[ReadableSpan]) -> bool:  # it ends as the media server's side does
         return any(span.attributes.get(CALL_SID) == result.call_sid for span in named(spans, "media.call"))

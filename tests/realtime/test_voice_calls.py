@@ -11,11 +11,9 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from frontdesk.api.service_app import create_service_app
 from frontdesk.caller.conversation import CallOptions, run_call
 from frontdesk.caller.conversation import CallResult as CallerResult
 from frontdesk.caller.media_client import MediaStreamClient
@@ -49,16 +47,11 @@ from frontdesk.realtime.call_services import CallServices
 from frontdesk.realtime.speech.piper_tts import PiperTextToSpeech
 from frontdesk.realtime.turn.listening import is_backchannel
 from frontdesk.realtime.turn.loop import IDLE_GOODBYE, IDLE_PROMPT
-from frontdesk.telephony.twilio.media_route import media_router
 from frontdesk.telephony.twilio.protocol import CLINIC_PARAMETER, CLOCK_OFFSET_PARAMETER
-from frontdesk.telephony.twilio.voice_webhooks import twilio_voice_router
 from frontdesk.worker import build_worker
-from frontdesk.workflows.call import post_call_workflow_id
-from frontdesk.workflows.inputs import CallResult
 from frontdesk.workflows.launch import start_campaign_workflow
-from frontdesk.workflows.post_call import PostCallResult
+from tests.realtime.booking_call import CALLER, booking_steps, voice_stack, workflows_done
 from tests.realtime.call_worker import CallWorker, call_worker, temporal_env
-from tests.realtime.served import serve
 from tests.realtime.stored_calls import stored_call
 
 __all__ = ["call_worker", "temporal_env"]
@@ -85,30 +78,17 @@ class Stack:
 async def stack(database_url: str, demo_clinic: Clinic, call_worker: CallWorker) -> AsyncIterator[Stack]:
     """The webhooks and the media socket with the real turn loop, on one port, services warm,
     and a worker running each call's workflows on the Temporal dev server."""
-    holder: list[Settings] = []
-
-    def make_app(url: str) -> FastAPI:
-        settings = Settings(
-            database_url=database_url,
-            public_base_url=url,
-            call_idle_seconds=3.0,
-            temporal_address=call_worker.address,
-            temporal_task_queue=call_worker.task_queue,
-        )
-        holder.append(settings)
-        app = create_service_app("voice test stack", settings)
-        app.state.settings = settings
-        app.include_router(twilio_voice_router(settings))
-        app.include_router(media_router(settings))
-        return app
-
-    async with serve(make_app):
-        yield Stack(holder[0], call_worker)
+    base = Settings(
+        database_url=database_url,
+        call_idle_seconds=3.0,
+        temporal_address=call_worker.address,
+        temporal_task_queue=call_worker.task_queue,
+    )
+    async with voice_stack(base, "voice test stack") as settings:
+        yield Stack(settings, call_worker)
 
 
-async def call(
-    stack: Stack, tts: PiperTextToSpeech, *steps: Step, caller: str = "+15550199001"
-) -> CallerResult:
+async def call(stack: Stack, tts: PiperTextToSpeech, *steps: Step, caller: str = CALLER) -> CallerResult:
     options = CallOptions(
         base_url=stack.settings.public_base_url, to=DEMO_NUMBER, caller=caller, steps=list(steps)
     )
@@ -129,15 +109,7 @@ def open_all_day(engine: Engine, clinic: Clinic) -> None:
 
 
 async def test_a_spoken_booking(stack: Stack, tts: PiperTextToSpeech, engine: Engine) -> None:
-    result = await call(
-        stack,
-        tts,
-        Say("Hi, I'd like to book a teeth cleaning."),
-        Say("My name is Ana Lopez. My date of birth is March 3rd, 1988."),
-        Say("Next Tuesday morning if you have anything."),
-        Say("Yes, the first one."),
-        Say("Yeah, that's all, thanks."),
-    )
+    result = await call(stack, tts, *booking_steps())
     row, turns = await stored_call(engine, result.call_sid)
     transcript = "\n".join(f"{t.role.value}: {t.text}" for t in turns)  # shown when the outcome is wrong
     assert result.outcome == "agent_ended", transcript
@@ -147,19 +119,15 @@ async def test_a_spoken_booking(stack: Stack, tts: PiperTextToSpeech, engine: En
             select(Appointment).where(Appointment.created_by_call_id == row.id)
         ).all()
     # The booking went through the call's workflow, which then ran the post-call work.
-    handle = stack.worker.client.get_workflow_handle(result.call_sid, result_type=CallResult)
-    workflow_result = await handle.result()
+    workflow_result, post_call = await workflows_done(stack.worker.client, result.call_sid)
     assert (workflow_result.outcome, workflow_result.appointment_ids) == ("booked", [appointment.id])
     assert "book" in workflow_result.actions and not workflow_result.dropped
-    post_call = stack.worker.client.get_workflow_handle(
-        post_call_workflow_id(result.call_sid), result_type=PostCallResult
-    )
-    assert (await post_call.result()).messages_sent >= 1
+    assert post_call.messages_sent >= 1
     with Session(engine) as session:
         stored = session.get(Call, row.id)
         assert stored is not None and stored.summary
         messages = session.exec(select(Message).where(Message.call_id == row.id)).all()
-    assert [m.to for m in messages if m.channel is MessageChannel.sms] == ["+15550199001"]
+    assert [m.to for m in messages if m.channel is MessageChannel.sms] == [CALLER]
     local = appointment.start_at.astimezone(NEW_YORK)
     assert (local.strftime("%A"), local.hour < 12) == ("Tuesday", True)
     agent_turns = [t for t in turns if t.role == TurnRole.agent]
