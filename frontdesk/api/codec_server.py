@@ -20,15 +20,13 @@ from typing import Final
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from google.protobuf.json_format import MessageToJson, Parse, ParseError
-from sqlmodel import Session
 from temporalio.api.common.v1 import Payload, Payloads
 
 from frontdesk.api.backends import Backends
 from frontdesk.api.errors import ApiError, error_response
+from frontdesk.api.v1.access import key_principal
 from frontdesk.config import Settings
 from frontdesk.dashboard.auth import PREFIX, optional_user
-from frontdesk.domain.api_keys import authenticate_key
-from frontdesk.domain.models import ApiKeyScope
 from frontdesk.logs import get_logger
 from frontdesk.payload_codec import PayloadKeyError, converter_for
 
@@ -51,13 +49,12 @@ def _operator(request: Request, backends: Backends) -> str:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ApiError(401, "send an operator API key as 'Authorization: Bearer fd_...'")
-        with Session(backends.engine) as session:
-            key = authenticate_key(session, token.strip())
-        if key is None:
+        principal = key_principal(backends.engine, token.strip())
+        if principal is None:
             raise ApiError(401, "this API key is not valid")
-        if key.scope is not ApiKeyScope.operator:
+        if not principal.is_operator:
             raise ApiError(403, "only operator keys may decode payloads")
-        return f"api_key:{key.id}"
+        return f"api_key:{principal.actor.id}"
     user = optional_user(request)
     if user is None:
         raise ApiError(401, "sign in to the dashboard as an operator, or send an operator API key")

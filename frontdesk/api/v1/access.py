@@ -47,7 +47,8 @@ class Principal:
         return self.scope is ApiKeyScope.operator
 
 
-def _lookup(engine: Engine, token: str) -> Principal | None:
+def key_principal(engine: Engine, token: str) -> Principal | None:
+    """The principal of the live API key `token`, or None (unknown, malformed, wrong or revoked)."""
     with Session(engine) as session:
         row = authenticate_key(session, token)
         if row is None:
@@ -69,7 +70,7 @@ def require_principal(
         raise ApiError(
             401, "send an API key as `Authorization: Bearer <key>`", headers={"WWW-Authenticate": "Bearer"}
         )
-    principal = _lookup(get_backends(request).engine, credentials.credentials)
+    principal = key_principal(get_backends(request).engine, credentials.credentials)
     if principal is None:
         raise ApiError(401, "the API key is not valid or was revoked", headers={"WWW-Authenticate": "Bearer"})
     wait = rate_limiter(request).take(principal.actor.id)
