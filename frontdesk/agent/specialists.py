@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from frontdesk.agent.call_state import CallState, Specialist
-from frontdesk.agent.understanding.intents import Intent, understand
+from frontdesk.agent.understanding.intents import Intent
+from frontdesk.agent.understanding.reading import understand
 
 ROUTES: dict[Intent, Specialist] = {
     Intent.book: Specialist.scheduling,

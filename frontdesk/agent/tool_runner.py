@@ -34,8 +34,10 @@ from frontdesk.agent.tools import (
     VerifyInsurance,
     parse_tool_call,
 )
-from frontdesk.agent.understanding.intents import Intent, match_provider, match_service, understand
+from frontdesk.agent.understanding.intents import Intent
 from frontdesk.agent.understanding.numbers import normalize_numbers
+from frontdesk.agent.understanding.reading import understand
+from frontdesk.agent.understanding.services import match_provider, match_service
 from frontdesk.agent.understanding.when import PARTS_OF_DAY, WEEKDAYS
 from frontdesk.domain.appointment_details import AppointmentRecord
 from frontdesk.domain.outcomes import Outcome

@@ -10,8 +10,34 @@ from dataclasses import dataclass
 from typing import Protocol
 
 _MEMBER_ID = re.compile(r"^[A-Za-z0-9-]{5,20}$")
+# US dental and health carriers callers name, whether or not a clinic accepts them: what lets the
+# agent tell "do you take Humana?" (a carrier) from "do you take cards?" (not one).
+KNOWN_CARRIERS = (
+    "Delta Dental",
+    "Cigna",
+    "Aetna",
+    "MetLife",
+    "Guardian",
+    "Humana",
+    "UnitedHealthcare",
+    "Blue Cross",
+    "Blue Shield",
+    "Anthem",
+    "Kaiser",
+    "Medicaid",
+    "Medicare",
+    "Ameritas",
+    "Principal",
+    "Careington",
+    "GEHA",
+)
 # Common spoken variants of carrier names, so "delta" finds "Delta Dental".
-_ALIASES = {"bcbs": "blue cross", "united": "unitedhealthcare", "united healthcare": "unitedhealthcare"}
+CARRIER_ALIASES = {
+    "bcbs": "blue cross",
+    "blue cross blue shield": "blue cross",
+    "united": "unitedhealthcare",
+    "united healthcare": "unitedhealthcare",
+}
 
 
 @dataclass(frozen=True)
@@ -34,7 +60,7 @@ class EligibilityChecker(Protocol):
 
 def _normalized(name: str) -> str:
     name = re.sub(r"[^a-z0-9 ]", "", name.lower()).strip()
-    return _ALIASES.get(name, name)
+    return CARRIER_ALIASES.get(name, name)
 
 
 def accepted_carrier(accepted: list[str], carrier: str) -> str | None:

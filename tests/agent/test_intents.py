@@ -5,7 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from frontdesk.agent.understanding.intents import Intent, match_provider, match_service, understand
+from frontdesk.agent.understanding.intents import Intent
+from frontdesk.agent.understanding.reading import understand
+from frontdesk.agent.understanding.services import match_provider, match_service
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=ZoneInfo("America/New_York"))
 

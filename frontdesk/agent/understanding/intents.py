@@ -1,4 +1,4 @@
-"""What a caller wants, for the deterministic brain: intents and the details that come with them.
+"""What a caller wants, for the deterministic brain: intents, yes and no, and which option.
 
 Each intent is recognised from cue words and patterns scored together rather than from whole
 phrases, so unseen wordings still land; key words are matched fuzzily to absorb
@@ -8,19 +8,10 @@ the cue that follows them.
 
 import difflib
 import re
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
 from frontdesk.agent.understanding.numbers import normalize_numbers
-from frontdesk.agent.understanding.when import (
-    MONTHS,
-    WEEKDAYS,
-    TimePreference,
-    parse_date_of_birth,
-    parse_when,
-)
 
 
 class Intent(StrEnum):
@@ -41,6 +32,10 @@ class Intent(StrEnum):
     opt_out = "opt_out"
     goodbye = "goodbye"
     wrong_number = "wrong_number"
+    bot_question = "bot_question"  # "am I talking to a real person?": answered honestly, then on
+    why_question = "why_question"  # "why do you need my birthday?"
+    my_appointment = "my_appointment"  # "when is my appointment?"
+    dental_urgent = "dental_urgent"  # a broken tooth, a throbbing molar: the soonest slot
 
 
 # Cue patterns per intent, with weights. Patterns are regular expressions over the normalized
@@ -110,18 +105,6 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(after (my|the) (extraction|filling|procedure|surgery|root canal)|stitches)\b", 2),
         (r"\b(nurse|medical question|clinical question|question for the (dentist|doctor|hygienist))\b", 3),
     ],
-    Intent.emergency: [
-        (r"\b(can't|cannot|can not) breathe\b|\btrouble breathing\b|\bchoking\b", 5),
-        (r"\b(chest pain|heart attack|stroke|unconscious|passed out|fainted|seizure)\b", 5),
-        (
-            r"\b(bleeding (won't|will not|doesn't) stop|won't stop bleeding|bleeding heavily|"
-            r"a lot of blood)\b",
-            5,
-        ),
-        (r"\b(swelling|swollen)\b.{0,30}\b(throat|eye|neck|can't swallow)\b", 4),
-        (r"\b(emergency|911|ambulance)\b", 3),
-        (r"\b(overdose|kill myself|suicide|end my life|hurt myself)\b", 5),
-    ],
     Intent.distress: [
         (r"\b(panicking|panic|terrified|scared|frightened|crying|desperate|freaking out)\b", 3),
         (r"\b(unbearable|excruciating|agony|worst pain|severe pain|so much pain|really bad pain)\b", 3),
@@ -144,6 +127,34 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(bye|goodbye|good bye|have a (good|nice|great) (day|one|evening|night)|take care)\b", 3),
         (r"\b(that's all|that is all|that's it|that's everything|nothing else|no,? that's it|i'm good)\b", 3),
         (r"^(no )?(thanks|thank you)( so much| very much)?$", 2),
+    ],
+    Intent.bot_question: [
+        (
+            r"\b(are you|is this|am i (talking|speaking) (to|with)|was that|you're not|you are not|"
+            r"is that)\b.{0,25}\b(robot|a bot|bot|machine|computer|ai|a\.i|real person|real human|"
+            r"real|human|person|recording|automated|an? (answering|automated) (service|system))\b",
+            6,
+        ),
+        (r"\b(robot|chat ?bot|automated|artificial intelligence)\b", 2),
+    ],
+    Intent.why_question: [
+        (
+            r"\bwhy (do|would|does|did) you (need|want|ask|have to have)\b|\bwhat do you need (it|that|"
+            r"my \w+( \w+)?) for\b|\bwhy\b.{0,25}\b(birthday|date of birth|birth date|dob|birth)\b",
+            4,
+        ),
+    ],
+    Intent.my_appointment: [
+        (
+            r"\b(when|what time|what day|which day)\b.{0,20}\bmy (next )?(appointment|cleaning|exam|"
+            r"checkup|check up|filling|visit|consultation)\b",
+            4,
+        ),
+        (
+            r"\b(do i have|have i got|is there) (an?|any) (appointment|upcoming|visit)|"
+            r"\b(can't|cannot|don't) remember when\b|\bforgot when\b",
+            4,
+        ),
     ],
     Intent.wrong_number: [
         (r"\b(wrong number|dialed the wrong|dialled the wrong|misdialed|misdialled)\b", 4),
@@ -226,8 +237,16 @@ def _negated(text: str, start: int) -> bool:
     return bool(_NEGATION.search(text[:start]))
 
 
+# "I know you're closed, but...": a remark about the hours, not a question.
+_HOURS_REMARK = re.compile(
+    r"\bi (know|realize|realise|understand|guess|figured) (that )?(you're|you are|you guys are|y'all are|"
+    r"the office is|it's|its) (closed|not open)\b"
+)
+
+
 def score_intents(text: str) -> dict[Intent, float]:
     """Sum of the weights of each intent's cues found in normalized text (negated cues skipped)."""
+    text = _HOURS_REMARK.sub(" ", text)
     scores: dict[Intent, float] = {}
     for intent, cues in CUES.items():
         total = 0.0
@@ -242,128 +261,6 @@ def score_intents(text: str) -> dict[Intent, float]:
         if total:
             scores[intent] = total
     return scores
-
-
-@dataclass
-class Understanding:
-    """Everything the deterministic brain takes from one caller utterance."""
-
-    text: str
-    intents: dict[Intent, float] = field(default_factory=dict)
-    when: TimePreference = field(default_factory=TimePreference)
-    affirm: bool = False
-    deny: bool = False
-    wants_repeat: bool = False
-    option_index: int | None = None  # "the second one" -> 1; "the last one" -> -1
-    date_of_birth: date | None = None
-    name: tuple[str, str] | None = None  # (first, last)
-
-    @property
-    def primary(self) -> Intent | None:
-        """The strongest intent, with safety intents first whenever present."""
-        for urgent in (Intent.emergency, Intent.opt_out, Intent.distress):
-            if self.intents.get(urgent, 0) >= 3:
-                return urgent
-        if not self.intents:
-            return None
-        best = max(self.intents.items(), key=lambda item: (item[1], -list(Intent).index(item[0])))
-        return best[0] if best[1] >= 2 else None
-
-    def has(self, intent: Intent, threshold: float = 2) -> bool:
-        """Whether an intent is present with at least `threshold` evidence."""
-        return self.intents.get(intent, 0) >= threshold
-
-
-_NAME_INTRO = re.compile(
-    r"\b(?:my name is|my name's|name is|this is|i am|i'm|it's|its|it is|patient is|for)\s+"
-    r"([a-z][a-z'\-]+)\s+([a-z][a-z'\-]+)"
-)
-_CALENDAR_WORDS = {*MONTHS, *WEEKDAYS, "born", "birthday"}
-_BIRTH_DATE_WORDS = {*MONTHS, "born", "birthday"}  # what follows a name given with a birth date
-_NOT_NAMES = {
-    "calling",
-    "looking",
-    "trying",
-    "wondering",
-    "hoping",
-    "just",
-    "going",
-    "not",
-    "a",
-    "the",
-    "an",
-    "here",
-    "fine",
-    "good",
-    "sorry",
-    "new",
-    "still",
-    "available",
-    "free",
-    "interested",
-    "booked",
-    "scheduled",
-    "on",
-    "at",
-    "in",
-    "about",
-    "to",
-    "really",
-    "very",
-    "so",
-    "having",
-    "okay",
-    # "I know it's late", "I'm afraid...", "it's my tooth": not introductions.
-    "late",
-    "early",
-    "afraid",
-    "sure",
-    "me",
-    "my",
-    "that",
-    "this",
-    "it",
-    "your",
-    "kind",
-    "urgent",
-    "worried",
-}
-
-
-def extract_name(utterance: str) -> tuple[str, str] | None:
-    """(first, last) from "my name is Ana Lopez", "this is John Smith", or "Ana Lopez, March 3rd"."""
-    text = re.sub(r"[^\w'\- ]+", " ", utterance.lower())
-    text = re.sub(r"\s+", " ", text).strip()
-    if m := _NAME_INTRO.search(text):
-        first, last = m.group(1), m.group(2)
-        if first not in _NOT_NAMES and last not in _NOT_NAMES:
-            return first.title(), last.title()
-    # "Ana Lopez, March 3rd 1988": two leading words before a date of birth.
-    if m := re.match(r"^(?:yes |yeah |sure |ok |okay )?([a-z][a-z'\-]+) ([a-z][a-z'\-]+)\b", text):
-        rest = text[m.end() :]
-        first, last = m.group(1), m.group(2)
-        # "Hanalopas, March 3rd": a misheard name then the birth date's month is not a full name.
-        fillers = _NOT_NAMES | {
-            "my",
-            "name",
-            "is",
-            "hi",
-            "hello",
-            "uh",
-            "um",
-            "this",
-            "i",
-            "i'd",
-            "we",
-            "you",
-        }
-        if (
-            first not in fillers
-            and last not in fillers | _CALENDAR_WORDS
-            and (re.search(r"\d", rest) or _BIRTH_DATE_WORDS.intersection(rest.split()))
-        ):
-            return first.title(), last.title()
-    return None
 
 
 _MENTIONS_TEXTS = re.compile(r"\b(text|texts|texting|sms|messages?)\b")
@@ -387,7 +284,8 @@ def opt_out_channel(utterance: str) -> Literal["calls", "sms", "all"]:
 _SOONEST = re.compile(r"\b(soonest|earliest|1st available|1st thing you have)\b")
 
 
-def _option_index(text: str) -> int | None:
+def option_index(text: str) -> int | None:
+    """Which of the offered times a normalized utterance picks: 0-based, -1 for the last."""
     if m := re.search(r"\b(1st|2nd|3rd|last|earlier|earliest|later) (one|option|slot|time|1)\b", text):
         return _ORDINALS[m.group(1)]
     if m := re.search(r"\b(?:option|number) (\d)\b", text):
@@ -399,97 +297,16 @@ def _option_index(text: str) -> int | None:
     return None
 
 
-def understand(utterance: str, now: datetime) -> Understanding:
-    """Read one caller utterance: intents, when, yes/no, which option, name and birth date."""
-    text = normalize(utterance)
-    scores = score_intents(text)
-    deny = bool(_DENY.search(text))
-    affirm = not deny and bool(_AFFIRM.search(text) or _AFFIRM_ANYWHERE.search(text))
-    return Understanding(
-        text=text,
-        intents=scores,
-        when=parse_when(utterance, now),
-        affirm=affirm,
-        deny=deny,
-        wants_repeat=bool(_REPEAT.search(text)),
-        option_index=_option_index(text),
-        date_of_birth=parse_date_of_birth(utterance, now.date()),
-        name=extract_name(utterance),
-    )
+def affirms(text: str) -> bool:
+    """Whether a normalized utterance says yes."""
+    return bool(_AFFIRM.search(text) or _AFFIRM_ANYWHERE.search(text))
 
 
-# How callers name common dental services; a clinic's own service names are matched too.
-SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "cleaning": (
-        "cleaning",
-        "clean",
-        "cleaned",
-        "hygiene",
-        "hygienist",
-        "polish",
-        "scale and polish",
-        "scaling",
-        "teeth cleaning",
-        "routine cleaning",
-        "deep cleaning",
-    ),
-    "exam": (
-        "exam",
-        "examination",
-        "checkup",
-        "check up",
-        "check-up",
-        "x-ray",
-        "x-rays",
-        "xray",
-        "look at",
-        "looked at",
-        "toothache",
-        "tooth ache",
-        "hurts",
-        "pain",
-        "broken tooth",
-        "chipped",
-        "cracked",
-        "sensitive",
-    ),
-    "filling": ("filling", "fillings", "cavity", "cavities", "filled", "lost a filling"),
-    "consultation": (
-        "consultation",
-        "consult",
-        "second opinion",
-        "talk to the dentist",
-        "implant",
-        "implants",
-        "veneers",
-        "whitening",
-        "braces",
-        "invisalign",
-        "crown",
-        "dentures",
-    ),
-}
+def denies(text: str) -> bool:
+    """Whether a normalized utterance says no."""
+    return bool(_DENY.search(text))
 
 
-def match_service(text: str, services: dict[str, str]) -> str | None:
-    """The slug of the service an utterance asks for, among the clinic's {slug: name}."""
-    text = normalize(text)
-    best: tuple[int, str] | None = None
-    for slug, name in services.items():
-        for synonym in (name.lower(), slug, *SERVICE_SYNONYMS.get(slug, ())):
-            if m := re.search(r"\b" + re.escape(synonym) + r"\b", text):
-                # The earliest mention wins: "a cleaning, and my tooth hurts" is a cleaning.
-                if best is None or m.start() < best[0]:
-                    best = (m.start(), slug)
-    return best[1] if best else None
-
-
-def match_provider(text: str, providers: dict[str, str]) -> str | None:
-    """The id of the provider an utterance names, among {id: full name}, by any name part."""
-    words = set(re.findall(r"[a-z]+", normalize(text)))
-    for provider_id, name in providers.items():
-        parts = [p for p in re.findall(r"[a-z]+", name.lower()) if p not in ("dr", "doctor")]
-        for part in parts:
-            if part in words or difflib.get_close_matches(part, list(words), n=1, cutoff=0.85):
-                return provider_id
-    return None
+def wants_repeat(text: str) -> bool:
+    """Whether a normalized utterance asks the agent to say it again."""
+    return bool(_REPEAT.search(text))

@@ -558,3 +558,24 @@ def parse_date_of_birth(utterance: str, today: date) -> date | None:
         if born <= today and today.year - born.year < 120:
             return born
     return None
+
+
+_MONTH_WORD = r"(?:" + "|".join([*MONTHS, *_MONTH_ABBREVIATIONS]) + r")"
+# A date said with its year ("July 22nd 1986", "the 3rd of March 88", "7/22/86"), and the words that
+# introduce a birth date: an appointment wish never comes with a year, a birth date always does.
+_BIRTH_DATE_PHRASE = re.compile(
+    r"\b(?:(?:my )?(?:date of birth|birth date|birthday|dob|d o b)(?: is)?|(?:i was )?born(?: on| in)?)?\s*"
+    r"(?:(?:the )?" + _DAY + r"(?: of)? " + _MONTH_WORD + r"|" + _MONTH_WORD + r"(?: the)? " + _DAY + r")"
+    r"(?: of| in)? " + _YEAR + r"\b"
+    r"|\b(?:(?:date of birth|birth date|birthday|dob|born)(?: is| on)?\s*)?"
+    r"\d{1,2}[/\-. ]\d{1,2}[/\-. ](?:\d{4}|\d{2})\b"
+    r"|\b(?:date of birth|birth date|birthday|dob|born)\b"
+)
+
+
+def without_birth_dates(utterance: str) -> str:
+    """The utterance with any birth date taken out, so "born July 22nd 1986, Thursday morning" leaves
+    only Thursday morning for `parse_when`."""
+    text = normalize_numbers(utterance)
+    text = re.sub(r"[\s,\-]+", " ", text).strip()
+    return re.sub(r"\s+", " ", _BIRTH_DATE_PHRASE.sub(" ", text)).strip()

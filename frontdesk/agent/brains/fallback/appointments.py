@@ -1,0 +1,292 @@
+"""Booking, moving, cancelling, confirming and looking up appointments: the agent asks only for
+what the task still lacks (service, identity, which appointment, when), searches, offers times,
+and reads back before any change."""
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from frontdesk.agent.brains.fallback.dialogue import (
+    CHANGES,
+    DEFAULT_SEARCH_DAYS,
+    MAX_IDENTITY_ASKS,
+    WIDEN_DAYS,
+    Awaiting,
+    Task,
+)
+from frontdesk.agent.brains.fallback.escalation import offer_human
+from frontdesk.agent.brains.fallback.phrases import ANYTHING_ELSE, spoken_list, spoken_offers
+from frontdesk.agent.brains.fallback.reply import Reply
+from frontdesk.agent.clinic_profile import speak_date, speak_time
+from frontdesk.agent.understanding.reading import Understanding
+from frontdesk.agent.understanding.when import WEEKDAYS, TimePreference
+
+# "move it to Friday", "for next week": a date that is the new time, not the appointment's.
+NEW_TIME = re.compile(
+    r"\b(to|for|into|until|instead)\s+(the\s+)?(next|this|following|\d|tomorrow|monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday|morning|afternoon|evening|early|later|week)"
+)
+NOTHING_SAID = Understanding(text="")
+_NONE_UPCOMING = "I don't see any upcoming appointments for you."
+
+
+def start_task(r: Reply, task: Task) -> None:
+    """Begin a task afresh (the details already given stay in the frame)."""
+    d = r.dialogue
+    d.task, d.offered, d.chosen, d.widened = task, [], None, 0
+    d.misunderstood = 0
+    r.state.booking_intent = r.state.booking_intent or task == Task.book
+
+
+def start_urgent_visit(r: Reply) -> None:
+    """A dental urgency: the soonest slot, for an exam unless the caller named the visit."""
+    d = r.dialogue
+    start_task(r, Task.book)
+    d.urgent = True
+    d.service = d.service or ("exam" if r.profile.service_by_slug("exam") else None)
+    d.when = d.when.merge(TimePreference(earliest=True))
+    r.speak("I'm sorry, that sounds painful. Let's get you in as soon as we can.")
+
+
+def continue_task(r: Reply, heard: Understanding) -> None:
+    """Ask for the next missing piece of the current task, or act when nothing is missing."""
+    d = r.dialogue
+    if d.awaiting == Awaiting.choice and d.offered and choose(r, heard):
+        return
+    if d.awaiting == Awaiting.which_appointment and _pick_appointment(r, heard):
+        return
+    if d.task in (*CHANGES, Task.lookup) and not d.identified and d.appointment_id is None:
+        identify_or_ask(r)
+        return
+    if d.task == Task.lookup:
+        _tell_upcoming(r)
+        return
+    if d.task in CHANGES and d.appointment_id is None:
+        _ask_which_appointment(r)
+        return
+    if d.task == Task.cancel:
+        appointment = _appointment(r, d.appointment_id)
+        r.ask(
+            Awaiting.confirm,
+            f"Just to confirm, you'd like to cancel your {appointment['service'].lower()} on "
+            f"{appointment['when']}?",
+        )
+        return
+    if d.task == Task.confirm:
+        appointment = _appointment(r, d.appointment_id)
+        r.ask(
+            Awaiting.confirm,
+            f"I have your {appointment['service'].lower()} on {appointment['when']}. Shall I confirm it?",
+        )
+        return
+    if d.task == Task.book and d.service is None:
+        names = spoken_list([s.name.lower() for s in r.profile.services])
+        r.ask(Awaiting.service, f"What would you like to come in for? We offer {names}.")
+        return
+    details_given = bool(d.first_name and d.date_of_birth)
+    if d.task == Task.book and not d.identified and (not details_given or d.identify_attempts == 0):
+        identify_or_ask(r)
+        return
+    if d.when.is_empty:
+        verb = "move it to" if d.task == Task.reschedule else "come in"
+        r.ask(Awaiting.when, f"What day and time would you like to {verb}?")
+        return
+    if d.awaiting == Awaiting.choice and heard.deny:
+        search(r, next_options=True)
+        return
+    search(r)
+
+
+def resume(r: Reply) -> None:
+    """After answering a question, go back to where the task was: the same question again."""
+    d = r.dialogue
+    if d.awaiting == Awaiting.choice and d.offered:
+        r.ask(Awaiting.choice, "As for your appointment,", _offer_question(d.offered))
+    elif d.awaiting == Awaiting.confirm and d.chosen:
+        r.ask(Awaiting.confirm, f"So, shall I go ahead with {d.chosen['when']}?")
+    else:
+        continue_task(r, NOTHING_SAID)
+
+
+def identify_or_ask(r: Reply) -> None:
+    """Look the caller up once their name and birth date are known; else ask for what is missing."""
+    d = r.dialogue
+    if d.first_name and d.last_name and d.date_of_birth:
+        d.identify_attempts += 1
+        r.use(
+            "identify_patient", first_name=d.first_name, last_name=d.last_name, date_of_birth=d.date_of_birth
+        )
+        return
+    d.identity_asks += 1
+    if d.identity_asks > MAX_IDENTITY_ASKS:
+        r.speak("I'm sorry, I'm having trouble getting your details.")
+        offer_human(r)
+        return
+    if d.first_name and d.last_name:
+        missing = "your date of birth"
+    elif d.date_of_birth:
+        missing = "your first and last name"
+    else:
+        missing = "your first and last name and your date of birth"
+    r.ask(Awaiting.identity, f"Can I have {missing}, please?")
+
+
+def _tell_upcoming(r: Reply) -> None:
+    d = r.dialogue
+    d.task = None
+    if not d.upcoming:
+        r.ask(Awaiting.anything_else, _NONE_UPCOMING, "Would you like to book one?")
+        return
+    listed = spoken_list([f"your {a['service'].lower()} on {a['when']}" for a in d.upcoming])
+    r.ask(Awaiting.anything_else, f"You have {listed}.", ANYTHING_ELSE)
+
+
+def _ask_which_appointment(r: Reply) -> None:
+    d = r.dialogue
+    if not d.upcoming:
+        d.task = None
+        r.ask(Awaiting.anything_else, _NONE_UPCOMING, "Would you like to book one?")
+        return
+    named = [a for a in d.upcoming if slot_fits(a, d.existing_when)]
+    if len(d.upcoming) == 1 or (not d.existing_when.is_empty and len(named) == 1):
+        d.appointment_id = (named if len(named) == 1 else d.upcoming)[0]["appointment_id"]
+        continue_task(r, NOTHING_SAID)
+        return
+    options = spoken_list([f"your {a['service'].lower()} on {a['when']}" for a in d.upcoming], "or")
+    r.ask(Awaiting.which_appointment, f"Which appointment: {options}?")
+
+
+def _pick_appointment(r: Reply, heard: Understanding) -> bool:
+    d = r.dialogue
+    for index, appointment in enumerate(d.upcoming):
+        said = heard.text
+        service = appointment["service"].lower()
+        weekday = appointment["when"].split(",")[0].lower()
+        if heard.option_index in (index, index - len(d.upcoming)) or service in said or weekday in said:
+            d.appointment_id = appointment["appointment_id"]
+            if not NEW_TIME.search(said):
+                d.when = TimePreference()  # the day named was the appointment's, not a new one
+            continue_task(r, NOTHING_SAID)
+            return True
+    return False
+
+
+def _appointment(r: Reply, handle: str | None) -> dict[str, str]:
+    return next(a for a in r.dialogue.upcoming if a["appointment_id"] == handle)
+
+
+def search(r: Reply, next_options: bool = False) -> None:
+    """Ask get_availability for the caller's preference (widened when nothing fit)."""
+    d = r.dialogue
+    today = r.local_now().date()
+    pref = d.when
+    start = max(pref.date_from or today, today)
+    end = pref.date_to or start + timedelta(days=DEFAULT_SEARCH_DAYS)
+    if pref.earliest and pref.date_from is None:
+        start, end = today, today + timedelta(days=DEFAULT_SEARCH_DAYS)
+    windowed = pref.part_of_day or pref.after or pref.before or pref.at
+    after, before = pref.time_window() if windowed else (None, None)
+    if d.widened >= 1:
+        after = before = None  # the caller's time of day did not fit: any time those days
+    if d.widened >= 2:
+        end = end + timedelta(days=WIDEN_DAYS * (d.widened - 1))
+    arguments: dict[str, Any] = {
+        "service": d.service or _current_service(r),
+        "date_from": start.isoformat(),
+        "date_to": end.isoformat(),
+    }
+    if d.provider_id:
+        provider = r.profile.provider_by_id(UUID(d.provider_id))
+        arguments["provider"] = provider.name if provider else None
+    if after is not None and before is not None:
+        arguments["after"] = after.strftime("%H:%M")
+        arguments["before"] = before.strftime("%H:%M")
+    if pref.weekdays:
+        arguments["weekdays"] = [WEEKDAYS[i] for i in sorted(pref.weekdays)]
+    if not next_options and d.widened == 0:
+        r.speak("Let me check.")
+    r.use("get_availability", **{k: v for k, v in arguments.items() if v is not None})
+
+
+def offer(r: Reply, slots: list[dict[str, str]]) -> None:
+    """Offer the slots found and wait for the caller's pick."""
+    r.dialogue.offered = slots
+    r.ask(Awaiting.choice, _offer_question(slots))
+
+
+def _offer_question(slots: list[dict[str, str]]) -> str:
+    question = "Would that work?" if len(slots) == 1 else "Which would you prefer?"
+    return f"{spoken_offers([s['when'] for s in slots])} {question}"
+
+
+def _current_service(r: Reply) -> str:
+    d = r.dialogue
+    if d.appointment_id:
+        return _appointment(r, d.appointment_id)["service"]
+    return r.profile.services[0].slug
+
+
+def choose(r: Reply, heard: Understanding) -> bool:
+    """Pick the slot the caller chose among those offered; False when they chose none."""
+    d = r.dialogue
+    chosen: dict[str, str] | None = None
+    if heard.option_index is not None and -len(d.offered) <= heard.option_index < len(d.offered):
+        chosen = d.offered[heard.option_index]
+    elif heard.when.at is not None or heard.when.date_from is not None:
+        matches = [s for s in d.offered if slot_fits(s, heard.when)]
+        chosen = matches[0] if len(matches) == 1 else None
+    elif heard.affirm:
+        # "Yes" to several times: the first (the earliest); the read-back lets them say no.
+        chosen = d.offered[0]
+    if chosen is None:
+        return False
+    d.chosen = chosen
+    verb = "move your appointment to" if d.task == Task.reschedule else "book"
+    service = r.profile.service_by_slug(d.service or "")
+    name = service.name.lower() if service else "visit"
+    what = "" if d.task == Task.reschedule else f"{'an' if name[0] in 'aeiou' else 'a'} {name} on "
+    r.ask(Awaiting.confirm, f"Just to confirm, I'll {verb} {what}{chosen['when']}. Is that right?")
+    return True
+
+
+def act_on_confirmation(r: Reply) -> None:
+    """The caller said yes to the read-back: make the change."""
+    d = r.dialogue
+    if d.task == Task.cancel:
+        r.use("cancel_appointment", appointment_id=d.appointment_id)
+    elif d.task == Task.confirm:
+        r.use("confirm_appointment", appointment_id=d.appointment_id)
+    elif d.task == Task.reschedule and d.chosen:
+        r.use("reschedule_appointment", appointment_id=d.appointment_id, slot_id=d.chosen["slot_id"])
+    elif d.task == Task.book and d.chosen:
+        patient = {"first_name": d.first_name, "last_name": d.last_name, "date_of_birth": d.date_of_birth}
+        r.use("book_appointment", slot_id=d.chosen["slot_id"], patient=patient)
+    else:
+        r.ask(Awaiting.anything_else, "Okay.", ANYTHING_ELSE)
+
+
+def reconsider(r: Reply, heard: Understanding) -> None:
+    """The caller said no to the read-back, or named another time."""
+    d = r.dialogue
+    if d.task in (Task.cancel, Task.confirm):
+        d.task = None
+        r.ask(Awaiting.anything_else, "No problem, I'll leave it as it is.", ANYTHING_ELSE)
+        return
+    d.chosen = None
+    if heard.when.is_empty and heard.service is None and heard.provider_id is None:
+        r.ask(Awaiting.when, "No problem. What day or time would work better?")
+        return
+    d.widened = 0
+    search(r)
+
+
+def slot_fits(slot: dict[str, str], when: TimePreference) -> bool:
+    """Whether a spoken slot description ("Tuesday, December 1st at 9 AM with ...") fits a preference."""
+    text = slot["when"].lower()
+    if when.at is not None and f"at {speak_time(when.at).lower()}" not in text:
+        return False
+    if when.date_from is not None and when.date_from == when.date_to:
+        day = datetime.combine(when.date_from, datetime.min.time())
+        return speak_date(day).lower() in text
+    return True

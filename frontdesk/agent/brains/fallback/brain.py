@@ -1,0 +1,197 @@
+"""The deterministic receptionist: the same tools as Claude, no LLM.
+
+It is the embedded default when no Anthropic key is set, and it takes over mid-call when Claude
+fails, so a call never dies with the LLM. Each caller utterance is read whole (`understand`), its
+details go into the dialogue's frame, and the brain then acts in a fixed order of precedence:
+safety first, then the caller's question, then the task, asking only for what is still missing.
+The dialogue is rebuilt from the shared `CallState` when the brain takes over mid-call, and the
+brain acts only through tool calls, so every rule the tool runner enforces holds for it too.
+"""
+
+import copy
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from itertools import count
+
+from frontdesk.agent.brains.base import BrainContext, BrainEvent, TextDelta
+from frontdesk.agent.brains.fallback.appointments import (
+    NEW_TIME,
+    act_on_confirmation,
+    continue_task,
+    reconsider,
+    start_task,
+    start_urgent_visit,
+)
+from frontdesk.agent.brains.fallback.dialogue import CHANGES, Awaiting, Dialogue, Task
+from frontdesk.agent.brains.fallback.escalation import ESCALATIONS, escalate, goodbye, leave, not_understood
+from frontdesk.agent.brains.fallback.outbound import (
+    begin_outbound,
+    on_answered,
+    on_appointment_answer,
+    preset_call_appointment,
+)
+from frontdesk.agent.brains.fallback.questions import answer_question, check_insurance
+from frontdesk.agent.brains.fallback.reply import Reply
+from frontdesk.agent.brains.fallback.tool_results import after_tool
+from frontdesk.agent.conversation import ToolResultBlock
+from frontdesk.agent.understanding.intents import Intent, opt_out_channel
+from frontdesk.agent.understanding.reading import QUESTIONS, Understanding, understand
+
+
+class FallbackBrain:
+    """A receptionist that needs no LLM."""
+
+    name = "fallback"
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+        self._ids = count(1)
+        self.dialogue = Dialogue()
+
+    def checkpoint(self) -> object:
+        """The dialogue state as it is now (the engine may rewind a speculative reply)."""
+        return copy.deepcopy(self.dialogue)
+
+    def restore(self, saved: object) -> None:
+        """Back to a dialogue state `checkpoint()` returned."""
+        if not isinstance(saved, Dialogue):
+            raise TypeError(f"not a saved dialogue state: {type(saved).__name__}")
+        self.dialogue = copy.deepcopy(saved)
+
+    async def step(self, context: BrainContext) -> AsyncIterator[BrainEvent]:
+        """The next agent message: words, then at most one tool call."""
+        r = Reply(context, self.dialogue, self._now, self._ids)
+        last = context.conversation.messages[-1] if context.conversation.messages else None
+        results = [b for b in last.content if isinstance(b, ToolResultBlock)] if last else []
+        if results and self.dialogue.pending_tool:
+            tool, self.dialogue.pending_tool = self.dialogue.pending_tool, None
+            after_tool(r, tool, results[-1])
+        else:
+            _adopt_call_state(r)
+            heard = understand(context.conversation.last_caller_text(), r.local_now(), r.vocabulary)
+            on_utterance(r, heard)
+        for sentence in r.words:
+            yield TextDelta(sentence + " ")
+        if r.call is not None:
+            yield r.call
+
+
+def _adopt_call_state(r: Reply) -> None:
+    """Take over what another brain already established (identity) when starting mid-call."""
+    d, patient = r.dialogue, r.state.patient
+    if patient is not None and not d.identified:
+        d.identified = True
+        d.first_name, d.last_name = patient.first_name, patient.last_name
+        d.date_of_birth = patient.date_of_birth.isoformat() if patient.date_of_birth else None
+    if r.state.direction == "outbound" and not d.outbound_begun:
+        begin_outbound(r)
+
+
+def on_utterance(r: Reply, heard: Understanding) -> None:
+    """Act on one caller utterance: safety, then who answered (outbound), then the caller's
+    question, then the task, then whatever the agent had asked."""
+    d = r.dialogue
+    if not heard.text:
+        r.ask(d.awaiting, "Sorry, I didn't catch that. Could you say it again?")
+        return
+    if heard.wants_repeat:
+        r.speak(r.context.conversation.last_agent_text() or "How can I help you today?")
+        return
+    intent = heard.primary
+    if intent in ESCALATIONS:
+        escalate(r, intent, heard)
+        return
+    if intent == Intent.opt_out:
+        d.task = None
+        r.speak("I'm sorry for the bother.")
+        r.use("opt_out", channel=opt_out_channel(heard.text))
+        return
+    if d.awaiting == Awaiting.patient:
+        on_answered(r, heard)
+        return
+    outbound_answer = d.awaiting in (Awaiting.appointment_answer, Awaiting.change_choice)
+    if outbound_answer and intent not in QUESTIONS and on_appointment_answer(r, heard):
+        return
+    preset_call_appointment(r, intent)
+    d.take_in(heard, new_time_said=bool(NEW_TIME.search(heard.text)))
+    task = _task_to_start(d, heard)
+    if intent == Intent.dental_urgent and d.task != Task.book:
+        start_urgent_visit(r)
+        continue_task(r, heard)
+    elif intent in QUESTIONS:
+        if task is not None:
+            start_task(r, task)  # "Are you open Saturdays? I need a cleaning": answered, then booked
+        answer_question(r, intent, heard)
+    elif task is not None:
+        start_task(r, task)
+        continue_task(r, heard)
+    elif d.awaiting != Awaiting.nothing and _answer_pending(r, heard):
+        return
+    elif intent == Intent.goodbye:
+        goodbye(r)
+    elif intent == Intent.wrong_number:
+        leave(r, f"That's all right. You've reached {r.profile.name}. Have a good day!")
+    elif intent == Intent.confirm_appointment:
+        start_task(r, Task.confirm)
+        continue_task(r, heard)
+    elif d.task in (Task.book, *CHANGES) and _gives_details(heard):
+        continue_task(r, heard)
+    else:
+        not_understood(r)
+
+
+def _task_to_start(d: Dialogue, heard: Understanding) -> Task | None:
+    """The appointment task an utterance starts: one it asks for that is not the one under way
+    (restating it mid-task only continues it), or a booking when the caller names a visit."""
+    asked = heard.task
+    if asked in (Intent.book, Intent.reschedule, Intent.cancel):
+        task = Task(asked.value)
+        if d.task != task or d.awaiting in (Awaiting.nothing, Awaiting.anything_else):
+            return task
+        return None
+    # "I'm after a cleaning, Monday afternoon": a visit named with no other task is a booking.
+    if d.task is None and heard.service is not None and heard.primary in (None, *QUESTIONS):
+        return Task.book
+    return None
+
+
+def _gives_details(heard: Understanding) -> bool:
+    given = (heard.service, heard.provider_id, heard.name, heard.date_of_birth)
+    return any(detail is not None for detail in given) or not heard.when.is_empty
+
+
+def _answer_pending(r: Reply, heard: Understanding) -> bool:
+    """Treat the utterance as the answer to the agent's last question; False when it is not one."""
+    d = r.dialogue
+    match d.awaiting:
+        case Awaiting.anything_else:
+            if heard.deny or heard.has(Intent.goodbye):
+                goodbye(r)
+                return True
+            if heard.affirm and heard.primary is None:
+                r.ask(Awaiting.nothing, "Sure, what else can I help you with?")
+                return True
+            return False
+        case Awaiting.confirm:
+            if heard.affirm and not heard.deny:
+                act_on_confirmation(r)
+                # "Yeah, that's all, thanks": the goodbye follows the tool's result.
+                d.goodbye_after_action = heard.has(Intent.goodbye)
+                return True
+            if heard.deny or _gives_details(heard):
+                reconsider(r, heard)
+                return True
+            r.ask(Awaiting.confirm, "Sorry, was that a yes?")
+            return True
+        case Awaiting.message:
+            d.message_reason = heard.text
+            r.speak("Thank you, I'll pass that on.")
+            r.use("take_message", reason=heard.text if len(heard.text) <= 500 else heard.text[:497] + "...")
+            return True
+        case Awaiting.carrier:
+            check_insurance(r, heard)
+            return True
+        case _ if d.task in (Task.book, *CHANGES):
+            continue_task(r, heard)
+            return True
+    return False

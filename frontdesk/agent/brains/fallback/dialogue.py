@@ -1,0 +1,106 @@
+"""The fallback brain's working memory for one call: the task, what the agent waits for, and the
+frame of details the task needs, filled from whatever the caller says whenever they say it."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from frontdesk.agent.understanding.intents import Intent
+from frontdesk.agent.understanding.reading import Understanding
+from frontdesk.agent.understanding.when import TimePreference
+from frontdesk.log_redaction import remember_names
+
+# How far ahead a search without a date looks, and how far it widens when nothing fits.
+DEFAULT_SEARCH_DAYS = 14
+WIDEN_DAYS = 7
+MAX_MISUNDERSTOOD = 2
+MAX_IDENTITY_ASKS = 3
+
+
+class Task(StrEnum):
+    """What the caller and the agent are working on."""
+
+    book = "book"
+    reschedule = "reschedule"
+    cancel = "cancel"
+    confirm = "confirm_appointment"
+    lookup = "lookup"  # "when is my appointment?"
+    insurance = "insurance"
+    message = "message"
+
+
+# The tasks that change an existing appointment (and so need to know which one).
+CHANGES = (Task.reschedule, Task.cancel, Task.confirm)
+
+
+class Awaiting(StrEnum):
+    """What the agent last asked the caller for."""
+
+    nothing = "nothing"
+    service = "service"
+    identity = "identity"
+    when = "when"
+    choice = "choice"
+    confirm = "confirm"
+    which_appointment = "which_appointment"
+    carrier = "carrier"
+    message = "message"
+    anything_else = "anything_else"
+    patient = "patient"  # outbound: asked for the patient by name
+    appointment_answer = "appointment_answer"  # outbound: stated why, asked "will you make it?"
+    change_choice = "change_choice"  # outbound: they can't make it; reschedule or cancel?
+
+
+@dataclass
+class Dialogue:
+    """The state of one call as the fallback brain sees it."""
+
+    task: Task | None = None
+    awaiting: Awaiting = Awaiting.nothing
+    service: str | None = None  # slug
+    provider_id: str | None = None
+    when: TimePreference = field(default_factory=TimePreference)  # when the caller wants to come
+    existing_when: TimePreference = field(default_factory=TimePreference)  # the appointment to change
+    urgent: bool = False  # a dental urgency: the soonest slot
+    first_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: str | None = None  # ISO
+    identified: bool = False
+    identify_attempts: int = 0
+    identity_asks: int = 0
+    appointment_id: str | None = None  # handle of the appointment being changed
+    upcoming: list[dict[str, str]] = field(default_factory=list)
+    offered: list[dict[str, str]] = field(default_factory=list)  # the slots offered last
+    chosen: dict[str, str] | None = None
+    widened: int = 0
+    message_reason: str | None = None
+    misunderstood: int = 0
+    goodbye_after_action: bool = False
+    pending_tool: str | None = None
+    outbound_begun: bool = False
+    patient_on_line: bool = False  # outbound: the person said they are the patient
+
+    def take_in(self, heard: Understanding, new_time_said: bool) -> None:
+        """Every detail the utterance gives goes into the frame, whatever was asked: a time given
+        with the name is kept, and a later correction replaces an earlier one.
+
+        `new_time_said` tells "move it to Friday" (the new time) from "my Tuesday cleaning" (which
+        appointment) when a change has not yet found its appointment."""
+        if heard.service:
+            self.service = heard.service
+        if heard.provider_id:
+            self.provider_id = heard.provider_id
+        if not heard.when.is_empty:
+            changing = self.task in CHANGES or heard.primary in (
+                Intent.reschedule,
+                Intent.cancel,
+                Intent.confirm_appointment,
+            )
+            if changing and self.appointment_id is None and not new_time_said:
+                self.existing_when = heard.when
+            else:
+                self.when = self.when.merge(heard.when)
+        if heard.name and not self.identified:
+            self.first_name, self.last_name = heard.name
+            remember_names(*heard.name)  # the call knows it now: never in its logs
+        if heard.date_of_birth and not self.identified:
+            self.date_of_birth = heard.date_of_birth.isoformat()

@@ -1,0 +1,161 @@
+"""One caller utterance read whole: every intent, and every detail it gives (service, provider,
+when, name, date of birth, carrier, urgency), with the caller's own corrections applied.
+
+Callers correct themselves mid-sentence ("an exam Wednesday, sorry, I mean Thursday"; "with Dr.
+Patel, no wait, Dr. Chen"). The utterance is cut into segments at sentence ends and correction
+words, each segment is read on its own, and a later segment's details replace an earlier one's:
+the last correction wins. Intents, yes/no and urgency are read from the whole utterance.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import reduce
+
+from frontdesk.agent.clinic_profile import ClinicProfile
+from frontdesk.agent.understanding.carriers import carrier_named
+from frontdesk.agent.understanding.intents import (
+    Intent,
+    affirms,
+    denies,
+    normalize,
+    option_index,
+    score_intents,
+    wants_repeat,
+)
+from frontdesk.agent.understanding.names import extract_name
+from frontdesk.agent.understanding.services import match_provider, match_service
+from frontdesk.agent.understanding.urgency import Urgency, read_urgency
+from frontdesk.agent.understanding.when import (
+    TimePreference,
+    parse_date_of_birth,
+    parse_when,
+    without_birth_dates,
+)
+
+
+@dataclass(frozen=True)
+class ClinicVocabulary:
+    """The clinic's own words an utterance is read against."""
+
+    services: dict[str, str] = field(default_factory=dict)  # slug -> name
+    providers: dict[str, str] = field(default_factory=dict)  # id -> full name
+    accepted_carriers: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, profile: ClinicProfile) -> "ClinicVocabulary":
+        """The vocabulary of a clinic's profile."""
+        return cls(
+            services={s.slug: s.name for s in profile.services},
+            providers={str(p.id): p.name for p in profile.providers},
+            accepted_carriers=tuple(profile.accepted_insurance),
+        )
+
+
+# Where a caller starts over: a sentence's end, or a correction word ("sorry", "I mean", "no wait").
+# "Dr." and "a.m." are not sentence ends.
+_SEGMENT_BREAK = re.compile(
+    r"(?<!\bdr)(?<!\bmr)(?<!\bms)(?<!\bmrs)(?<!\bst)\.(?!\d)|[?!;\u2026\u2014]"
+    r"|\b(?:sorry|i mean|i meant|actually|no wait|wait|scratch that|make that|or rather|correction|"
+    r"change that to|let me rephrase)\b|,\s*no\s*,|\bno no\b"
+)
+_MERIDIEM_DOTS = re.compile(r"\b([ap])\.\s?m\.")
+# The intents a question belongs to: answered first, then the task in hand resumes.
+QUESTIONS = (
+    Intent.hours,
+    Intent.location,
+    Intent.insurance,
+    Intent.bot_question,
+    Intent.why_question,
+    Intent.my_appointment,
+)
+TASKS = (Intent.book, Intent.reschedule, Intent.cancel, Intent.confirm_appointment)
+
+
+@dataclass
+class Understanding:
+    """Everything the deterministic brain takes from one caller utterance."""
+
+    text: str
+    intents: dict[Intent, float] = field(default_factory=dict)
+    when: TimePreference = field(default_factory=TimePreference)
+    affirm: bool = False
+    deny: bool = False
+    wants_repeat: bool = False
+    option_index: int | None = None  # "the second one" -> 1; "the last one" -> -1
+    date_of_birth: date | None = None
+    name: tuple[str, str] | None = None  # (first, last)
+    service: str | None = None  # slug
+    provider_id: str | None = None
+    carrier: str | None = None
+    urgency: Urgency = Urgency.none
+
+    @property
+    def primary(self) -> Intent | None:
+        """What to act on first: safety whenever present, then a clear question (answered before
+        any task), then the strongest intent."""
+        for urgent in (Intent.emergency, Intent.opt_out, Intent.distress):
+            if self.intents.get(urgent, 0) >= 3:
+                return urgent
+        questions = {i: s for i, s in self.intents.items() if i in QUESTIONS and s >= 3}
+        if questions and not self.has(Intent.clinical, 4):
+            return _strongest(questions)
+        best = _strongest(self.intents)
+        return best if best is not None and self.intents[best] >= 2 else None
+
+    @property
+    def task(self) -> Intent | None:
+        """The appointment task the utterance asks for, if any, whatever else it asks."""
+        tasks = {i: s for i, s in self.intents.items() if i in TASKS and s >= 2}
+        return _strongest(tasks)
+
+    def has(self, intent: Intent, threshold: float = 2) -> bool:
+        """Whether an intent is present with at least `threshold` evidence."""
+        return self.intents.get(intent, 0) >= threshold
+
+
+def _strongest(scores: dict[Intent, float]) -> Intent | None:
+    order = list(Intent)
+    return max(scores, key=lambda i: (scores[i], -order.index(i))) if scores else None
+
+
+def segments(utterance: str) -> list[str]:
+    """The utterance cut where the caller starts over; empty pieces dropped."""
+    text = _MERIDIEM_DOTS.sub(r"\1m", utterance.replace("\u2019", "'").lower())
+    return [piece for piece in _SEGMENT_BREAK.split(text) if piece and piece.strip(" ,")]
+
+
+def _last(values: list[str | None]) -> str | None:
+    return next((v for v in reversed(values) if v is not None), None)
+
+
+def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | None = None) -> Understanding:
+    """Read one caller utterance whole (see the module's docstring)."""
+    words = vocabulary or ClinicVocabulary()
+    text = normalize(utterance)
+    scores = score_intents(text)
+    urgency = read_urgency(text)
+    if urgency == Urgency.emergency:
+        scores[Intent.emergency] = max(scores.get(Intent.emergency, 0), 5)
+    elif urgency == Urgency.dental:
+        scores[Intent.dental_urgent] = 4
+    pieces = segments(utterance)
+    when = reduce(
+        TimePreference.merge, (parse_when(without_birth_dates(p), now) for p in pieces), TimePreference()
+    )
+    deny = denies(text)
+    return Understanding(
+        text=text,
+        intents=scores,
+        when=when,
+        affirm=not deny and affirms(text),
+        deny=deny,
+        wants_repeat=wants_repeat(text),
+        option_index=option_index(text),
+        date_of_birth=parse_date_of_birth(utterance, now.date()),
+        name=extract_name(utterance),
+        service=_last([match_service(p, words.services) for p in pieces]) if words.services else None,
+        provider_id=_last([match_provider(p, words.providers) for p in pieces]) if words.providers else None,
+        carrier=_last([carrier_named(normalize(p), list(words.accepted_carriers)) for p in pieces]),
+        urgency=urgency,
+    )
