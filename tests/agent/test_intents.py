@@ -46,7 +46,7 @@ INTENT_CASES: list[tuple[str, Intent | None]] = [
     ("should I take ibuprofen before my appointment", Intent.clinical),
     ("My face is swollen and I can't breathe", Intent.emergency),
     ("the bleeding won't stop since this morning", Intent.emergency),
-    ("I'm in so much pain, please help me", Intent.distress),
+    ("I'm in so much pain, please help me", Intent.dental_urgent),
     ("I'm really scared and I don't know what to do", Intent.distress),
     ("Can I talk to a real person?", Intent.human),
     ("let me speak to someone at the front desk", Intent.human),

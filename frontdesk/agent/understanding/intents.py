@@ -57,18 +57,26 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         # "I need a cleaning", "can I get a checkup", "set up a consultation": a visit asked for by
         # name (but not "I need to cancel my cleaning").
         (
-            r"\b(get|need|want|like|set up|due for)\b(?:(?!canc|reschedul|mov|chang|push)[^.?!]){0,20}"
-            r"\b(cleaning|check-?up|exam|examination|consultation|consult|filling|whitening)\b",
+            r"\b(get|need|want|like|set up|due for|grab|i'm after|i am after|put me down for|looking to get|"
+            r"hoping to get|"
+            r"bring (him|her|them|my \w+) in)\b(?:(?!canc|reschedul|mov|chang|push)[^.?!]){0,25}"
+            r"\b(cleaning|cleanings|check[- ]?up|exam|examination|consultation|consult|filling|whitening)\b",
             3,
         ),
         (r"\b(new patient|first visit|haven't been)\b", 1),
+        (r"\b(can|could) (i|we) (do|have|get|book) (a|an)\b", 1),
+        (r"\b(looked at|look at it|take a look|have anything|got anything)\b", 2),
         (r"\bappointment\b", 1),
         (r"\b(cleaning|checkup|check up|exam|filling|consultation|cavity)\b", 1),
         (r"\b(available|availability|openings?|any time|anything (on|for|this|next))\b", 1),
     ],
     Intent.reschedule: [
         (r"\b(reschedule|rebook|re-?schedule|re book|re schedule)\b", 4),
-        (r"\b(move|change|push|switch|shift|bump)\b.{0,30}\b(appointment|it|time|date|visit)\b", 3),
+        (
+            r"\b(move|change|push|switch|shift|bump)\b.{0,30}\b(appointment|it|time|date|visit|cleaning|"
+            r"check ?up|exam|filling|consultation)\b",
+            3,
+        ),
         (r"\b(different|another|other|new|later|earlier) (day|date|time)\b", 2),
         (r"\b(can't|cannot|won't be able to|unable to) make (it|my)\b", 2),
     ],
@@ -78,15 +86,28 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(drop|remove|delete)\b.{0,20}\bappointment\b", 3),
     ],
     Intent.confirm_appointment: [
-        (r"\b(confirm|confirming|i'll be there|we'll be there|still coming|see you then)\b", 3),
+        (
+            r"\b(confirm|confirming|i'll be there|we'll be there|we'll both be there|i will be there|"
+            r"still coming|see you then|i'll definitely be there|we'll definitely be there)\b",
+            3,
+        ),
     ],
     Intent.hours: [
         (r"\b(hours|opening times?|open|close|closing|closed)\b", 2),
         (r"\bwhat time do you\b", 3),
         (r"\b(are you|you guys|is the (office|clinic)) (open|closed)\b", 3),
+        # "Does Dr. Chen work Saturdays?", "Which days is Dr. Patel in?"
+        (r"\b(does|do|is) (dr|doctor|sarah|the hygienist|she|he)\b.{0,15}\b(work|working|in)\b", 3),
+        (r"\b(which|what) days?\b.{0,25}\b(in|work|working|there|open)\b", 3),
     ],
     Intent.location: [
-        (r"\b(where are you|where is|address|located|location|directions|parking|get there|find you)\b", 3),
+        (
+            r"\b(where are you|where exactly|where is|address|located|location|directions|parking|"
+            r"get there|find you|get to you|which floor|what floor|suite|cross street|building|place to park|"
+            r"somewhere to park|where (do|can|should) i park|"
+            r"nearest (bus|train|subway)|how do i get)\b",
+            3,
+        ),
     ],
     Intent.insurance: [
         (r"\binsurance\b", 3),
@@ -97,21 +118,37 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
     Intent.billing: [
         (r"\b(bill|bills|billing|billed|invoice|statement|balance|charge|charged|charges|refund)\b", 3),
         (r"\b(payment|pay|paid|copay|co-pay|owe|price|cost|costs|how much)\b", 2),
-        (r"\b(collections?|overcharged|double charged)\b", 3),
+        (r"\b(collections?|overcharged|double charged|receipt|itemized|fsa|hsa|dollars)\b", 3),
     ],
     Intent.clinical: [
         (r"\b(is it normal|should i (take|be worried|worry|rinse|stop)|is that normal|side effects?)\b", 3),
         (r"\b(medication|medicine|prescription|antibiotics?|ibuprofen|advil|tylenol|painkillers?)\b", 2),
-        (r"\b(after (my|the) (extraction|filling|procedure|surgery|root canal)|stitches)\b", 2),
+        (r"\b(after (my|the|a|an) (extraction|filling|procedure|surgery|root canal)|stitches)\b", 2),
         (r"\b(nurse|medical question|clinical question|question for the (dentist|doctor|hygienist))\b", 3),
+        (
+            r"\b(can|should|may) i (take|use|give)\b.{0,30}\b(ibuprofen|advil|tylenol|motrin|aspirin|"
+            r"painkillers?|medication|medicine|antibiotics?)\b",
+            4,
+        ),
+        (
+            r"\b(is it safe|safe to|do i (need|have) to stop|should i stop|can i (eat|drink)|"
+            r"blood thinners?|pregnant|allergic to|something to worry about|should i (be )?worr\w*|"
+            r"do i need antibiotics|heart condition)\b",
+            4,
+        ),
     ],
     Intent.distress: [
         (r"\b(panicking|panic|terrified|scared|frightened|crying|desperate|freaking out)\b", 3),
-        (r"\b(unbearable|excruciating|agony|worst pain|severe pain|so much pain|really bad pain)\b", 3),
         (r"\b(please help|help me|i don't know what to do)\b", 2),
+        (r"\b(can't take it( anymore)?|can't cope|at my wit's end)\b", 3),
     ],
     Intent.human: [
-        (r"\b(real|actual|live) (person|human|people)\b", 4),
+        (
+            r"\b(want|need|like|can i|could i|let me|get me|put me|give me)\b.{0,25}"
+            r"\b(real|actual|live) (person|human|people)\b",
+            5,
+        ),
+        (r"\b(talk|speak)\b.{0,20}\b(person|human|someone|somebody|receptionist|staff|manager)\b", 4),
         (r"\b(human|receptionist|operator|representative|someone (else|real)|a person|front desk)\b", 3),
         (r"\b(talk|speak) (to|with) (someone|somebody|a (person|human|manager|staff))\b", 4),
         (r"\b(transfer me|put me through|connect me)\b", 3),
@@ -131,8 +168,8 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
     Intent.bot_question: [
         (
             r"\b(are you|is this|am i (talking|speaking) (to|with)|was that|you're not|you are not|"
-            r"is that)\b.{0,25}\b(robot|a bot|bot|machine|computer|ai|a\.i|real person|real human|"
-            r"real|human|person|recording|automated|an? (answering|automated) (service|system))\b",
+            r"sounds?|is that)\b.{0,25}\b(robot|a bot|bot|machine|computer|ai|a\.i|real person|"
+            r"real human|real|human|person|recording|automated|an? (answering|automated) (service|system))\b",
             6,
         ),
         (r"\b(robot|chat ?bot|automated|artificial intelligence)\b", 2),
@@ -140,7 +177,8 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
     Intent.why_question: [
         (
             r"\bwhy (do|would|does|did) you (need|want|ask|have to have)\b|\bwhat do you need (it|that|"
-            r"my \w+( \w+)?) for\b|\bwhy\b.{0,25}\b(birthday|date of birth|birth date|dob|birth)\b",
+            r"my [\w ]{1,20}) for\b|\bwhy\b.{0,25}\b(birthday|date of birth|birth date|dob|birth)\b|"
+            r"\bwhy are you asking\b",
             4,
         ),
     ],
@@ -152,11 +190,18 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         ),
         (
             r"\b(do i have|have i got|is there) (an?|any) (appointment|upcoming|visit)|"
-            r"\b(can't|cannot|don't) remember when\b|\bforgot when\b",
+            r"\b(can't|cannot|don't) remember (when|if i booked)\b|\bforgot when\b|"
+            r"\b(anything|something) booked\b|\bis my (appointment|cleaning|exam|checkup|filling)\b.{0,30}"
+            r"\bstill on\b|\bwhat (day|time) did i book\b|\bcheck what time\b|"
+            r"\bremind me (which|what|when)\b|"
+            r"\bdo i have an? \w+ coming up\b|\bwhat time am i (coming|booked|supposed)\b|\bwhens my\b",
             4,
         ),
     ],
     Intent.wrong_number: [
+        (r"\bi thought this was\b", 4),
+        (r"\b(trying to|meant to|wanted to) (reach|call|ring|get (a ?hold of|through to))\b", 3),
+        (r"\bis this (the )?(\w+ ){0,2}(palace|pizza|pharmacy|restaurant|bank|hotel|store|pizzeria)\b", 4),
         (r"\b(wrong number|dialed the wrong|dialled the wrong|misdialed|misdialled)\b", 4),
         (r"\b(didn't mean to call|called by mistake|meant to call)\b", 3),
     ],
@@ -195,18 +240,29 @@ KEYWORDS = sorted(
 _AFFIRM = re.compile(
     r"^(yes|yeah|yep|yup|ya|yea|sure|correct|right|ok|okay|alright|all right|perfect|great|absolutely|"
     r"definitely|of course|sounds good|that works|works for me|that's (right|correct|fine|good|perfect)|"
-    r"please do|go ahead|book it|do it|let's do (it|that)|that one|i'll take it|mm-?hmm|uh-?huh)\b"
+    r"please do|go ahead|book it|do it|let's do (it|that)|that one|i'll take it|mm[- ]?hmm|uh[- ]?huh|"
+    r"speaking|this is (she|he|him|her))\b"
 )
 _AFFIRM_ANYWHERE = re.compile(
-    r"\b(yes|yeah|sounds good|that works|works for me|go ahead|book it|please do)\b"
+    r"\b(yes|yeah|yep|sounds good|that works|works for me|go ahead|book it|please do|that's me|"
+    r"that's (right|correct|perfect)|all correct)\b"
+)
+# "No, that's right", "yeah no, that's perfect": a "no" that agrees.
+_AGREEING_NO = re.compile(
+    r"^(yeah |yes )?(no|nope|nah)( no)?,? (that's|thats|that is|it's|its) (right|correct|perfect|fine|good|"
+    r"great|all correct)\b"
 )
 _DENY = re.compile(
-    r"^(no|nope|nah|not really|neither|none)\b|\b(doesn't work|don't work|won't work|can't do|"
+    r"^(no|nope|nah|not really|neither|none|uh-?uh|nuh-?uh|not (right )?now)\b|\b(doesn't work|don't work|"
+    r"won't work|can't do|i don't think so|i don't think i can|can't make it|cannot make it|"
+    r"won't be able to make it|(actually|oh),? no|not (home|here|in|available|around) right now|"
     r"none of (those|them|these)|neither of|not (those|that one|good)|other (times|options|days)|"
     r"something else|anything else (later|earlier)|that's not right|that's wrong|wrong)\b"
 )
 _NEGATION = re.compile(r"\b(don't|do not|not|never|no|didn't|won't|wouldn't)\s+(\w+\s+){0,2}$")
 _REPEAT = re.compile(
+    r"\bwhat were (the|those) (times|options)( again)?\b|\b(read|say|give me) (those|them|that|the times) "
+    r"(back|again|one more time)\b|"
     r"^(sorry |i'm sorry )?(what|sorry|pardon|huh|excuse me)( was that| did you say)?$|"
     r"\b(come again|say that again|repeat (that|it|yourself|the)|"
     r"didn't (catch|hear|get) (that|it|you|what))\b"
@@ -225,9 +281,30 @@ def _fix_mishearings(text: str) -> str:
     return " ".join(words)
 
 
+# Contractions speech-to-text writes without the apostrophe ("cant breathe", "dont").
+_BARE_CONTRACTIONS = re.compile(
+    r"\b(can|won|don|doesn|isn|didn|wouldn|couldn|shouldn|aren|wasn|haven)t\b|\b(i)m\b|\b(i|you|we)ve\b|"
+    r"\b(that|what|there|he|she)s\b"
+)
+
+
+def _apostrophes(text: str) -> str:
+    def restore(m: re.Match[str]) -> str:
+        word = m.group(0)
+        if word.endswith("t") and m.group(1):
+            return word[:-1] + "'t"
+        if m.group(2):
+            return "i'm"
+        if m.group(3):
+            return m.group(3) + "'ve"
+        return word[:-1] + "'s"
+
+    return _BARE_CONTRACTIONS.sub(restore, text)
+
+
 def normalize(utterance: str) -> str:
     """Lower-case, digits for numbers, plain apostrophes, single spaces, misheard key words fixed."""
-    text = normalize_numbers(utterance.replace("\u2019", "'"))
+    text = _apostrophes(normalize_numbers(utterance.replace("\u2019", "'")))
     text = re.sub(r"[^\w':/\-+ ]+", " ", text)
     text = re.sub(r"\s+", " ", text).strip()
     return _fix_mishearings(text)
@@ -299,12 +376,12 @@ def option_index(text: str) -> int | None:
 
 def affirms(text: str) -> bool:
     """Whether a normalized utterance says yes."""
-    return bool(_AFFIRM.search(text) or _AFFIRM_ANYWHERE.search(text))
+    return bool(_AFFIRM.search(text) or _AFFIRM_ANYWHERE.search(text) or _AGREEING_NO.search(text))
 
 
 def denies(text: str) -> bool:
     """Whether a normalized utterance says no."""
-    return bool(_DENY.search(text))
+    return bool(_DENY.search(text)) and not _AGREEING_NO.search(text)
 
 
 def wants_repeat(text: str) -> bool:

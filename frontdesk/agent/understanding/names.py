@@ -8,14 +8,47 @@ import re
 
 from frontdesk.agent.understanding.when import MONTHS, WEEKDAYS
 
-_NAME_INTRO = re.compile(
-    r"\b(?:my name is|my name's|name is|name's|this is|i am|i'm|it's|its|it is|patient is|for|"
-    r"under|last name is)\s+([a-z][a-z'\-]+)\s+([a-z][a-z'\-]+)"
+_WORD = r"([a-z][a-z'\-]+)"
+_SKIP = r"(?:(?:uh|um|like|well|er),? )*"
+# Patterns for a full name, strongest first: (pattern, rank, group of the first name, of the last).
+_PATTERNS = (
+    # "my name is Ana Lopez", "this is John Smith", "her name is Lily Carter"
+    (
+        re.compile(
+            r"\b(?:my name is|my name's|name is|name's|this is|i am|i'm|it's|its|it is|patient is)\s+"
+            + _SKIP
+            + _WORD
+            + r"\s+"
+            + _WORD
+        ),
+        3,
+        1,
+        2,
+    ),
+    # "first name Lena, last name Kowalski"; "last name's Nguyen, first name Thanh"
+    (re.compile(r"\bfirst name(?:'s| is)? " + _WORD + r".{0,30}?\blast name(?:'s| is)? " + _WORD), 4, 1, 2),
+    (re.compile(r"\blast name(?:'s| is)? " + _WORD + r".{0,30}?\bfirst name(?:'s| is)? " + _WORD), 4, 2, 1),
+    # "Andreas Weber, born ...", "Carlos Mendes, he was born ...": a full name before the birth date.
+    (
+        re.compile(
+            _WORD + " " + _WORD + r" (?:(?:he|she|they) (?:was|were) )?(?:born|date of birth|dob|d o b|"
+            r"birthday|birth date|my birthday|and my birthday|and i was born|i was born)\b"
+        ),
+        3,
+        1,
+        2,
+    ),
+    # "Maria, Maria Garcia", "Emily, Emily Davis": a first name said again with the last.
+    (re.compile(r"\b" + _WORD + r" \1 " + _WORD), 3, 1, 2),
+    # "it's under Ethan Walsh", "for my son, Ethan Walsh"
+    (re.compile(r"\b(?:under|for)\s+(?:my \w+ )?" + _WORD + r"\s+" + _WORD), 1, 1, 2),
 )
-# "Andreas Weber, born ...", "Tyrone Bell date of birth ...": a full name right before the birth date.
-_NAME_BEFORE_BIRTH = re.compile(
-    r"\b([a-z][a-z'\-]+) ([a-z][a-z'\-]+) (?:born|date of birth|dob|d o b|birthday|birth date|"
-    r"my birthday|and my birthday|and i was born|i was born)\b"
+# Letters spelled out ("J-O-N") and numbers said in words are never a name.
+_SPELLED = re.compile(r"^[a-z](-[a-z])+$")
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
+    "oh zero".split()
 )
 _CALENDAR_WORDS = {*MONTHS, *WEEKDAYS, "born", "birthday"}
 _BIRTH_DATE_WORDS = {*MONTHS, "born", "birthday"}  # what follows a name given with a birth date
@@ -89,33 +122,56 @@ _NOT_NAMES = {
     "yeah",
     "um",
     "uh",
+    "for",
+    "under",
+    "due",
+    "off",
+    "actually",
+    "well",
+    "like",
+    "pretty",
+    "flexible",
 }
 
 
+def _is_name(word: str) -> bool:
+    return not (
+        word in _NOT_NAMES
+        or word in _NUMBER_WORDS
+        or word.split("-")[0] in _NUMBER_WORDS
+        or _SPELLED.match(word)
+    )
+
+
 def extract_name(utterance: str) -> tuple[str, str] | None:
-    """(first, last) the utterance gives as a name; the last one given when it gives several."""
+    """(first, last) the utterance gives as a name: the one said most plainly, and of those the
+    last one given (a correction replaces what it corrects)."""
     text = re.sub(r"[^\w'\- ]+", " ", utterance.lower())
     text = re.sub(r"\s+", " ", text).strip()
-    found: list[tuple[int, str, str]] = []
-    for pattern, not_last in ((_NAME_INTRO, _NOT_NAMES), (_NAME_BEFORE_BIRTH, _NOT_NAMES | _CALENDAR_WORDS)):
+    found: list[tuple[int, int, str, str]] = []  # (rank, where, first, last)
+    for pattern, rank, first_group, last_group in _PATTERNS:
+        introduced = pattern is _PATTERNS[0][0]  # "my name is Ana May": May is her name here
         for m in pattern.finditer(text):
-            first, last = m.group(1), m.group(2)
-            if first not in _NOT_NAMES and last not in not_last:
-                found.append((m.start(1), first, last))
+            first, last = m.group(first_group), m.group(last_group)
+            if _is_name(first) and _is_name(last) and (introduced or last not in _CALENDAR_WORDS):
+                found.append((rank, m.start(), first, last))
     # "Ana Lopez, March 3rd 1988": two leading words before a date of birth.
     if m := re.match(r"^(?:yes |yeah |sure |ok |okay |um |uh )*([a-z][a-z'\-]+) ([a-z][a-z'\-]+)\b", text):
         rest = text[m.end() :]
         first, last = m.group(1), m.group(2)
         # "Hanalopas, March 3rd": a misheard name then the birth date's month is not a full name.
         if (
-            first not in _NOT_NAMES | _FILLERS
-            and last not in _NOT_NAMES | _FILLERS | _CALENDAR_WORDS
+            _is_name(first)
+            and _is_name(last)
+            and first not in _FILLERS
+            and last not in _FILLERS | _CALENDAR_WORDS
+            and first != last
             and (re.search(r"\d", rest) or _BIRTH_DATE_WORDS.intersection(rest.split()))
         ):
-            found.append((m.start(1), first, last))
+            found.append((2, m.start(1), first, last))
     if not found:
         return None
-    _, first, last = max(found)
+    _, _, first, last = max(found)
     return first.title(), last.title()
 
 

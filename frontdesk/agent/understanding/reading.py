@@ -98,7 +98,8 @@ class Understanding:
             if self.intents.get(urgent, 0) >= 3:
                 return urgent
         questions = {i: s for i, s in self.intents.items() if i in QUESTIONS and s >= 3}
-        if questions and not self.has(Intent.clinical, 4):
+        handoffs = [self.intents.get(i, 0) for i in (Intent.billing, Intent.clinical, Intent.human)]
+        if questions and max(handoffs, default=0) < max(questions.values()):
             return _strongest(questions)
         best = _strongest(self.intents)
         return best if best is not None and self.intents[best] >= 2 else None
@@ -140,11 +141,12 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
     elif urgency == Urgency.dental:
         scores[Intent.dental_urgent] = 4
     pieces = segments(utterance)
+    _last_task_wins(scores, pieces)
     when = reduce(
         TimePreference.merge, (parse_when(without_birth_dates(p), now) for p in pieces), TimePreference()
     )
     deny = denies(text)
-    return Understanding(
+    heard = Understanding(
         text=text,
         intents=scores,
         when=when,
@@ -159,3 +161,31 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
         carrier=_last([carrier_named(normalize(p), list(words.accepted_carriers)) for p in pieces]),
         urgency=urgency,
     )
+    _implied_intents(heard)
+    return heard
+
+
+def _last_task_wins(scores: dict[Intent, float], pieces: list[str]) -> None:
+    """ "Cancel it, actually, can I move it instead?": the task of the last piece that names one."""
+    named = [
+        _strongest({i: s for i, s in score_intents(normalize(p)).items() if i in TASKS and s >= 3})
+        for p in pieces
+    ]
+    tasks = [task for task in named if task is not None]
+    if len(set(tasks)) > 1:
+        scores[tasks[-1]] = max(scores.values()) + 1
+
+
+def _implied_intents(heard: Understanding) -> None:
+    """What the caller plainly wants without saying the verb: "Dr. Chen, Saturday morning, a
+    filling" is a booking, "Is Delta okay?" an insurance question."""
+    scores = heard.intents
+    if heard.carrier is not None and not any(s >= 3 for s in scores.values()):
+        scores[Intent.insurance] = 3
+    details = (heard.provider_id, heard.name, heard.date_of_birth)
+    if (
+        heard.service is not None
+        and (any(d is not None for d in details) or not heard.when.is_empty)
+        and not any(scores.get(i, 0) >= 2 for i in TASKS)
+    ):
+        scores[Intent.book] = max(scores.get(Intent.book, 0), 3)

@@ -22,20 +22,24 @@ _BREATHING = (
     r"(can't|cannot|can not|couldn't|could not|can barely|hard to|struggling to|trouble|difficulty|"
     r"not|isn't|stopped|having a hard time) ?(catch(ing)? (his|her|my|their|a) breath|breath(e|ing)|"
     r"get (any )?air)|short of breath|gasping|wheezing|choking|throat ((is|feels|feel) )?"
-    r"(like (it's|its) )?(closing|swelling|tight)|lips (are )?(turning|going|gone|look) blue"
+    r"(like (it's|its) )?(closing|swelling|tight)|lips (are )?((turning|going|gone|look) )?blue"
 )
 _CHEST = (
-    r"chest (pain|hurts|is hurting|feels (tight|heavy|like)|tightness|pressure|is (tight|pounding))|"
+    r"chest\b.{0,20}\b(pain|hurts|hurting|tight|tightness|heavy|pressure|pounding)|"
     r"(tight|heavy|pressure|pain)( feeling)? in (my|his|her) chest|heart attack|stroke|"
-    r"(arm|face) (is )?(going )?numb|slurr(ing|ed) (his|her|my)? ?(words|speech)"
+    r"(arm|face)('s| is)? ((gone|going|went) )?numb|slurr(ing|ed) (his|her|my)? ?(words|speech)|"
+    r"heart (is )?(pounding|racing)\b.{0,30}\b(chest|pass out|faint|dizzy)|"
+    r"hit (his|her|my|their) head\b.{0,60}\b(confused|throwing up|vomiting|dizzy|passed out|drowsy)"
 )
 _BLEEDING = (
     r"(bleeding|blood)\b.{0,40}\b(won't|will not|doesn't|does not|isn't|can't|cannot) "
     r"(stop|stopping|slow)|(won't|can't|cannot) stop (the )?bleeding|bleeding (heavily|badly|a lot)|"
-    r"(a lot of|so much|tons of) blood|blood (is )?(everywhere|gushing|pouring)|soak(ed|ing) through"
+    r"(a lot of|so much|tons of) blood|blood (is )?(everywhere|gushing|pouring)|soak(ed|ing) through|"
+    r"(gushing|pouring|spurting) blood|(through|gone through) a (whole )?(pack|box) of gauze"
 )
 _CONSCIOUSNESS = (
-    r"passed out|passing out|blacked out|blacking out|black(ing)? out|fainted|fainting|"
+    r"passed out(?! (the )?(last|one|first) time)|pass(ing)? out|blacked out|blacking out|black(ing)? out|"
+    r"fainted(?! (the )?(last|one|first) time)|fainting|"
     r"collapsed|unconscious|unresponsive|(not|isn't|won't|doesn't) (responding|answering me|waking up|"
     r"wake up)|seizure|convuls"
 )
@@ -53,14 +57,18 @@ _RULED_OUT = re.compile(
     r"\b(breathing (is )?(fine|ok|okay|normally|normal|alright|all right)|"
     r"(no|not having( any)?|without|not) (trouble|problem|problems|difficulty) breathing|"
     r"(can|i can) breathe (fine|ok|okay|normally|just fine)|(it's |it is |this is )?not an emergency|"
-    r"no chest pain)\b"
+    r"no chest pain|breathe through my nose)\b"
 )
 _DENIED_SIGN = re.compile(
     r"\b(trouble|difficulty|problem|problems) breathing|breathing|breathe|chest pain|emergency"
 )
 
 _DENTAL = re.compile(
-    r"\b(knock(ed)? (out|loose)|(tooth|teeth|molar|crown|filling|cap|bridge)\b.{0,25}\b"
+    r"\b(knock(ed|s)?\b.{0,25}\b(out|loose)|lost (a|my|his|her) (filling|filing|crown)\b.{0,30}\b(hurt|hurts|"
+    r"pain|killing|sensitive|throbbing)|crack\b.{0,40}\b(hurts|pain)|\bpus\b|"
+    r"(aching|ache|hurting|hurts)\b.{0,40}\b(getting worse|for (a|two|three|\d+) (week|weeks|days))|"
+    r"(so much|a lot of|terrible|horrible|severe|unbearable|excruciating) pain|"
+    r"(tooth|teeth|molar|crown|filling|cap|bridge)\b.{0,25}\b"
     r"(fell|fallen|came|come|popped|fell) (out|off)|"
     r"(broke|broken|break|cracked|crack|chipped|chip|snapped|split)\b.{0,25}\b(tooth|teeth|molar|"
     r"incisor|crown|filling)|(tooth|teeth|molar)\b.{0,25}\b(broke|broken|cracked|chipped|snapped|"

@@ -109,6 +109,9 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
     if d.awaiting == Awaiting.patient:
         on_answered(r, heard)
         return
+    if d.awaiting == Awaiting.message:  # whatever they say now is the message
+        _answer_pending(r, heard)
+        return
     outbound_answer = d.awaiting in (Awaiting.appointment_answer, Awaiting.change_choice)
     if outbound_answer and intent not in QUESTIONS and on_appointment_answer(r, heard):
         return
