@@ -133,8 +133,9 @@ def misreadings(entry: Entry) -> list[str]:
         value = got[key]
         if key in ("yes", "no", "earliest", "repeat") and wanted is False:
             wanted = None
-        if key in ("first_name", "last_name", "carrier") and isinstance(value, str) and isinstance(wanted, str):
-            same = value.lower() == wanted.lower()
+        texts = isinstance(value, str) and isinstance(wanted, str)
+        if key in ("first_name", "last_name", "carrier") and texts:
+            same = str(value).lower() == str(wanted).lower()
         else:
             same = value == wanted
         if not same:
