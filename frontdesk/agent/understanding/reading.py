@@ -134,7 +134,8 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
     """Read one caller utterance whole (see the module's docstring)."""
     words = vocabulary or ClinicVocabulary()
     text = normalize(utterance)
-    scores = score_intents(text)
+    name = extract_name(utterance)
+    scores = score_intents(_without_name(text, name))
     urgency = read_urgency(text)
     if urgency == Urgency.emergency:
         scores[Intent.emergency] = max(scores.get(Intent.emergency, 0), 5)
@@ -155,7 +156,7 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
         wants_repeat=wants_repeat(text),
         option_index=option_index(text),
         date_of_birth=parse_date_of_birth(utterance, now.date()),
-        name=extract_name(utterance),
+        name=name,
         service=_last([match_service(p, words.services) for p in pieces]) if words.services else None,
         provider_id=_last([match_provider(p, words.providers) for p in pieces]) if words.providers else None,
         carrier=_last([carrier_named(normalize(p), list(words.accepted_carriers)) for p in pieces]),
@@ -163,6 +164,13 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
     )
     _implied_intents(heard)
     return heard
+
+
+def _without_name(text: str, name: tuple[str, str] | None) -> str:
+    """The text with the caller's name taken out: "Yolanda Price" asks nothing about prices."""
+    if name is None:
+        return text
+    return re.sub(r"\b(" + "|".join(re.escape(part.lower()) for part in name) + r")\b", " ", text)
 
 
 def _last_task_wins(scores: dict[Intent, float], pieces: list[str]) -> None:

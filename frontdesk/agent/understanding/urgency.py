@@ -69,7 +69,7 @@ _DENTAL = re.compile(
     r"(aching|ache|hurting|hurts)\b.{0,40}\b(getting worse|for (a|two|three|\d+) (week|weeks|days))|"
     r"(so much|a lot of|terrible|horrible|severe|unbearable|excruciating) pain|"
     r"(tooth|teeth|molar|crown|filling|cap|bridge)\b.{0,25}\b"
-    r"(fell|fallen|came|come|popped|fell) (out|off)|"
+    r"(fell|fallen|came|come|popped|fell|got knocked)( right| clean| straight)? (out|off)|"
     r"(broke|broken|break|cracked|crack|chipped|chip|snapped|split)\b.{0,25}\b(tooth|teeth|molar|"
     r"incisor|crown|filling)|(tooth|teeth|molar)\b.{0,25}\b(broke|broken|cracked|chipped|snapped|"
     r"split|knocked)|"

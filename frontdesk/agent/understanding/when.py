@@ -495,12 +495,46 @@ def _times(text: str) -> TimePreference:
     return TimePreference(part_of_day=part, after=after, before=before, at=at)
 
 
+# Speech-to-text slips around times and days: "at 230", "too thirty", "at for", "the forth",
+# "to morrow", "quarter two four"; and what the caller can't do ("I work mornings") is no wish.
+_SLIPS = (
+    (re.compile(r"\b(at|around|by|after|before) ([1-9]|1[0-2])([0-5]\d)\b"), r"\1 \2:\3"),
+    (
+        re.compile(r"\b(at|around|by|after|before) (too|to)(?= (30|15|45|o'clock|oclock|pm|am|p m|a m)\b|$)"),
+        r"\1 2",
+    ),
+    (
+        re.compile(
+            r"\b(at|around|by|after|before) (for|fore)(?= (30|15|45|o'clock|oclock|pm|am|p m|a m)\b|$)"
+        ),
+        r"\1 4",
+    ),
+    (re.compile(r"\bquarter (two|to|too|2) (\d{1,2})\b"), r"quarter to \2"),
+    (re.compile(r"\bthe forth\b"), "the 4th"),
+    (re.compile(r"\bto morrow\b"), "tomorrow"),
+    (re.compile(r"\b(\w+day)-?ish\b"), r"\1"),
+    (
+        re.compile(
+            r"\b(i|i've got|i have|cause i|because i) (work|have work|have class|have school|have a job)"
+            r"( in the)? (mornings?|afternoons?|evenings?)\b"
+        ),
+        " ",
+    ),
+)
+
+
+def _repair_slips(text: str) -> str:
+    for pattern, replacement in _SLIPS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def parse_when(utterance: str, now: datetime) -> TimePreference:
     """Parse what an utterance says about when, relative to `now` in the clinic's time zone.
 
     Returns an empty preference when the utterance names no date or time.
     """
-    text = normalize_numbers(utterance)
+    text = _repair_slips(normalize_numbers(_repair_slips(utterance.lower())))
     text = re.sub(r"[\s,\-]+", " ", text).strip()  # Whisper writes "March 3rd-1988" and "3-3-88"
     today = now.date()
     dates = _dates(text, today)

@@ -196,8 +196,12 @@ def search(r: Reply, next_options: bool = False) -> None:
         "date_from": start.isoformat(),
         "date_to": end.isoformat(),
     }
-    if d.provider_id:
-        provider = r.profile.provider_by_id(UUID(d.provider_id))
+    provider_id = d.provider_id
+    moving = r.state.appointments.get(d.appointment_id or "") if d.task == Task.reschedule else None
+    if provider_id is None and moving is not None and d.widened < 2:
+        provider_id = str(moving.provider_id)  # a moved appointment stays with its provider at first
+    if provider_id:
+        provider = r.profile.provider_by_id(UUID(provider_id))
         arguments["provider"] = provider.name if provider else None
     if after is not None and before is not None:
         arguments["after"] = after.strftime("%H:%M")

@@ -127,7 +127,10 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
         answer_question(r, intent, heard)
     elif task is not None:
         start_task(r, task)
-        continue_task(r, heard)
+        if heard.carrier is not None:
+            check_insurance(r, heard)  # "I've got Aetna, I need an exam": checked, then the booking
+        else:
+            continue_task(r, heard)
     elif d.awaiting != Awaiting.nothing and _answer_pending(r, heard):
         return
     elif intent == Intent.goodbye:
@@ -149,7 +152,9 @@ def _task_to_start(d: Dialogue, heard: Understanding) -> Task | None:
     asked = heard.task
     if asked in (Intent.book, Intent.reschedule, Intent.cancel):
         task = Task(asked.value)
-        if d.task != task or d.awaiting in (Awaiting.nothing, Awaiting.anything_else):
+        idle = d.awaiting in (Awaiting.nothing, Awaiting.anything_else)
+        # Mid-task, only a plain request changes the task ("if she's got anything" does not).
+        if idle or d.task is None or (d.task != task and heard.intents[asked] >= 3):
             return task
         return None
     # "I'm after a cleaning, Monday afternoon": a visit named with no other task is a booking.

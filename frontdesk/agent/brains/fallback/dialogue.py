@@ -78,6 +78,7 @@ class Dialogue:
     pending_tool: str | None = None
     outbound_begun: bool = False
     patient_on_line: bool = False  # outbound: the person said they are the patient
+    carrier_to_check: str | None = None  # asked about with a yes: checked once the change is made
 
     def take_in(self, heard: Understanding, new_time_said: bool) -> None:
         """Every detail the utterance gives goes into the frame, whatever was asked: a time given

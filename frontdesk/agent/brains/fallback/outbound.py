@@ -2,6 +2,8 @@
 answered and says why it calls only to the patient (anyone else gets a polite goodbye and no
 details), then asks the one question that follows: will they make it, or would they like to book."""
 
+import re
+
 from frontdesk.agent.brains.fallback.appointments import continue_task, start_task
 from frontdesk.agent.brains.fallback.dialogue import MAX_MISUNDERSTOOD, Awaiting, Task
 from frontdesk.agent.brains.fallback.escalation import leave
@@ -18,6 +20,7 @@ from frontdesk.agent.understanding.answering import Answerer, who_answered
 from frontdesk.agent.understanding.intents import Intent
 from frontdesk.agent.understanding.reading import Understanding
 from frontdesk.agent.understanding.services import match_service
+from frontdesk.agent.understanding.when import TimePreference
 
 
 def begin_outbound(r: Reply) -> None:
@@ -107,12 +110,34 @@ def on_appointment_answer(r: Reply, heard: Understanding) -> bool:
         elif heard.deny:
             r.ask(Awaiting.anything_else, "No problem, call us whenever you're ready.", ANYTHING_ELSE)
         return yes or heard.deny or not heard.when.is_empty
+    if not yes and not heard.deny and (not heard.when.is_empty or _NEW_DAY.search(heard.text)):
+        _move(r, handle, heard)  # "could we do later that same day instead, in the afternoon?"
+        return True
     if yes:
         d.goodbye_after_action = heard.has(Intent.goodbye)
+        d.carrier_to_check = heard.carrier  # "I'll be there. You still take Delta, right?"
         r.use("confirm_appointment", appointment_id=handle)
     elif heard.deny:
         r.ask(Awaiting.change_choice, "No problem.", RESCHEDULE_OR_CANCEL)
     return yes or heard.deny
+
+
+# "Could we do Friday instead?", "later that same day": a new time for the call's appointment.
+_NEW_DAY = re.compile(r"\b(instead|same day|that day|later that|earlier that)\b")
+_SAME_DAY = re.compile(r"\b(same day|that day|later that|earlier that)\b")
+
+
+def _move(r: Reply, handle: str, heard: Understanding) -> None:
+    """Reschedule the call's appointment to the time the patient asks for."""
+    d = r.dialogue
+    start_task(r, Task.reschedule)
+    d.appointment_id = handle
+    when = heard.when
+    if _SAME_DAY.search(heard.text):
+        day = r.state.appointments[handle].start.astimezone(r.profile.tz).date()
+        when = when.merge(TimePreference(date_from=day, date_to=day))
+    d.when = d.when.merge(when)
+    continue_task(r, heard)
 
 
 def preset_call_appointment(r: Reply, intent: Intent | None) -> None:

@@ -1,6 +1,7 @@
 """The caller's questions (hours, location, insurance, "are you a robot?", "why do you need my
 birthday?", "when is my appointment?"), answered before whatever was under way resumes."""
 
+import re
 from typing import Any
 
 from frontdesk.agent.brains.fallback.appointments import continue_task, resume, start_task
@@ -18,24 +19,41 @@ from frontdesk.agent.brains.fallback.reply import Reply
 from frontdesk.agent.understanding.intents import Intent
 from frontdesk.agent.understanding.reading import Understanding
 
+# "What do you take?", "which plans do you accept?": the list, not a check of one carrier.
+_WHICH_CARRIERS = re.compile(
+    r"\b(what|which)\b.{0,20}\b(do|does) (you|y'all|you guys|the office|the clinic) (take|accept)\b|"
+    r"\b(what|which) (insurance|insurances|plans|carriers|insurers)\b"
+)
+
 
 def answer_question(r: Reply, question: Intent, heard: Understanding) -> None:
-    """Answer one of the QUESTIONS intents."""
+    """Answer one of the QUESTIONS intents; a carrier asked about in the same breath ("what time
+    do you close Saturday, and do you take MetLife?") is checked right after."""
+    words = _direct_answer(r, question)
+    if words is not None and heard.carrier is not None:
+        r.speak(words)
+        check_insurance(r, heard)  # its answer resumes the call
+    elif words is not None:
+        answer(r, words)
+    elif question == Intent.my_appointment:
+        if r.dialogue.task is None or r.dialogue.task == Task.lookup:
+            start_task(r, Task.lookup)
+        continue_task(r, heard)
+    else:
+        check_insurance(r, heard)
+
+
+def _direct_answer(r: Reply, question: Intent) -> str | None:
     match question:
         case Intent.hours:
-            answer(r, f"We're open {r.profile.hours_sentence()}")
+            return f"We're open {r.profile.hours_sentence()}"
         case Intent.location:
-            answer(r, f"We're at {r.profile.address}.")
+            return f"We're at {r.profile.address}."
         case Intent.bot_question:
-            answer(r, bot_answer(r.profile.agent_name, r.profile.name))
+            return bot_answer(r.profile.agent_name, r.profile.name)
         case Intent.why_question:
-            answer(r, WHY_DETAILS)
-        case Intent.my_appointment:
-            if r.dialogue.task is None or r.dialogue.task == Task.lookup:
-                start_task(r, Task.lookup)
-            continue_task(r, heard)
-        case Intent.insurance:
-            check_insurance(r, heard)
+            return WHY_DETAILS
+    return None
 
 
 def answer(r: Reply, words: str) -> None:
@@ -55,6 +73,12 @@ def answer(r: Reply, words: str) -> None:
 
 def check_insurance(r: Reply, heard: Understanding) -> None:
     """Verify the carrier the caller named, or ask which one they have."""
+    if heard.carrier is None and _WHICH_CARRIERS.search(heard.text):
+        if r.dialogue.task == Task.insurance:
+            r.dialogue.task = None
+        accepted = spoken_list(r.profile.accepted_insurance) or "no insurance plans directly"
+        answer(r, f"We accept {accepted}.")
+        return
     if heard.carrier is None:
         if r.dialogue.task is None:
             r.dialogue.task = Task.insurance

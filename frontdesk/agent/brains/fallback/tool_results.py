@@ -58,6 +58,11 @@ def _after_change(r: Reply, tool: str, data: dict[str, Any]) -> None:
     detail = f" for {data['when']}" if tool != "cancel_appointment" else ""
     booked = tool in ("book_appointment", "reschedule_appointment")
     confirmation = "You'll get a text confirmation shortly." if booked else ""
+    if d.carrier_to_check is not None:
+        carrier, d.carrier_to_check = d.carrier_to_check, None
+        r.speak(f"{_DONE[tool]}{detail}.", confirmation)
+        r.use("verify_insurance", carrier=carrier)
+        return
     if d.goodbye_after_action:
         d.goodbye_after_action = False
         r.speak(f"{_DONE[tool]}{detail}.", confirmation)
@@ -111,6 +116,7 @@ def _after_identify(r: Reply, data: dict[str, Any]) -> None:
     if not data.get("found"):
         if d.task == Task.book:
             d.identified = True  # a new patient: their details come with the booking
+            r.speak(f"Thanks, {d.first_name}." if d.first_name else "")
             continue_task(r, NOTHING_SAID)
             return
         if d.identify_attempts >= 2:
