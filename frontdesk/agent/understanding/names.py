@@ -131,6 +131,15 @@ _NOT_NAMES = {
     "like",
     "pretty",
     "flexible",
+    "that's",
+    "thats",
+    "teeth",
+    "tooth",
+    "cleaned",
+    "checked",
+    "appointment",
+    "cleaning",
+    "checkup",
 }
 
 
@@ -143,11 +152,16 @@ def _is_name(word: str) -> bool:
     )
 
 
-def extract_name(utterance: str) -> tuple[str, str] | None:
+# How callers spell as they go: "J-O-N", "with an E", "with one N", "with an S at the end".
+_SPELLING = re.compile(r"\b[a-z](?:-[a-z])+\b|\bwith (?:an?|one|two|a double) [a-z]\b(?: at the end)?")
+
+
+def extract_name(utterance: str, birth_date_given: bool = False) -> tuple[str, str] | None:
     """(first, last) the utterance gives as a name: the one said most plainly, and of those the
-    last one given (a correction replaces what it corrects)."""
+    last one given (a correction replaces what it corrects). With a birth date given, two words
+    leading the utterance are a name too ("Sandra Lee, oh five, oh seven, sixty-three")."""
     text = re.sub(r"[^\w'\- ]+", " ", utterance.lower())
-    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s+", " ", _SPELLING.sub(" ", text)).strip()
     found: list[tuple[int, int, str, str]] = []  # (rank, where, first, last)
     for pattern, rank, first_group, last_group in _PATTERNS:
         introduced = pattern is _PATTERNS[0][0]  # "my name is Ana May": May is her name here
@@ -156,7 +170,8 @@ def extract_name(utterance: str) -> tuple[str, str] | None:
             if _is_name(first) and _is_name(last) and (introduced or last not in _CALENDAR_WORDS):
                 found.append((rank, m.start(), first, last))
     # "Ana Lopez, March 3rd 1988": two leading words before a date of birth.
-    if m := re.match(r"^(?:yes |yeah |sure |ok |okay |um |uh )*([a-z][a-z'\-]+) ([a-z][a-z'\-]+)\b", text):
+    leading = r"^(?:yes |yeah |sure |ok |okay |um |uh |hi |hello |hey )*([a-z][a-z'\-]+) ([a-z][a-z'\-]+)\b"
+    if m := re.match(leading, text):
         rest = text[m.end() :]
         first, last = m.group(1), m.group(2)
         # "Hanalopas, March 3rd": a misheard name then the birth date's month is not a full name.
@@ -166,7 +181,7 @@ def extract_name(utterance: str) -> tuple[str, str] | None:
             and first not in _FILLERS
             and last not in _FILLERS | _CALENDAR_WORDS
             and first != last
-            and (re.search(r"\d", rest) or _BIRTH_DATE_WORDS.intersection(rest.split()))
+            and (birth_date_given or re.search(r"\d", rest) or _BIRTH_DATE_WORDS.intersection(rest.split()))
         ):
             found.append((2, m.start(1), first, last))
     if not found:

@@ -134,7 +134,8 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
     """Read one caller utterance whole (see the module's docstring)."""
     words = vocabulary or ClinicVocabulary()
     text = normalize(utterance)
-    name = extract_name(utterance)
+    born = parse_date_of_birth(utterance, now.date())
+    name = extract_name(utterance, birth_date_given=born is not None)
     scores = score_intents(_without_name(text, name))
     urgency = read_urgency(text)
     if urgency == Urgency.emergency:
@@ -155,10 +156,15 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
         deny=deny,
         wants_repeat=wants_repeat(text),
         option_index=option_index(text),
-        date_of_birth=parse_date_of_birth(utterance, now.date()),
+        date_of_birth=born,
         name=name,
         service=_last([match_service(p, words.services) for p in pieces]) if words.services else None,
-        provider_id=_last([match_provider(p, words.providers) for p in pieces]) if words.providers else None,
+        # "Ravi Patel, born ...": the caller's own name names no provider.
+        provider_id=_last(
+            [match_provider(_without_name(normalize(p), name), words.providers) for p in pieces]
+        )
+        if words.providers
+        else None,
         carrier=_last([carrier_named(normalize(p), list(words.accepted_carriers)) for p in pieces]),
         urgency=urgency,
     )

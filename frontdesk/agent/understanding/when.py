@@ -238,7 +238,10 @@ _CLOCK = r"(\d{1,2})(?:(?::|\s)(\d{2}))?" + _MERIDIEM
 # A clock time said without "at": it needs minutes or am/pm to be told from other numbers.
 _BARE_CLOCKS = (
     re.compile(r"\b(\d{1,2}):(\d{2})" + _MERIDIEM),
-    re.compile(r"\b(\d{1,2})()\s*(a\.?\s?m\.?|p\.?\s?m\.?)(?=\W|$)"),
+    re.compile(
+        r"\b(\d{1,2})()\s*(a\.?\s?m\.?|p\.?\s?m\.?|in the morning|in the afternoon|in the evening)(?=\W|$)"
+    ),
+    re.compile(r"\b(\d{1,2})()\s*(?:o'clock|oclock)()"),
 )
 
 
@@ -511,6 +514,15 @@ _SLIPS = (
     ),
     (re.compile(r"\bquarter (two|to|too|2) (\d{1,2})\b"), r"quarter to \2"),
     (re.compile(r"\bthe forth\b"), "the 4th"),
+    # "not Friday", "Saturday doesn't work", "I can't do mornings": ruled out, not wished for.
+    (
+        re.compile(
+            r"\b(?:not|can't do|cannot do)( on)?( the)? ((mon|tues|wednes|thurs|fri|satur|sun)days?|"
+            r"mornings?|afternoons?|evenings?)\b|\b((mon|tues|wednes|thurs|fri|satur|sun)days?|mornings?|afternoons?|"
+            r"evenings?) (doesn't|does not|don't|do not|won't|will not) work\b"
+        ),
+        " ",
+    ),
     (re.compile(r"\bto morrow\b"), "tomorrow"),
     (re.compile(r"\b(\w+day)-?ish\b"), r"\1"),
     (
@@ -562,26 +574,64 @@ def parse_when(utterance: str, now: datetime) -> TimePreference:
 _YEAR = r"(19\d{2}|20\d{2}|19 \d{2}|20 \d{2}|\d{2})"
 
 
+_DIGIT_WORDS = "one two three four five six seven eight nine".split()
+# How birth dates are said beyond "March 3rd 1988": "'88", "oh five oh seven sixty-three",
+# "two thousand and four", "eleven two nineteen ninety".
+_BIRTH_SLIPS = (
+    (re.compile(r"\boh[- ]?(" + "|".join(_DIGIT_WORDS) + r"|[1-9])\b"), lambda m: "0" + _digit(m.group(1))),
+    (re.compile(r"'(\d{2})\b"), lambda m: m.group(1)),
+    (re.compile(r"\b2 thousand(?: and)? (\d{1,2})\b"), lambda m: str(2000 + int(m.group(1)))),
+    (re.compile(r"\b2 thousand\b"), lambda m: "2000"),
+    (re.compile(r"\b(19|20) (\d{2})\b"), lambda m: m.group(1) + m.group(2)),
+)
+_CUE = re.compile(r"\b(born|birth|birthday|dob|d o b)\b")
+_MONTH_NAME = r"([a-z]+)"
+
+
+def _digit(word: str) -> str:
+    return word if word.isdigit() else str(_DIGIT_WORDS.index(word) + 1)
+
+
+def _birth_text(utterance: str) -> str:
+    text = normalize_numbers(utterance.lower())
+    for pattern, replacement in _BIRTH_SLIPS:
+        text = pattern.sub(replacement, text)
+    return re.sub(r"[\s,\-]+", " ", re.sub(r"\b(um|uh|er|like|on)\b", " ", text)).strip()
+
+
+def _birth_candidates(text: str) -> list[tuple[int, int, int, str]]:
+    """(where, month, day, year text) of every way a date with a year is said."""
+    found: list[tuple[int, int, int, str]] = []
+    patterns = (
+        # "March 3rd 1988", "March the 3rd of 1988"
+        (re.compile(_MONTH_NAME + r"(?: the)? " + _DAY + r"\b(?: of| in)? " + _YEAR + r"\b"), (1, 2, 3)),
+        # "the 3rd of March 1988"
+        (
+            re.compile(r"(?:the )?" + _DAY + r"(?: of)? " + _MONTH_NAME + r"(?: of| in)? " + _YEAR + r"\b"),
+            (2, 1, 3),
+        ),
+        # "1997 February 2nd", "in 1944 the 8th of May"
+        (re.compile(r"\b(19\d{2}|20\d{2}) (?:in )?" + _MONTH_NAME + r"(?: the)? " + _DAY + r"\b"), (2, 3, 1)),
+        (re.compile(r"\b(19\d{2}|20\d{2}) (?:the )?" + _DAY + r"(?: of)? " + _MONTH_NAME + r"\b"), (3, 2, 1)),
+    )
+    for pattern, (month_at, day_at, year_at) in patterns:
+        for m in pattern.finditer(text):
+            month = month_of(m.group(month_at))
+            if month is not None:
+                found.append((m.start(), month, int(m.group(day_at)), m.group(year_at)))
+    for m in re.finditer(r"\b(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4}|\d{2})\b", text):
+        found.append((m.start(), int(m.group(1)), int(m.group(2)), m.group(3)))
+    # "5 12 1979", "3 21 62": spoken numbers, only as a birth date is given (a cue, or at the end).
+    for m in re.finditer(r"\b(\d{1,2}) (\d{1,2}) (\d{4}|\d{2})\b", text):
+        if _CUE.search(text[: m.start()]) or not text[m.end() :].strip(" ."):
+            found.append((m.start(), int(m.group(1)), int(m.group(2)), m.group(3)))
+    return found
+
+
 def parse_date_of_birth(utterance: str, today: date) -> date | None:
-    """A date of birth from "March 3rd 1988", "3/3/88", "the third of March nineteen eighty eight"."""
-    text = normalize_numbers(utterance)
-    text = re.sub(r"[\s,\-]+", " ", text).strip()  # Whisper writes "March 3rd-1988" and "3-3-88"
-    candidates: list[tuple[int, int, str]] = []  # (month, day, year text)
-    for word in re.findall(r"[a-z]+", text):
-        month = month_of(word)
-        if month is None:
-            continue
-        after = _after_word(text, word)
-        before = _before_word(text, word)
-        if (m := re.search(r"(?:the )?" + _DAY + r"(?: of)?$", before)) and (
-            y := re.match(_YEAR + r"\b", after)
-        ):
-            candidates.append((month, int(m.group(1)), y.group(1)))
-        elif m := re.match(_DAY + r"\b\s*(?:(?:of|in)\s+)?" + _YEAR + r"\b", after):
-            candidates.append((month, int(m.group(1)), m.group(2)))
-    if m := re.search(r"\b(\d{1,2})[/\-. ](\d{1,2})[/\-. ](\d{4}|\d{2})\b", text):
-        candidates.append((int(m.group(1)), int(m.group(2)), m.group(3)))
-    for month, day, year_text in candidates:
+    """A date of birth from "March 3rd 1988", "3/3/88", "the third of March nineteen eighty eight",
+    "born 1997, February 2nd", "oh five oh seven sixty-three"; the last one said when corrected."""
+    for _, month, day, year_text in sorted(_birth_candidates(_birth_text(utterance)), reverse=True):
         year = int(year_text.replace(" ", ""))
         if year < 100:
             year += 1900 if year > today.year % 100 else 2000
@@ -606,10 +656,22 @@ _BIRTH_DATE_PHRASE = re.compile(
     r"|\b(?:date of birth|birth date|birthday|dob|born)\b"
 )
 
+_YEAR_FIRST_BIRTH = re.compile(
+    r"\b(?:born )?(?:in )?(?:19\d{2}|20\d{2}) (?:in )?(?:the )?(?:"
+    + _MONTH_WORD
+    + r"(?: the)? "
+    + _DAY
+    + r"|"
+    + _DAY
+    + r"(?: of)? "
+    + _MONTH_WORD
+    + r")\b"
+)
+
 
 def without_birth_dates(utterance: str) -> str:
     """The utterance with any birth date taken out, so "born July 22nd 1986, Thursday morning" leaves
     only Thursday morning for `parse_when`."""
-    text = normalize_numbers(utterance)
-    text = re.sub(r"[\s,\-]+", " ", text).strip()
+    text = _birth_text(utterance)
+    text = _YEAR_FIRST_BIRTH.sub(" ", text)
     return re.sub(r"\s+", " ", _BIRTH_DATE_PHRASE.sub(" ", text)).strip()
