@@ -42,7 +42,7 @@ class ScenarioResult:
         return cls(
             name=scenario.name,
             file=str(path),
-            expected_outcome=scenario.expect.outcome.value,
+            expected_outcome=scenario.expect.outcome_text,
             got_outcome="-",
             turns=0,
         )

@@ -4,9 +4,10 @@ seeded relative to the scenario's `now`, so scenarios cannot see each other's bo
 on the whole call, waiting for the call's workflows, and the checks.
 
 Expectations are checked once the CallWorkflow and its PostCallWorkflow are done: outcome,
-appointment and transfer in the database; `confirmation_sent` in the messages the post-call
-workflow actually sent (at least one, none twice); the agent's words in the stored transcript
-(what the caller heard); `max_voice_to_voice_ms` against the latencies the mode measured.
+appointment, its patient and transfer in the database; `confirmation_sent` in the messages the
+post-call workflow actually sent (at least one, none twice); the agent's words in the stored
+transcript (what the caller heard); `transfer_said` in the reply the mode saw make the transfer
+(text level only); `max_voice_to_voice_ms` against the latencies the mode measured.
 """
 
 import asyncio
@@ -102,14 +103,29 @@ class StackRunner(ABC):
             raise StackModeError("the call's workflows were still running after the call") from None
 
     async def _check(
-        self, call_sid: str, clinic: Clinic, scenario: Scenario, result: ScenarioResult, said: list[str]
+        self,
+        call_sid: str,
+        clinic: Clinic,
+        scenario: Scenario,
+        result: ScenarioResult,
+        said: list[str],
+        transfer_replies: list[str] | None,
     ) -> None:
         """Fill the result's transcript and checks; `said` is what the carrier said before any
-        stream (the voicemail a machine got)."""
-        await asyncio.to_thread(self._check_in_database, call_sid, clinic, scenario, result, said)
+        stream (the voicemail a machine got); `transfer_replies` the agent's replies that made a
+        transfer, None when the mode cannot tell them."""
+        await asyncio.to_thread(
+            self._check_in_database, call_sid, clinic, scenario, result, said, transfer_replies
+        )
 
     def _check_in_database(
-        self, call_sid: str, clinic: Clinic, scenario: Scenario, result: ScenarioResult, said: list[str]
+        self,
+        call_sid: str,
+        clinic: Clinic,
+        scenario: Scenario,
+        result: ScenarioResult,
+        said: list[str],
+        transfer_replies: list[str] | None,
     ) -> None:
         with session_scope(self._engine) as session:
             call = session.exec(select(Call).where(Call.call_sid == call_sid)).one()
@@ -140,5 +156,6 @@ class StackRunner(ABC):
             agent_words,
             confirmation=confirmation,
             voice_to_voice_ms=result.voice_to_voice_ms if self.mode == "audio" else None,
+            transfer_replies=transfer_replies,
         )
         result.got_outcome = result.checks[0].got

@@ -2,7 +2,8 @@
 `--embedded`): the engine runs here, as in plain text mode, but on the stack's database and with
 its changes as Updates on a CallWorkflow that the stack's worker runs; at hang-up the workflow
 stores the transcript and its PostCallWorkflow sends the confirmations, which are checked as
-they were sent. The caller's turns are played as in plain text mode (see text_runner)."""
+they were sent. The caller's turns are played as in plain text mode (see text_runner), which
+also tells the reply that made a transfer (`transfer_said`)."""
 
 import asyncio
 import uuid
@@ -56,7 +57,7 @@ class StackTextRunner(StackRunner):
             await asyncio.to_thread(
                 finish_call, self._engine, clinic.id, call_id, turns=[], outcome=Outcome.voicemail.value
             )
-            await self._check(call_sid, clinic, scenario, result, [target.context.voicemail])
+            await self._check(call_sid, clinic, scenario, result, [target.context.voicemail], [])
             return
         await self._temporal.start_workflow(
             CallWorkflow.run,
@@ -67,12 +68,12 @@ class StackTextRunner(StackRunner):
         call, actions = await asyncio.to_thread(
             self._text_call, scenario, clinic, call_sid, call_id, offset, target
         )
-        records = await converse_in_text(call, scenario, result)
+        conversation = await converse_in_text(call, scenario, result)
         outcome = call.state.outcome.value if call.state.outcome else None
         patient = call.state.patient.id if call.state.patient else None
-        await actions.hang_up(records, outcome, patient)
+        await actions.hang_up(conversation.records, outcome, patient)
         await self._wait_for_workflows(call_sid)
-        await self._check(call_sid, clinic, scenario, result, [])
+        await self._check(call_sid, clinic, scenario, result, [], conversation.transfer_replies)
 
     def _text_call(
         self,

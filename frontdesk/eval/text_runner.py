@@ -13,14 +13,16 @@ Text-level equivalents of the caller's audio actions:
   campaign's voicemail is left, as the voice webhook leaves it.
 
 Expectations are checked in the database: the Call row's outcome, the appointment named by the
-call's last appointment action, the transfer action's reason. In text mode no post-call workflow
-runs, so `confirmation_sent` checks what that workflow confirms: the appointments the call booked
-or rescheduled (or asked to confirm), one confirmation each. `max_voice_to_voice_ms` is audio only
-and reported as skipped.
+call's last appointment action and its patient, the transfer action's reason; `transfer_said` in
+the reply during which the engine made the transfer. In text mode no post-call workflow runs, so
+`confirmation_sent` checks what that workflow confirms: the appointments the call booked or
+rescheduled (or asked to confirm), one confirmation each. `max_voice_to_voice_ms` is audio only and
+reported as skipped.
 """
 
 import shutil
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -93,14 +95,13 @@ async def _hold_call(engine: Engine, scenario: Scenario, result: ScenarioResult)
     )
     if outbound is not None and answered_by_machine(scenario):
         # The webhook answers a machine with the campaign's voicemail and hangs up.
-        records = [
-            TurnRecord(TurnRole.caller, scenario.turns[0].say or ""),
-            TurnRecord(TurnRole.agent, outbound.voicemail),
-        ]
+        machine = TurnRecord(TurnRole.caller, scenario.turns[0].say or "")
+        conversation = TextConversation([machine, TurnRecord(TurnRole.agent, outbound.voicemail)])
         outcome = Outcome.voicemail
     else:
-        records = await converse_in_text(call, scenario, result)
+        conversation = await converse_in_text(call, scenario, result)
         outcome = call.state.outcome or Outcome.dropped
+    records = conversation.records
     if scenario.noise_db is not None:
         result.notes.append("noise_db is audio only: ignored in text mode")
     finish_call(engine, clinic.id, call_id, turns=records, outcome=outcome.value, ended_at=instant)
@@ -115,14 +116,24 @@ async def _hold_call(engine: Engine, scenario: Scenario, result: ScenarioResult)
         agent_words,
         confirmation=confirmation,
         voice_to_voice_ms=None,
+        transfer_replies=conversation.transfer_replies,
     )
     result.got_outcome = result.checks[0].got
 
 
-async def converse_in_text(call: TextCall, scenario: Scenario, result: ScenarioResult) -> list[TurnRecord]:
-    """Play the scenario's turns into the call at text level (see the module docstring); the
-    transcript, greeting first."""
-    records = [TurnRecord(TurnRole.agent, await call.start())]
+@dataclass
+class TextConversation:
+    """What a call at text level said: its transcript, greeting first, and the agent's replies
+    during which the engine made a transfer_to_human call (one at most: a transfer ends the call)."""
+
+    records: list[TurnRecord]
+    transfer_replies: list[str] = field(default_factory=list)
+
+
+async def converse_in_text(call: TextCall, scenario: Scenario, result: ScenarioResult) -> TextConversation:
+    """Play the scenario's turns into the call at text level (see the module docstring)."""
+    conversation = TextConversation([TurnRecord(TurnRole.agent, await call.start())])
+    records = conversation.records
     for index, turn in enumerate(scenario.turns, start=1):
         if call.ended:
             result.notes.append(f"the agent ended the call before turn {index}")
@@ -138,9 +149,14 @@ async def converse_in_text(call: TextCall, scenario: Scenario, result: ScenarioR
             result.notes.append(f"turn {index} ({what}) has no text-level equivalent: skipped")
             continue
         records.append(TurnRecord(TurnRole.caller, text))
-        records.append(TurnRecord(TurnRole.agent, await call.say(text)))
+        transferred = call.state.transfer_reason is not None
+        reply = await call.say(text)
+        records.append(TurnRecord(TurnRole.agent, reply))
+        # The engine records a transfer's reason only when its transfer_to_human call went through.
+        if not transferred and call.state.transfer_reason is not None:
+            conversation.transfer_replies.append(reply)
         result.turns += 1
-    return records
+    return conversation
 
 
 def clinic_number(call: TextCall) -> str:

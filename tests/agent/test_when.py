@@ -58,7 +58,10 @@ CASES: list[tuple[str, dict[str, object]]] = [
     ("anything but Monday", {"range": (d(24), d(14, 12)), "weekdays": {TUE, WED, THU, FRI, SAT, SUN}}),
     ("half past two on thursday", {"day": d(26), "at": time(14, 30)}),
     ("quarter to ten on friday", {"day": d(27), "at": time(9, 45)}),
-    ("Can I come in around 10 tomorrow", {"day": d(24), "after": time(9, 15), "before": time(10, 46)}),
+    (
+        "Can I come in around 10 tomorrow",
+        {"day": d(24), "after": time(9, 15), "before": time(10, 46), "around": time(10)},
+    ),
     (
         "first thing in the morning on monday",
         {"day": d(30), "part_of_day": "morning", "before": time(10), "earliest": True},

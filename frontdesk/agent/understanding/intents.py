@@ -34,6 +34,7 @@ class Intent(StrEnum):
     wrong_number = "wrong_number"
     bot_question = "bot_question"  # "am I talking to a real person?": answered honestly, then on
     why_question = "why_question"  # "why do you need my birthday?"
+    visit_length = "visit_length"  # "how long does a cleaning take?"
     my_appointment = "my_appointment"  # "when is my appointment?"
     dental_urgent = "dental_urgent"  # a broken tooth, a throbbing molar: the soonest slot
 
@@ -148,9 +149,13 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
             r"\b(real|actual|live) (person|human|people)\b",
             5,
         ),
-        (r"\b(talk|speak)\b.{0,20}\b(person|human|someone|somebody|receptionist|staff|manager)\b", 4),
+        (
+            r"\b(talk|speak)\b.{0,20}\b(person|human|someone|somebody|receptionist|staff|manager)\b"
+            r"(?! about(?: \w+){0,3} (implants?|crowns?|braces|veneers?|invisalign|whitening|consult\w*|"
+            r"treatment|options?))",
+            4,
+        ),
         (r"\b(human|receptionist|operator|representative|someone (else|real)|a person|front desk)\b", 3),
-        (r"\b(talk|speak) (to|with) (someone|somebody|a (person|human|manager|staff))\b", 4),
         (r"\b(transfer me|put me through|connect me)\b", 3),
         (r"\b(manager|staff member|office manager)\b", 2),
     ],
@@ -182,6 +187,9 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
             r"\bwhy are you asking\b",
             4,
         ),
+    ],
+    Intent.visit_length: [
+        (r"\bhow long (does|do|will|would|is) (a|an|the|my|it)\b|\bhow much time (does|do|will|should)\b", 5),
     ],
     Intent.my_appointment: [
         (

@@ -39,7 +39,7 @@ _PATTERNS = (
         2,
     ),
     # "Maria, Maria Garcia", "Emily, Emily Davis": a first name said again with the last.
-    (re.compile(r"\b" + _WORD + r" \1 " + _WORD), 3, 1, 2),
+    (re.compile(r"\b" + _WORD + r" (?:\| )?\1 " + _WORD), 3, 1, 2),
     # "it's under Ethan Walsh", "for my son, Ethan Walsh"
     (re.compile(r"\b(?:under|for)\s+(?:my \w+ )?" + _WORD + r"\s+" + _WORD), 1, 1, 2),
 )
@@ -50,7 +50,17 @@ _NUMBER_WORDS = frozenset(
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
     "oh zero".split()
 )
-_CALENDAR_WORDS = {*MONTHS, *WEEKDAYS, "born", "birthday"}
+_CALENDAR_WORDS = {
+    *MONTHS,
+    *WEEKDAYS,
+    "born",
+    "birthday",
+    "morning",
+    "afternoon",
+    "evening",
+    "tomorrow",
+    "today",
+}
 _BIRTH_DATE_WORDS = {*MONTHS, "born", "birthday"}  # what follows a name given with a birth date
 _NOT_NAMES = {
     "calling",
@@ -132,6 +142,29 @@ _NOT_NAMES = {
     "pretty",
     "flexible",
     "that's",
+    "i'm",
+    "i've",
+    "i'll",
+    "i'd",
+    "it's",
+    "we're",
+    "you're",
+    "he's",
+    "she's",
+    "they're",
+    "can",
+    "could",
+    "would",
+    "will",
+    "overdue",
+    "any",
+    "anyone",
+    "whoever",
+    "either",
+    "dentist",
+    "doctor",
+    "name's",
+    "names",
     "thats",
     "teeth",
     "tooth",
@@ -160,28 +193,36 @@ def extract_name(utterance: str, birth_date_given: bool = False) -> tuple[str, s
     """(first, last) the utterance gives as a name: the one said most plainly, and of those the
     last one given (a correction replaces what it corrects). With a birth date given, two words
     leading the utterance are a name too ("Sandra Lee, oh five, oh seven, sixty-three")."""
-    text = re.sub(r"[^\w'\- ]+", " ", utterance.lower())
+    # A name never runs across a sentence's end ("...would work. My birthday's ...").
+    text = re.sub(r"(?<!\bdr)(?<!\bmr)(?<!\bms)(?<!\bmrs)[.?!;]+", " | ", utterance.lower())
+    text = re.sub(r"[^\w'\-| ]+", " ", text)
     text = re.sub(r"\s+", " ", _SPELLING.sub(" ", text)).strip()
     found: list[tuple[int, int, str, str]] = []  # (rank, where, first, last)
     for pattern, rank, first_group, last_group in _PATTERNS:
         introduced = pattern is _PATTERNS[0][0]  # "my name is Ana May": May is her name here
         for m in pattern.finditer(text):
             first, last = m.group(first_group), m.group(last_group)
-            if _is_name(first) and _is_name(last) and (introduced or last not in _CALENDAR_WORDS):
+            calendar = last in _CALENDAR_WORDS and not introduced  # "my name is Ana May"
+            if _is_name(first) and _is_name(last) and first not in _CALENDAR_WORDS and not calendar:
                 found.append((rank, m.start(), first, last))
     # "Ana Lopez, March 3rd 1988": two leading words before a date of birth.
-    leading = r"^(?:yes |yeah |sure |ok |okay |um |uh |hi |hello |hey )*([a-z][a-z'\-]+) ([a-z][a-z'\-]+)\b"
-    if m := re.match(leading, text):
+    leading = (
+        r"(?:^|\| )(?:yes |yeah |sure |ok |okay |um |uh |hi |hello |hey |alright |all right |so |well |oh |"
+        r"right |sorry )*([a-z][a-z'\-]+) ([a-z][a-z'\-]+)\b"
+    )
+    for m in re.finditer(leading, text):
         rest = text[m.end() :]
         first, last = m.group(1), m.group(2)
         # "Hanalopas, March 3rd": a misheard name then the birth date's month is not a full name.
+        sentence = rest.split("|")[0]
+        dated = re.search(r"\d", sentence) or _BIRTH_DATE_WORDS.intersection(sentence.split())
         if (
             _is_name(first)
             and _is_name(last)
             and first not in _FILLERS
             and last not in _FILLERS | _CALENDAR_WORDS
             and first != last
-            and (birth_date_given or re.search(r"\d", rest) or _BIRTH_DATE_WORDS.intersection(rest.split()))
+            and (dated or (birth_date_given and m.start() == 0))
         ):
             found.append((2, m.start(1), first, last))
     if not found:

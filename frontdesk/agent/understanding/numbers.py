@@ -91,7 +91,7 @@ def normalize_numbers(text: str) -> str:
 
 
 _CLOCK_PREPOSITIONS = {"at", "around", "about", "by", "after", "before", "till", "until", "from", "past"}
-_CLOCK_FOLLOWERS = {"am", "pm", "a", "p", "o'clock", "oclock", "thirty", "fifteen", "forty", "oh"}
+_CLOCK_FOLLOWERS = {"am", "pm", "a", "p", "o'clock", "oclock", "o", "thirty", "fifteen", "forty", "oh"}
 
 
 def _one_is_a_number(out: list[str], words: list[str]) -> bool:

@@ -8,9 +8,8 @@ the last correction wins. Intents, yes/no and urgency are read from the whole ut
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from functools import reduce
 
 from frontdesk.agent.clinic_profile import ClinicProfile
 from frontdesk.agent.understanding.carriers import carrier_named
@@ -28,6 +27,7 @@ from frontdesk.agent.understanding.services import match_provider, match_service
 from frontdesk.agent.understanding.urgency import Urgency, read_urgency
 from frontdesk.agent.understanding.when import (
     TimePreference,
+    clock_time,
     parse_date_of_birth,
     parse_when,
     without_birth_dates,
@@ -60,6 +60,10 @@ _SEGMENT_BREAK = re.compile(
     r"change that to|let me rephrase)\b|,\s*no\s*,|\bno no\b"
 )
 _MERIDIEM_DOTS = re.compile(r"\b([ap])\.\s?m\.")
+_WEEKDAY_WORD = re.compile(r"\b(mon|tues|wednes|thurs|fri|satur|sun)day|\b(today|tomorrow)\b")
+_BIRTH_CUE = re.compile(r"\b(born|birth|birthday|dob)\b")
+# A piece that is a bare hour, as a correction says it: "make that 2", "no, 3".
+_LONE_HOUR = re.compile(r"^\W*(?:no\W+)?(1[0-2]|[1-9])\b(?![:/])(?!\s*(st|nd|rd|th)\b)")
 # The intents a question belongs to: answered first, then the task in hand resumes.
 QUESTIONS = (
     Intent.hours,
@@ -67,6 +71,7 @@ QUESTIONS = (
     Intent.insurance,
     Intent.bot_question,
     Intent.why_question,
+    Intent.visit_length,
     Intent.my_appointment,
 )
 TASKS = (Intent.book, Intent.reschedule, Intent.cancel, Intent.confirm_appointment)
@@ -95,6 +100,8 @@ class Understanding:
         """What to act on first: safety whenever present, then a clear question (answered before
         any task), then the strongest intent."""
         for urgent in (Intent.emergency, Intent.opt_out, Intent.distress):
+            if urgent == Intent.distress and self.urgency == Urgency.dental:
+                continue  # upset about a broken tooth: the soonest slot helps most
             if self.intents.get(urgent, 0) >= 3:
                 return urgent
         questions = {i: s for i, s in self.intents.items() if i in QUESTIONS and s >= 3}
@@ -144,9 +151,13 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
         scores[Intent.dental_urgent] = 4
     pieces = segments(utterance)
     _last_task_wins(scores, pieces)
-    when = reduce(
-        TimePreference.merge, (parse_when(without_birth_dates(p), now) for p in pieces), TimePreference()
-    )
+    when, after_birth_date = TimePreference(), False
+    for piece in pieces:
+        before = when
+        when = _corrected(when, piece, now, born if after_birth_date else None)
+        # Until the caller speaks of the visit again, a bare date may still correct the birth date.
+        birth = _BIRTH_CUE.search(piece) is not None or parse_date_of_birth(piece, now.date()) is not None
+        after_birth_date = birth or (after_birth_date and when == before)
     deny = denies(text)
     heard = Understanding(
         text=text,
@@ -170,6 +181,32 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
     )
     _implied_intents(heard)
     return heard
+
+
+def _corrected(earlier: TimePreference, piece: str, now: datetime, born: date | None) -> TimePreference:
+    """The wish for a time once `piece` is said after `earlier`. A piece right after a birth date
+    (`born` given) that only corrects it ("May 5th, 1991... no, the 15th") says nothing about the
+    visit; a lone hour ("at 10, make that 2") replaces the time given before it."""
+    wish = parse_when(without_birth_dates(piece), now)
+    day = wish.date_from
+    only_a_day = (
+        day is not None
+        and day == wish.date_to
+        and wish.weekdays is None
+        and wish.at is None
+        and wish.part_of_day is None
+        and not _WEEKDAY_WORD.search(piece)
+    )
+    if (
+        born is not None
+        and only_a_day
+        and day is not None
+        and (day.day == born.day or day.month == born.month)
+    ):
+        return earlier
+    if wish.is_empty and earlier.at is not None and (m := _LONE_HOUR.search(piece)):
+        return replace(earlier, at=clock_time(int(m.group(1))))
+    return earlier.merge(wish)
 
 
 def _without_name(text: str, name: tuple[str, str] | None) -> str:

@@ -104,9 +104,12 @@ def match_provider(text: str, providers: dict[str, str]) -> str | None:
     found: list[tuple[int, str]] = []
     for provider_id, name in providers.items():
         for part in (p for p in re.findall(r"[a-z]+", name.lower()) if p not in ("dr", "doctor")):
-            heard = difflib.get_close_matches(part, words, n=1, cutoff=0.85)
-            if part in words or heard:
-                found.extend(
-                    (start, provider_id) for start in _mentions(text, part if part in words else heard[0])
-                )
+            titled = [w for i, w in enumerate(words) if i and words[i - 1] in ("dr", "doctor")]
+            heard = (
+                [part]
+                if part in words
+                else difflib.get_close_matches(part, words, n=1, cutoff=0.85)
+                or difflib.get_close_matches(part, titled, n=1, cutoff=0.7)  # "doctor chan"
+            )
+            found.extend((start, provider_id) for said in heard for start in _mentions(text, said))
     return min(found)[1] if found else None

@@ -44,10 +44,20 @@ _CONSCIOUSNESS = (
     r"wake up)|seizure|convuls"
 )
 _SWELLING_SPREADS = (
-    r"(swelling|swollen|swell(ing)? up)\b.{0,40}\b(fast|quickly|spreading|spread(s)? to|into (my|his|her) "
-    r"(eye|neck|throat)|(eye|neck|throat)|can't swallow|hard to swallow|can't open)|"
+    r"(swelling|swollen|swell(ing)? up|puffed up|puffy)\b.{0,60}\b(fast|quickly|spreading|spread(s)? to|"
+    r"into (my|his|her) (eye|neck|throat)|(eye|neck|throat)|(can't|can barely|hard to|trouble) swallow(ing)?|"
+    r"can't open)|"
     r"(face|neck|throat|tongue) (is )?(swelling|swell(ing)? up|blowing up)\b.{0,30}\b(fast|quick|bad)|"
     r"allergic reaction|anaphyla|overdose|kill myself|suicid|end my life|hurt myself|ambulance|911"
+)
+# Swelling anywhere in the utterance with a sign it spreads or closes the airway, however far apart.
+_SWELLING = re.compile(r"\b(swelling|swollen|swell(ing)? up|puffed up|puffy|blowing up)\b")
+_AIRWAY = re.compile(
+    r"\b((into|down|to|in) (my|his|her|the) (neck|throat|eye)|(hard|trouble|difficult|difficulty|can't|"
+    r"can barely) (to )?swallow(ing)?|spreading)\b"
+)
+_ALLERGIC = re.compile(
+    r"\b(hives|lips (are )?(swelling|swollen|puffing)|swollen lips|tongue (is )?(swelling|swollen))\b"
 )
 _EMERGENCY = re.compile(
     r"\b(" + "|".join((_BREATHING, _CHEST, _BLEEDING, _CONSCIOUSNESS, _SWELLING_SPREADS)) + r")"
@@ -93,6 +103,8 @@ def read_urgency(text: str) -> Urgency:
             continue  # "breathing fine": that sign is the one ruled out
         if re.search(r"\b(no|not|never|without|don't|didn't)\s+(\w+\s+){0,1}$", text[: match.start()]):
             continue  # "no bleeding", "didn't pass out"
+        return Urgency.emergency
+    if (_SWELLING.search(text) and _AIRWAY.search(text)) or _ALLERGIC.search(text):
         return Urgency.emergency
     if _DENTAL.search(text):
         return Urgency.dental

@@ -99,6 +99,7 @@ class TimePreference:
     after: time | None = None
     before: time | None = None
     at: time | None = None  # a specific time ("tomorrow at 2")
+    around: time | None = None  # "around 10": the window after..before is centred on it
     earliest: bool = False
 
     @property
@@ -118,7 +119,12 @@ class TimePreference:
             )
         if newer.part_of_day or newer.after or newer.before or newer.at:
             merged = replace(
-                merged, part_of_day=newer.part_of_day, after=newer.after, before=newer.before, at=newer.at
+                merged,
+                part_of_day=newer.part_of_day,
+                after=newer.after,
+                before=newer.before,
+                at=newer.at,
+                around=newer.around,
             )
         if newer.earliest:
             merged = replace(merged, earliest=True)
@@ -461,7 +467,7 @@ def _times(text: str) -> TimePreference:
         part = "afternoon"
     elif re.search(r"\b(evening|evenings|tonight|after 5|late in the day)\b", text):
         part = "evening"
-    after = before = at = None
+    after = before = at = around = None
     if m := re.search(r"\b(?:after|from|later than|past|no earlier than|not before)\s+" + _CLOCK, text):
         after = _clock_from_match(m)
     if m := re.search(r"\b(?:before|by|earlier than|no later than|not after|until)\s+" + _CLOCK, text):
@@ -472,6 +478,7 @@ def _times(text: str) -> TimePreference:
             r"\b(around|about|ish)\b", m.group(0) + text[m.end() : m.end() + 4]
         ):
             # "around 10" is a window, not a point.
+            around = at_time
             start = datetime.combine(date.min, at_time)
             after = max(time(0, 0), (start - timedelta(minutes=45)).time()) if at_time.hour else at_time
             before = (start + timedelta(minutes=46)).time()
@@ -495,7 +502,7 @@ def _times(text: str) -> TimePreference:
         low, high = PARTS_OF_DAY[part]
         if not (low <= clock <= high):
             part = None
-    return TimePreference(part_of_day=part, after=after, before=before, at=at)
+    return TimePreference(part_of_day=part, after=after, before=before, at=at, around=around)
 
 
 # Speech-to-text slips around times and days: "at 230", "too thirty", "at for", "the forth",
@@ -503,9 +510,12 @@ def _times(text: str) -> TimePreference:
 _SLIPS = (
     (re.compile(r"\b(at|around|by|after|before) ([1-9]|1[0-2])([0-5]\d)\b"), r"\1 \2:\3"),
     (
-        re.compile(r"\b(at|around|by|after|before) (too|to)(?= (30|15|45|o'clock|oclock|pm|am|p m|a m)\b|$)"),
+        re.compile(
+            r"\b(at|around|by|after|before) (too|to)(?= (30|15|45|o'clock|oclock|pm|am|p m|a m|in the)\b|$)"
+        ),
         r"\1 2",
     ),
+    (re.compile(r"\b(too|to) (o'clock|oclock)\b"), r"2 \2"),
     (
         re.compile(
             r"\b(at|around|by|after|before) (for|fore)(?= (30|15|45|o'clock|oclock|pm|am|p m|a m)\b|$)"
@@ -513,6 +523,11 @@ _SLIPS = (
         r"\1 4",
     ),
     (re.compile(r"\bquarter (two|to|too|2) (\d{1,2})\b"), r"quarter to \2"),
+    # "thursday 230", "230 is good": a clock time written without its colon (not "suite 200").
+    (
+        re.compile(r"(?<!suite )(?<!room )(?<!unit )(?<![\d/.:\-])\b([1-9]|1[0-2])([0-5]\d)\b(?![\d/:])"),
+        r"\1:\2",
+    ),
     (re.compile(r"\bthe forth\b"), "the 4th"),
     # "not Friday", "Saturday doesn't work", "I can't do mornings": ruled out, not wished for.
     (
@@ -527,8 +542,8 @@ _SLIPS = (
     (re.compile(r"\b(\w+day)-?ish\b"), r"\1"),
     (
         re.compile(
-            r"\b(i|i've got|i have|cause i|because i) (work|have work|have class|have school|have a job)"
-            r"( in the)? (mornings?|afternoons?|evenings?)\b"
+            r"\b(i|i've got|i have|cause i|because i) (work|have work|have class|have school|have a job|"
+            r"(a|an) \w+)( in the| this| tomorrow)? (mornings?|afternoons?|evenings?)\b"
         ),
         " ",
     ),
@@ -560,6 +575,7 @@ def parse_when(utterance: str, now: datetime) -> TimePreference:
         after=times.after,
         before=times.before,
         at=times.at,
+        around=times.around,
         earliest=earliest,
     )
     if re.search(r"\b(tonight|this evening)\b", text) and pref.part_of_day is None:
@@ -619,6 +635,8 @@ def _birth_candidates(text: str) -> list[tuple[int, int, int, str]]:
             month = month_of(m.group(month_at))
             if month is not None:
                 found.append((m.start(), month, int(m.group(day_at)), m.group(year_at)))
+    for m in re.finditer(r"\b(\d{2})(\d{2})((?:19|20)\d{2})\b", text):  # "07141985"
+        found.append((m.start(), int(m.group(1)), int(m.group(2)), m.group(3)))
     for m in re.finditer(r"\b(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4}|\d{2})\b", text):
         found.append((m.start(), int(m.group(1)), int(m.group(2)), m.group(3)))
     # "5 12 1979", "3 21 62": spoken numbers, only as a birth date is given (a cue, or at the end).
@@ -653,6 +671,8 @@ _BIRTH_DATE_PHRASE = re.compile(
     r"(?: of| in)? " + _YEAR + r"\b"
     r"|\b(?:(?:date of birth|birth date|birthday|dob|born)(?: is| on)?\s*)?"
     r"\d{1,2}[/\-. ]\d{1,2}[/\-. ](?:\d{4}|\d{2})\b"
+    r"|\b(?:(?:my )?(?:date of birth|birth date|birthday|dob|d o b)(?: is)?|born(?: on| in)?)\s*"
+    r"(?:(?:the )?" + _DAY + r"(?: of)? " + _MONTH_WORD + r"|" + _MONTH_WORD + r"(?: the)? " + _DAY + r")\b"
     r"|\b(?:date of birth|birth date|birthday|dob|born)\b"
 )
 
@@ -675,3 +695,8 @@ def without_birth_dates(utterance: str) -> str:
     text = _birth_text(utterance)
     text = _YEAR_FIRST_BIRTH.sub(" ", text)
     return re.sub(r"\s+", " ", _BIRTH_DATE_PHRASE.sub(" ", text)).strip()
+
+
+def clock_time(hour: int) -> time:
+    """The time a bare hour means at a clinic: 1 to 6 in the afternoon, 7 to 12 in the morning."""
+    return time(hour + 12 if 1 <= hour <= 6 else hour % 24)

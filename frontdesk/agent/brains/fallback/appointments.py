@@ -3,7 +3,7 @@ what the task still lacks (service, identity, which appointment, when), searches
 and reads back before any change."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +20,7 @@ from frontdesk.agent.brains.fallback.phrases import ANYTHING_ELSE, spoken_list, 
 from frontdesk.agent.brains.fallback.reply import Reply
 from frontdesk.agent.clinic_profile import speak_date, speak_time
 from frontdesk.agent.understanding.reading import Understanding
-from frontdesk.agent.understanding.when import WEEKDAYS, TimePreference
+from frontdesk.agent.understanding.when import WEEKDAYS, TimePreference, clock_time
 
 # "move it to Friday", "for next week": a date that is the new time, not the appointment's.
 NEW_TIME = re.compile(
@@ -28,6 +28,7 @@ NEW_TIME = re.compile(
     r"wednesday|thursday|friday|saturday|sunday|morning|afternoon|evening|early|later|week)"
 )
 NOTHING_SAID = Understanding(text="")
+_HOUR_SAID = re.compile(r"\b(1[0-2]|[1-9])\b(?!:|st|nd|rd|th)")
 _NONE_UPCOMING = "I don't see any upcoming appointments for you."
 
 
@@ -187,10 +188,14 @@ def search(r: Reply, next_options: bool = False) -> None:
         start, end = today, today + timedelta(days=DEFAULT_SEARCH_DAYS)
     windowed = pref.part_of_day or pref.after or pref.before or pref.at
     after, before = pref.time_window() if windowed else (None, None)
-    if d.widened >= 1:
+    # "Around 11": 11 itself first, then the hour or so around it, then any time.
+    widen = d.widened - 1 if pref.around is not None else d.widened
+    if pref.around is not None and d.widened == 0:
+        after, before = TimePreference(at=pref.around).time_window()
+    if widen >= 1:
         after = before = None  # the caller's time of day did not fit: any time those days
-    if d.widened >= 2:
-        end = end + timedelta(days=WIDEN_DAYS * (d.widened - 1))
+    if widen >= 2:
+        end = end + timedelta(days=WIDEN_DAYS * (widen - 1))
     arguments: dict[str, Any] = {
         "service": d.service or _current_service(r),
         "date_from": start.isoformat(),
@@ -240,6 +245,10 @@ def choose(r: Reply, heard: Understanding) -> bool:
     elif heard.when.at is not None or heard.when.date_from is not None:
         matches = [s for s in d.offered if slot_fits(s, heard.when)]
         chosen = matches[0] if len(matches) == 1 else None
+    elif (hour := _HOUR_SAID.search(heard.text)) and (
+        at_hour := [s for s in d.offered if _in_hour(s, clock_time(int(hour.group(1))))]
+    ):
+        chosen = at_hour[0]  # "eleven, yes": the one in the 11 o'clock hour
     elif heard.affirm:
         # "Yes" to several times: the first (the earliest); the read-back lets them say no.
         chosen = d.offered[0]
@@ -283,6 +292,13 @@ def reconsider(r: Reply, heard: Understanding) -> None:
         return
     d.widened = 0
     search(r)
+
+
+def _in_hour(slot: dict[str, str], hour: time) -> bool:
+    """Whether a spoken slot starts within that clock hour ("at 11 AM", "at 11:15 AM")."""
+    spoken = speak_time(hour)  # "11 AM"
+    number, meridiem = spoken.split()
+    return re.search(rf"\bat {number}(:\d\d)? {meridiem}\b", slot["when"]) is not None
 
 
 def slot_fits(slot: dict[str, str], when: TimePreference) -> bool:

@@ -77,9 +77,11 @@ def _state_purpose(r: Reply) -> None:
     d, state = r.dialogue, r.state
     d.patient_on_line, d.misunderstood = True, 0
     name = _called_name(r)
-    if state.known_caller is not None and not d.first_name:
-        # Only to spare the patient repeating it when a booking needs their details.
-        d.first_name, d.last_name = state.known_caller.first_name, state.known_caller.last_name
+    known = state.known_caller
+    if known is not None and not d.first_name:
+        # The patient said it is them: their record spares them repeating it when they book.
+        d.first_name, d.last_name = known.first_name, known.last_name
+        d.date_of_birth = known.date_of_birth.isoformat() if known.date_of_birth else None
     thanks = f"Thanks, {name}." if name else "Thank you."
     purpose = purpose_statement(r.profile, state)
     if state.call_appointment() is not None:
@@ -106,6 +108,7 @@ def on_appointment_answer(r: Reply, heard: Understanding) -> bool:
     if handle is None:  # a recall: "would you like to book a visit?"
         if yes or not heard.when.is_empty:
             start_task(r, Task.book)
+            d.when = d.when.merge(heard.when)  # "sure, could I do Thursday afternoon?"
             continue_task(r, heard)
         elif heard.deny:
             r.ask(Awaiting.anything_else, "No problem, call us whenever you're ready.", ANYTHING_ELSE)

@@ -29,7 +29,7 @@ _WHICH_CARRIERS = re.compile(
 def answer_question(r: Reply, question: Intent, heard: Understanding) -> None:
     """Answer one of the QUESTIONS intents; a carrier asked about in the same breath ("what time
     do you close Saturday, and do you take MetLife?") is checked right after."""
-    words = _direct_answer(r, question)
+    words = _direct_answer(r, question, heard)
     if words is not None and heard.carrier is not None:
         r.speak(words)
         check_insurance(r, heard)  # its answer resumes the call
@@ -43,8 +43,10 @@ def answer_question(r: Reply, question: Intent, heard: Understanding) -> None:
         check_insurance(r, heard)
 
 
-def _direct_answer(r: Reply, question: Intent) -> str | None:
+def _direct_answer(r: Reply, question: Intent, heard: Understanding) -> str | None:
     match question:
+        case Intent.visit_length:
+            return _visit_length(r, heard.service or r.dialogue.service)
         case Intent.hours:
             return f"We're open {r.profile.hours_sentence()}"
         case Intent.location:
@@ -54,6 +56,18 @@ def _direct_answer(r: Reply, question: Intent) -> str | None:
         case Intent.why_question:
             return WHY_DETAILS
     return None
+
+
+def _visit_length(r: Reply, slug: str | None) -> str:
+    """How long a visit takes: the one asked about, or each the clinic offers."""
+    service = r.profile.service_by_slug(slug or "")
+    if service is not None:
+        name = service.name.lower()
+        return f"{'An' if name[0] in 'aeiou' else 'A'} {name} takes about {service.duration_minutes} minutes."
+    lengths = spoken_list(
+        [f"{s.name.lower()} about {s.duration_minutes} minutes" for s in r.profile.services]
+    )
+    return f"It depends on the visit: {lengths}."
 
 
 def answer(r: Reply, words: str) -> None:

@@ -140,7 +140,7 @@ def _after_availability(r: Reply, data: dict[str, Any]) -> None:
     d = r.dialogue
     slots: list[dict[str, str]] = data.get("slots", [])
     if not slots:
-        if d.widened < 3:
+        if d.widened < (4 if d.when.around is not None else 3):
             d.widened += 1
             if d.widened == 1:
                 r.speak("I don't have anything that fits exactly.")
