@@ -20,6 +20,7 @@ KNOWN_CARRIERS = (
     "Guardian",
     "Humana",
     "UnitedHealthcare",
+    "Blue Cross Blue Shield",
     "Blue Cross",
     "Blue Shield",
     "Anthem",
@@ -30,6 +31,7 @@ KNOWN_CARRIERS = (
     "Principal",
     "Careington",
     "GEHA",
+    "Tricare",
 )
 # Common spoken variants of carrier names, so "delta" finds "Delta Dental".
 CARRIER_ALIASES = {

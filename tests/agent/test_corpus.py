@@ -89,7 +89,7 @@ def _part_of_day(heard: Understanding) -> str | None:
 
 def reading(heard: Understanding) -> dict[str, Any]:
     """The understanding in the corpus's terms."""
-    when = heard.when
+    when = heard.when if not heard.when.is_empty else heard.existing_when  # the day named, old or new
     day = when.date_from if when.date_from is not None and when.date_from == when.date_to else None
     if when.weekdays is not None and len(when.weekdays) == 1:
         weekday: str | None = WEEKDAYS[next(iter(when.weekdays))]
@@ -104,7 +104,7 @@ def reading(heard: Understanding) -> dict[str, Any]:
         "weekday": weekday,
         "date": day.isoformat() if day else None,
         "part_of_day": _part_of_day(heard),
-        "time": when.at.strftime("%H:%M") if when.at else None,
+        "time": clock.strftime("%H:%M") if (clock := when.at or when.around) else None,
         "earliest": when.earliest or None,
         "first_name": heard.name[0] if heard.name else None,
         "last_name": heard.name[1] if heard.name else None,
@@ -135,7 +135,8 @@ def misreadings(entry: Entry) -> list[str]:
             wanted = None
         texts = isinstance(value, str) and isinstance(wanted, str)
         if key in ("first_name", "last_name", "carrier") and texts:
-            same = str(value).lower() == str(wanted).lower()
+            # Names in any case; a carrier in any spacing ("United Healthcare", "UnitedHealthcare").
+            same = str(value).lower().replace(" ", "") == str(wanted).lower().replace(" ", "")
         else:
             same = value == wanted
         if not same:

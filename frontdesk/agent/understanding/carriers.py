@@ -9,7 +9,8 @@ from frontdesk.domain.insurance import CARRIER_ALIASES, KNOWN_CARRIERS
 # Words around "insurance"/"plan" that are never a carrier's name ("do you take my plan").
 _NOT_CARRIER_WORDS = frozenset(
     "what about do you y'all yall guys take accept have my i a the with got is it your any our dental "
-    "and or if we that this their his her health medical work through ok okay good".split()
+    "and or if we that this their his her health medical work through ok okay good don't no not new old "
+    "different another current same asking about any".split()
 )
 
 

@@ -279,11 +279,18 @@ _REPEAT = re.compile(
 _ORDINALS = {"1st": 0, "2nd": 1, "3rd": 2, "last": -1, "earlier": 0, "earliest": 0, "later": -1}
 
 
+# Real words that sit close to a key word: "it's killing me" is no "filling".
+_NOT_MISHEARD = frozenset(
+    "killing feeling falling willing dealing ceiling selling telling spelling calling calming "
+    "chilling spilling drilling grilling thrilling".split()
+)
+
+
 def _fix_mishearings(text: str) -> str:
     """Replace tokens that look like a misheard key word by the key word."""
     words = text.split(" ")
     for i, word in enumerate(words):
-        if len(word) >= 6 and word not in KEYWORDS and word.isalpha():
+        if len(word) >= 6 and word not in KEYWORDS and word not in _NOT_MISHEARD and word.isalpha():
             match = difflib.get_close_matches(word, KEYWORDS, n=1, cutoff=0.84)
             if match:
                 words[i] = match[0]
@@ -372,8 +379,9 @@ _SOONEST = re.compile(r"\b(soonest|earliest|1st available|1st thing you have)\b"
 
 def option_index(text: str) -> int | None:
     """Which of the offered times a normalized utterance picks: 0-based, -1 for the last."""
-    if m := re.search(r"\b(1st|2nd|3rd|last|earlier|earliest|later) (one|option|slot|time|1)\b", text):
-        return _ORDINALS[m.group(1)]
+    picks = list(re.finditer(r"\b(1st|2nd|3rd|last|earlier|earliest|later) (one|option|slot|time|1)\b", text))
+    if picks:
+        return _ORDINALS[picks[-1].group(1)]  # "the second one, no, the first one"
     if m := re.search(r"\b(?:option|number) (\d)\b", text):
         return int(m.group(1)) - 1
     if re.fullmatch(r"(the )?(1st|2nd|3rd|last)( please)?", text):

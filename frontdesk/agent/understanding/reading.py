@@ -75,6 +75,16 @@ QUESTIONS = (
     Intent.my_appointment,
 )
 TASKS = (Intent.book, Intent.reschedule, Intent.cancel, Intent.confirm_appointment)
+CHANGES = (Intent.reschedule, Intent.cancel, Intent.confirm_appointment)
+# "move it to Friday", "for next week", "can we do Thursday instead": what follows is the new time,
+# what comes before names the appointment ("my Thursday cleaning").
+NEW_TIME = re.compile(
+    r"\b(to|for|into|until|instead|can we do|could we do|how about|what about)\s+(the\s+)?(next|this|"
+    r"following|\d|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|morning|afternoon|"
+    r"evening|early|later|week)"
+)
+# "I can't make it on Tuesday": the day is the appointment's, not one ruled out.
+_CANNOT_COME = re.compile(r"\b(can't|cannot|won't|will not|not) (make it|make|be coming|come|coming)\b")
 
 
 @dataclass
@@ -83,7 +93,11 @@ class Understanding:
 
     text: str
     intents: dict[Intent, float] = field(default_factory=dict)
-    when: TimePreference = field(default_factory=TimePreference)
+    when: TimePreference = field(default_factory=TimePreference)  # the time wished for
+    # A change that names its appointment and the new time ("move my Thursday cleaning to Friday"):
+    # the appointment's time, and whether a new time was said.
+    existing_when: TimePreference = field(default_factory=TimePreference)
+    new_time: bool = False
     affirm: bool = False
     deny: bool = False
     wants_repeat: bool = False
@@ -104,6 +118,8 @@ class Understanding:
                 continue  # upset about a broken tooth: the soonest slot helps most
             if self.intents.get(urgent, 0) >= 3:
                 return urgent
+        if self.has(Intent.clinical, 4):
+            return Intent.clinical  # "do I need to stop my blood thinners before my filling?"
         questions = {i: s for i, s in self.intents.items() if i in QUESTIONS and s >= 3}
         handoffs = [self.intents.get(i, 0) for i in (Intent.billing, Intent.clinical, Intent.human)]
         if questions and max(handoffs, default=0) < max(questions.values()):
@@ -180,7 +196,25 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
         urgency=urgency,
     )
     _implied_intents(heard)
+    if any(heard.has(i) for i in CHANGES):
+        _split_change(heard, utterance, now)
     return heard
+
+
+def _split_change(heard: Understanding, utterance: str, now: datetime) -> None:
+    """For a change, the appointment named (before "to Friday") apart from the new time (after)."""
+    text = _MERIDIEM_DOTS.sub(r"\1m", utterance.lower())
+    boundary = NEW_TIME.search(normalize(text))
+    if boundary is None:
+        if _CANNOT_COME.search(heard.text):  # "I can't make it on Tuesday": Tuesday is the appointment
+            heard.existing_when = parse_when(_CANNOT_COME.sub(" ", heard.text), now)
+            heard.when = TimePreference()
+        return
+    normalized = normalize(text)
+    before, after = normalized[: boundary.start()], normalized[boundary.start() :]
+    heard.existing_when = parse_when(_CANNOT_COME.sub(" ", before), now)
+    heard.when = parse_when(after, now)
+    heard.new_time = True
 
 
 def _corrected(earlier: TimePreference, piece: str, now: datetime, born: date | None) -> TimePreference:
@@ -231,8 +265,9 @@ def _implied_intents(heard: Understanding) -> None:
     """What the caller plainly wants without saying the verb: "Dr. Chen, Saturday morning, a
     filling" is a booking, "Is Delta okay?" an insurance question."""
     scores = heard.intents
-    if heard.carrier is not None and not any(s >= 3 for s in scores.values()):
-        scores[Intent.insurance] = 3
+    asked_about = len(heard.text.split()) > len(heard.carrier.split()) + 1 if heard.carrier else False
+    if asked_about and not any(s >= 3 for s in scores.values()):
+        scores[Intent.insurance] = 3  # "Is Delta okay?"; a bare "Delta." only answers a question
     details = (heard.provider_id, heard.name, heard.date_of_birth)
     if (
         heard.service is not None

@@ -463,7 +463,7 @@ def _times(text: str) -> TimePreference:
     part: PartOfDay | None = None
     if re.search(r"\b(morning|mornings|a\.?m\.? appointment|before lunch|1st thing)\b", text):
         part = "morning"
-    elif re.search(r"\b(afternoon|afternoons|after lunch|after work)\b", text):
+    elif re.search(r"\b(afternoon|afternoons|after lunch|after work|after school)\b", text):
         part = "afternoon"
     elif re.search(r"\b(evening|evenings|tonight|after 5|late in the day)\b", text):
         part = "evening"

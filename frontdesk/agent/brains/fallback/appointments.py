@@ -19,14 +19,9 @@ from frontdesk.agent.brains.fallback.escalation import offer_human
 from frontdesk.agent.brains.fallback.phrases import ANYTHING_ELSE, spoken_list, spoken_offers
 from frontdesk.agent.brains.fallback.reply import Reply
 from frontdesk.agent.clinic_profile import speak_date, speak_time
-from frontdesk.agent.understanding.reading import Understanding
+from frontdesk.agent.understanding.reading import NEW_TIME, Understanding
 from frontdesk.agent.understanding.when import WEEKDAYS, TimePreference, clock_time
 
-# "move it to Friday", "for next week": a date that is the new time, not the appointment's.
-NEW_TIME = re.compile(
-    r"\b(to|for|into|until|instead)\s+(the\s+)?(next|this|following|\d|tomorrow|monday|tuesday|"
-    r"wednesday|thursday|friday|saturday|sunday|morning|afternoon|evening|early|later|week)"
-)
 NOTHING_SAID = Understanding(text="")
 _HOUR_SAID = re.compile(r"\b(1[0-2]|[1-9])\b(?!:|st|nd|rd|th)")
 _NONE_UPCOMING = "I don't see any upcoming appointments for you."

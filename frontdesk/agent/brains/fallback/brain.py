@@ -15,7 +15,6 @@ from itertools import count
 
 from frontdesk.agent.brains.base import BrainContext, BrainEvent, TextDelta
 from frontdesk.agent.brains.fallback.appointments import (
-    NEW_TIME,
     act_on_confirmation,
     continue_task,
     reconsider,
@@ -116,7 +115,7 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
     if outbound_answer and intent not in QUESTIONS and on_appointment_answer(r, heard):
         return
     preset_call_appointment(r, intent)
-    d.take_in(heard, new_time_said=bool(NEW_TIME.search(heard.text)))
+    d.take_in(heard)
     task = _task_to_start(d, heard)
     if intent == Intent.dental_urgent and d.task != Task.book:
         start_urgent_visit(r)

@@ -80,23 +80,23 @@ class Dialogue:
     patient_on_line: bool = False  # outbound: the person said they are the patient
     carrier_to_check: str | None = None  # asked about with a yes: checked once the change is made
 
-    def take_in(self, heard: Understanding, new_time_said: bool) -> None:
+    def take_in(self, heard: Understanding) -> None:
         """Every detail the utterance gives goes into the frame, whatever was asked: a time given
-        with the name is kept, and a later correction replaces an earlier one.
-
-        `new_time_said` tells "move it to Friday" (the new time) from "my Tuesday cleaning" (which
-        appointment) when a change has not yet found its appointment."""
+        with the name is kept, and a later correction replaces an earlier one. Until a change has
+        found its appointment, a time said without a new one ("my Tuesday cleaning") names it."""
         if heard.service:
             self.service = heard.service
         if heard.provider_id:
             self.provider_id = heard.provider_id
+        if not heard.existing_when.is_empty and self.appointment_id is None:
+            self.existing_when = heard.existing_when
         if not heard.when.is_empty:
             changing = self.task in CHANGES or heard.primary in (
                 Intent.reschedule,
                 Intent.cancel,
                 Intent.confirm_appointment,
             )
-            if changing and self.appointment_id is None and not new_time_said:
+            if changing and self.appointment_id is None and not heard.new_time:
                 self.existing_when = heard.when
             else:
                 self.when = self.when.merge(heard.when)
