@@ -39,6 +39,7 @@ CARRIER_ALIASES = {
     "blue cross blue shield": "blue cross",
     "united": "unitedhealthcare",
     "united healthcare": "unitedhealthcare",
+    "sigma": "cigna",  # how speech-to-text often writes it
 }
 
 

@@ -114,7 +114,6 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\binsurance\b", 3),
         (r"\b(do you|does the clinic) (take|accept)\b", 2),
         (r"\b(in network|in-network|out of network|covered|coverage|my plan|carrier|medicaid|medicare)\b", 2),
-        (r"\b(delta dental|cigna|aetna|metlife|guardian|humana|united ?healthcare|blue cross|bcbs)\b", 2),
     ],
     Intent.billing: [
         (r"\b(bill|bills|billing|billed|invoice|statement|balance|charge|charged|charges|refund)\b", 3),
@@ -263,7 +262,7 @@ _AGREEING_NO = re.compile(
 )
 _DENY = re.compile(
     r"^(no|nope|nah|not really|neither|none|uh-?uh|nuh-?uh|not (right )?now)\b|\b(doesn't work|don't work|"
-    r"won't work|can't do|i don't think so|i don't think i can|can't make it|cannot make it|"
+    r"won't work|can't do|i don't think so|i said \w+,? not|i don't think i can|can't make it|cannot make it|"
     r"won't be able to make it|(actually|oh),? no|not (home|here|in|available|around) right now|"
     r"none of (those|them|these)|neither of|not (those|that one|good)|other (times|options|days)|"
     r"something else|anything else (later|earlier)|that's not right|that's wrong|wrong)\b"

@@ -9,7 +9,7 @@ the last correction wins. Intents, yes/no and urgency are read from the whole ut
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from frontdesk.agent.clinic_profile import ClinicProfile
 from frontdesk.agent.understanding.carriers import carrier_named
@@ -61,6 +61,13 @@ _SEGMENT_BREAK = re.compile(
 )
 _MERIDIEM_DOTS = re.compile(r"\b([ap])\.\s?m\.")
 _WEEKDAY_WORD = re.compile(r"\b(mon|tues|wednes|thurs|fri|satur|sun)day|\b(today|tomorrow)\b")
+# "Is Delta okay?", "you take Cigna?": a carrier asked about, not just named.
+_ASKS = re.compile(r"\b(is|are|do|does|take|accept|ok|okay|fine|good|covered|network|work with)\b")
+# "Dr. Chen, or, no, whoever's free": the provider named is taken back.
+_ANY_PROVIDER = re.compile(
+    r"\b(whoever|anyone|anybody|any dentist|any doctor|doesn't matter who|don't mind who)\b"
+)
+_DAY_AFTER = re.compile(r"^\W*(no\W+)?(the )?day after\W*$")
 _BIRTH_CUE = re.compile(r"\b(born|birth|birthday|dob)\b")
 # A piece that is a bare hour, as a correction says it: "make that 2", "no, 3".
 _LONE_HOUR = re.compile(r"^\W*(?:no\W+)?(1[0-2]|[1-9])\b(?![:/])(?!\s*(st|nd|rd|th)\b)")
@@ -186,12 +193,7 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
         date_of_birth=born,
         name=name,
         service=_last([match_service(p, words.services) for p in pieces]) if words.services else None,
-        # "Ravi Patel, born ...": the caller's own name names no provider.
-        provider_id=_last(
-            [match_provider(_without_name(normalize(p), name), words.providers) for p in pieces]
-        )
-        if words.providers
-        else None,
+        provider_id=_provider(pieces, name, words),
         carrier=_last([carrier_named(normalize(p), list(words.accepted_carriers)) for p in pieces]),
         urgency=urgency,
     )
@@ -238,9 +240,25 @@ def _corrected(earlier: TimePreference, piece: str, now: datetime, born: date | 
         and (day.day == born.day or day.month == born.month)
     ):
         return earlier
+    if wish.is_empty and earlier.date_from is not None and _DAY_AFTER.search(piece):
+        later = earlier.date_from + timedelta(days=1)
+        return replace(earlier, date_from=later, date_to=later)
     if wish.is_empty and earlier.at is not None and (m := _LONE_HOUR.search(piece)):
         return replace(earlier, at=clock_time(int(m.group(1))))
     return earlier.merge(wish)
+
+
+def _provider(pieces: list[str], name: tuple[str, str] | None, words: ClinicVocabulary) -> str | None:
+    """The provider the last piece that speaks of one names; "whoever's free" takes it back. The
+    caller's own name names no provider ("Ravi Patel, born ...")."""
+    if not words.providers:
+        return None
+    for piece in reversed(pieces):
+        if (named := match_provider(_without_name(normalize(piece), name), words.providers)) is not None:
+            return named
+        if _ANY_PROVIDER.search(normalize(piece)):
+            return None
+    return None
 
 
 def _without_name(text: str, name: tuple[str, str] | None) -> str:
@@ -265,7 +283,7 @@ def _implied_intents(heard: Understanding) -> None:
     """What the caller plainly wants without saying the verb: "Dr. Chen, Saturday morning, a
     filling" is a booking, "Is Delta okay?" an insurance question."""
     scores = heard.intents
-    asked_about = len(heard.text.split()) > len(heard.carrier.split()) + 1 if heard.carrier else False
+    asked_about = heard.carrier is not None and _ASKS.search(heard.text) is not None
     if asked_about and not any(s >= 3 for s in scores.values()):
         scores[Intent.insurance] = 3  # "Is Delta okay?"; a bare "Delta." only answers a question
     details = (heard.provider_id, heard.name, heard.date_of_birth)

@@ -92,6 +92,7 @@ _DENTAL = re.compile(
     r"(pain|tooth|hurts)\b.{0,30}\b(can't|cannot) (sleep|eat|chew))"
 )
 
+_NOT_URGENT = re.compile(r"\b(nothing urgent|not urgent|no rush|not in a rush|a while back|doesn't hurt)\b")
 _EMERGENCY_WORD = re.compile(r"\b(emergency|911|ambulance)\b")
 
 
@@ -106,7 +107,7 @@ def read_urgency(text: str) -> Urgency:
         return Urgency.emergency
     if (_SWELLING.search(text) and _AIRWAY.search(text)) or _ALLERGIC.search(text):
         return Urgency.emergency
-    if _DENTAL.search(text):
+    if _DENTAL.search(text) and not _NOT_URGENT.search(text):
         return Urgency.dental
     # "It's an emergency" with no dental sign: the caller's word is taken for it.
     return Urgency.emergency if _EMERGENCY_WORD.search(text) and not ruled_out else Urgency.none

@@ -390,7 +390,13 @@ def _partial_month(pref: TimePreference, text: str) -> TimePreference:
 def _weekdays(text: str, words: list[str], today: date) -> TimePreference | None:
     """ "Tuesday", "next Tuesday", "this Friday", "Tuesday or Thursday", "any Tuesday"."""
     found = [(i, w, d) for i, w in enumerate(words) if (d := weekday_of(w)) is not None]
-    excluded = {d for i, _, d in found if _NEGATIONS.intersection(words[max(0, i - 3) : i])}
+    # "not Monday", "anything but Monday"; "no" only right before the day ("no Mondays"): in "no, I
+    # said Thursday" it answers the agent.
+    excluded = {
+        d
+        for i, _, d in found
+        if (_NEGATIONS - {"no"}).intersection(words[max(0, i - 3) : i]) or (i and words[i - 1] == "no")
+    }
     found = [item for item in found if item[2] not in excluded]
     if excluded and not found:
         # "anything but Monday": the coming three weeks without those days.
@@ -415,7 +421,7 @@ def _weekdays(text: str, words: list[str], today: date) -> TimePreference | None
     if previous == "next" and re.search(r"\bnext week\b", text) is None and day - today <= timedelta(days=1):
         # "next Tuesday" said on Monday: a receptionist hears the Tuesday of next week.
         day += timedelta(days=7)
-    if re.search(r"\b(week after next|following week|after next)\b", text):
+    if re.search(r"\b(week after next|following week|after next|a week from)\b", text):
         day += timedelta(days=7)
     elif re.search(r"\bnext week\b", text) and day < _next_weekday(today, 0):
         day += timedelta(days=7)
