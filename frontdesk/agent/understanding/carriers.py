@@ -10,7 +10,7 @@ from frontdesk.domain.insurance import CARRIER_ALIASES, KNOWN_CARRIERS
 _NOT_CARRIER_WORDS = frozenset(
     "what about do you y'all yall guys take accept have my i a the with got is it your any our dental "
     "and or if we that this their his her health medical work through ok okay good don't no not new old "
-    "different another current same asking about any".split()
+    "different another current same asking about any that's thats".split()
 )
 
 

@@ -336,9 +336,15 @@ _HOURS_REMARK = re.compile(
 )
 
 
+# "I'll call back to rebook", "I'll pay out of pocket": said in passing, not asked for now.
+_LATER_REMARK = re.compile(
+    r"\b(call|ring) (you )?back to (re)?book\b|\brebook later\b|\bpay (it )?(out of pocket|myself|cash)\b"
+)
+
+
 def score_intents(text: str) -> dict[Intent, float]:
     """Sum of the weights of each intent's cues found in normalized text (negated cues skipped)."""
-    text = _HOURS_REMARK.sub(" ", text)
+    text = _LATER_REMARK.sub(" ", _HOURS_REMARK.sub(" ", text))
     scores: dict[Intent, float] = {}
     for intent, cues in CUES.items():
         total = 0.0

@@ -198,6 +198,7 @@ def extract_name(utterance: str, birth_date_given: bool = False) -> tuple[str, s
     text = re.sub(r"[^\w'\-| ]+", " ", text)
     text = re.sub(r"\s+", " ", _SPELLING.sub(" ", text)).strip()
     found: list[tuple[int, int, str, str]] = []  # (rank, where, first, last)
+    cased = utterance != utterance.lower()
     for pattern, rank, first_group, last_group in _PATTERNS:
         introduced = pattern is _PATTERNS[0][0]  # "my name is Ana May": May is her name here
         for m in pattern.finditer(text):
@@ -207,8 +208,9 @@ def extract_name(utterance: str, birth_date_given: bool = False) -> tuple[str, s
                 found.append((rank, m.start(), first, last))
     # "Ana Lopez, March 3rd 1988": two leading words before a date of birth.
     leading = (
-        r"(?:^|\| )(?:yes |yeah |sure |ok |okay |um |uh |hi |hello |hey |alright |all right |so |well |oh |"
-        r"right |sorry )*([a-z][a-z'\-]+) ([a-z][a-z'\-]+)\b"
+        r"(?:^|\| )(?:yes |yeah |yep |sure |ok |okay |um |uh |hi |hello |hey |hiya |alright |all right |so |"
+        r"well |oh |right |sorry |good morning |good afternoon |morning |afternoon |evening )*"
+        r"([a-z][a-z'\-]+) ([a-z][a-z'\-]+)\b"
     )
     for m in re.finditer(leading, text):
         rest = text[m.end() :]
@@ -223,12 +225,41 @@ def extract_name(utterance: str, birth_date_given: bool = False) -> tuple[str, s
             and last not in _FILLERS | _CALENDAR_WORDS
             and first != last
             and (dated or (birth_date_given and m.start() == 0))
+            and (not cased or _capitalized(utterance, last))  # "Yep, cancel it": no name
         ):
             found.append((2, m.start(1), first, last))
+    # Speech-to-text capitalizes names: "I'm new, Hannah Lindqvist", "Andrea, sorry, Andreas Novak".
+    if cased:
+        for m in re.finditer(r"(?<![\w.])(?<!Dr\. )([A-Z][a-z'\-]+),? ([A-Z][a-z'\-]+)\b", utterance):
+            first, last = m.group(1).lower(), m.group(2).lower()
+            if (
+                _is_name(first)
+                and _is_name(last)
+                and not {first, last} & (_CALENDAR_WORDS | _NOT_CAPITAL_NAMES)
+            ):
+                found.append((1, _where(text, first, last), first, last))
     if not found:
         return None
     _, _, first, last = max(found)
     return first.title(), last.title()
+
+
+# Capitalized words that are no one's name here: greetings, the clinic's own words, carriers.
+_NOT_CAPITAL_NAMES = frozenset(
+    "i hi hello hey hiya yes yeah yep no okay ok sorry thanks thank good morning maple dental delta "
+    "cigna aetna metlife guardian humana sarah kim dr doctor patel chen priya marcus".split()
+)
+
+
+def _capitalized(utterance: str, word: str) -> bool:
+    m = re.search(r"\b" + re.escape(word) + r"\b", utterance, re.IGNORECASE)
+    return m is not None and m.group(0)[0].isupper()
+
+
+def _where(text: str, first: str, last: str) -> int:
+    """Where a name found in the original text is in the normalized text (for "the last one wins")."""
+    m = re.search(r"\b" + re.escape(first) + r"\b \|?\s?" + re.escape(last) + r"\b", text)
+    return m.start() if m else 0
 
 
 _FILLERS = frozenset({"my", "name", "is", "hi", "hello", "uh", "um", "this", "i", "i'd", "we", "you"})

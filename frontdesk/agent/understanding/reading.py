@@ -194,7 +194,9 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
         name=name,
         service=_last([match_service(p, words.services) for p in pieces]) if words.services else None,
         provider_id=_provider(pieces, name, words),
-        carrier=_last([carrier_named(normalize(p), list(words.accepted_carriers)) for p in pieces]),
+        carrier=_last([carrier_named(normalize(p), list(words.accepted_carriers)) for p in pieces])
+        if carrier_named(text, list(words.accepted_carriers)) is not None
+        else None,
         urgency=urgency,
     )
     _implied_intents(heard)

@@ -61,7 +61,16 @@ SERVICE_SYNONYMS: dict[str, tuple[str, ...]] = {
         "sensitive",
         "wisdom tooth",
     ),
-    "filling": ("filling", "fillings", "cavity", "cavities", "filled", "lost a filling"),
+    "filling": (
+        "filling",
+        "fillings",
+        "cavity",
+        "cavities",
+        "filled",
+        "lost a filling",
+        "fill in",
+        "fill-in",
+    ),
     "consultation": (
         "consultation",
         "consult",

@@ -27,7 +27,8 @@ _BREATHING = (
 _CHEST = (
     r"chest\b.{0,20}\b(pain|hurts|hurting|tight|tightness|heavy|pressure|pounding)|"
     r"(tight|heavy|pressure|pain)( feeling)? in (my|his|her) chest|heart attack|stroke|"
-    r"(arm|face)('s| is)? ((gone|going|went) )?numb|slurr(ing|ed) (his|her|my)? ?(words|speech)|"
+    r"(arm|face|side)\b.{0,25}\b(numb|drooping|droopy)|slurr(ing|ed) (his|her|my)? ?(words|speech)|"
+    r"words (are )?(coming out )?(all )?(wrong|garbled|jumbled)|can't (lift|move|raise) (my|his|her) arm|"
     r"heart (is )?(pounding|racing)\b.{0,30}\b(chest|pass out|faint|dizzy)|"
     r"hit (his|her|my|their) head\b.{0,60}\b(confused|throwing up|vomiting|dizzy|passed out|drowsy)"
 )
@@ -79,7 +80,7 @@ _DENTAL = re.compile(
     r"(aching|ache|hurting|hurts)\b.{0,40}\b(getting worse|for (a|two|three|\d+) (week|weeks|days))|"
     r"(so much|a lot of|terrible|horrible|severe|unbearable|excruciating) pain|"
     r"(tooth|teeth|molar|crown|filling|cap|bridge)\b.{0,25}\b"
-    r"(fell|fallen|came|come|popped|fell|got knocked)( right| clean| straight)? (out|off)|"
+    r"(fell|fallen|came|come|popped|fell|got knocked)( \w+)? (out|off)|"
     r"(broke|broken|break|cracked|crack|chipped|chip|snapped|split)\b.{0,25}\b(tooth|teeth|molar|"
     r"incisor|crown|filling)|(tooth|teeth|molar)\b.{0,25}\b(broke|broken|cracked|chipped|snapped|"
     r"split|knocked)|"

@@ -269,6 +269,7 @@ def _time_words(text: str) -> str:
     """Rewrite spoken clock idioms into digits: "half past 2" -> "2:30", "noon" -> "12:00 pm"."""
     text = re.sub(r"\b(noon|midday|lunch ?time)\b", "12:00 pm", text)
     text = re.sub(r"\bhalf (?:past|after) (\d{1,2})\b", r"\1:30", text)
+    text = re.sub(r"\bhalf (\d{1,2})\b(?!:)", r"\1:30", text)  # "half eight": 8:30, as said in Britain
     text = re.sub(r"\b(?:a )?quarter (?:past|after) (\d{1,2})\b", r"\1:15", text)
     text = re.sub(r"\b(?:a )?quarter (?:to|till|of) (\d{1,2})\b", lambda m: f"{int(m.group(1)) - 1}:45", text)
     text = re.sub(r"\b(\d{1,2}) o'? ?clock\b", r"\1:00", text)
@@ -641,6 +642,10 @@ def _birth_candidates(text: str) -> list[tuple[int, int, int, str]]:
             month = month_of(m.group(month_at))
             if month is not None:
                 found.append((m.start(), month, int(m.group(day_at)), m.group(year_at)))
+    for m in re.finditer(r"\b(\d{1,2})(?:st|nd|rd|th) of the (\d{1,2})(?:st|nd|rd|th) (\d{4}|\d{2})\b", text):
+        found.append(
+            (m.start(), int(m.group(2)), int(m.group(1)), m.group(3))
+        )  # "the ninth of the ninth, 91"
     for m in re.finditer(r"\b(\d{2})(\d{2})((?:19|20)\d{2})\b", text):  # "07141985"
         found.append((m.start(), int(m.group(1)), int(m.group(2)), m.group(3)))
     for m in re.finditer(r"\b(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4}|\d{2})\b", text):
@@ -694,12 +699,16 @@ _YEAR_FIRST_BIRTH = re.compile(
     + r")\b"
 )
 
+# "the ninth of the ninth, ninety-one": day and month both as ordinals, then the year.
+_ORDINAL_BIRTH = re.compile(r"\b\d{1,2}(?:st|nd|rd|th) of the \d{1,2}(?:st|nd|rd|th) (?:\d{4}|\d{2})\b")
+
 
 def without_birth_dates(utterance: str) -> str:
     """The utterance with any birth date taken out, so "born July 22nd 1986, Thursday morning" leaves
     only Thursday morning for `parse_when`."""
     text = _birth_text(utterance)
     text = _YEAR_FIRST_BIRTH.sub(" ", text)
+    text = _ORDINAL_BIRTH.sub(" ", text)
     return re.sub(r"\s+", " ", _BIRTH_DATE_PHRASE.sub(" ", text)).strip()
 
 
