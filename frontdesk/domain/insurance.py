@@ -36,7 +36,6 @@ KNOWN_CARRIERS = (
 # Common spoken variants of carrier names, so "delta" finds "Delta Dental".
 CARRIER_ALIASES = {
     "bcbs": "blue cross",
-    "blue cross blue shield": "blue cross",
     "united": "unitedhealthcare",
     "united healthcare": "unitedhealthcare",
     "sigma": "cigna",  # how speech-to-text often writes it

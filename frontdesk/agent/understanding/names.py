@@ -230,7 +230,9 @@ def extract_name(utterance: str, birth_date_given: bool = False) -> tuple[str, s
             found.append((2, m.start(1), first, last))
     # Speech-to-text capitalizes names: "I'm new, Hannah Lindqvist", "Andrea, sorry, Andreas Novak".
     if cased:
-        for m in re.finditer(r"(?<![\w.])(?<!Dr\. )([A-Z][a-z'\-]+),? ([A-Z][a-z'\-]+)\b", utterance):
+        # Not "S-M-Y-T-H" spelled out, nor a place asked for ("is this Pizza Palace?").
+        pair = r"(?<![\w.])(?<!Dr\. )(?<!this )([A-Z][a-z'][a-z'\-]*),? ([A-Z][a-z'][a-z'\-]*)\b"
+        for m in re.finditer(pair, utterance):
             first, last = m.group(1).lower(), m.group(2).lower()
             if (
                 _is_name(first)

@@ -286,8 +286,10 @@ def _implied_intents(heard: Understanding) -> None:
     filling" is a booking, "Is Delta okay?" an insurance question."""
     scores = heard.intents
     asked_about = heard.carrier is not None and _ASKS.search(heard.text) is not None
-    if asked_about and not any(s >= 3 for s in scores.values()):
-        scores[Intent.insurance] = 3  # "Is Delta okay?"; a bare "Delta." only answers a question
+    if asked_about:
+        scores[Intent.insurance] = max(
+            scores.get(Intent.insurance, 0), 3
+        )  # "Is Delta okay?"; a bare "Delta." only answers a question
     details = (heard.provider_id, heard.name, heard.date_of_birth)
     if (
         heard.service is not None
