@@ -118,8 +118,9 @@ class Understanding:
 
     @property
     def primary(self) -> Intent | None:
-        """What to act on first: safety whenever present, then a clear question (answered before
-        any task), then the strongest intent."""
+        """What to act on first: safety whenever present (distress over a dental urgency gives way
+        to it), then a clinical question, then a clear question (answered before any task), then
+        the strongest intent."""
         for urgent in (Intent.emergency, Intent.opt_out, Intent.distress):
             if urgent == Intent.distress and self.urgency == Urgency.dental:
                 continue  # upset about a broken tooth: the soonest slot helps most

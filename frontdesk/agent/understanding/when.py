@@ -622,9 +622,9 @@ def _birth_text(utterance: str) -> str:
     return re.sub(r"[\s,\-]+", " ", re.sub(r"\b(um|uh|er|like|on)\b", " ", text)).strip()
 
 
-def _birth_candidates(text: str) -> list[tuple[int, int, int, str]]:
-    """(where, month, day, year text) of every way a date with a year is said."""
-    found: list[tuple[int, int, int, str]] = []
+def _birth_candidates(text: str) -> list[tuple[int, int, int, int, str]]:
+    """(start, end, month, day, year text) of every way a date with a year is said."""
+    found: list[tuple[int, int, int, int, str]] = []
     patterns = (
         # "March 3rd 1988", "March the 3rd of 1988"
         (re.compile(_MONTH_NAME + r"(?: the)? " + _DAY + r"\b(?: of| in)? " + _YEAR + r"\b"), (1, 2, 3)),
@@ -636,41 +636,72 @@ def _birth_candidates(text: str) -> list[tuple[int, int, int, str]]:
         # "1997 February 2nd", "in 1944 the 8th of May"
         (re.compile(r"\b(19\d{2}|20\d{2}) (?:in )?" + _MONTH_NAME + r"(?: the)? " + _DAY + r"\b"), (2, 3, 1)),
         (re.compile(r"\b(19\d{2}|20\d{2}) (?:the )?" + _DAY + r"(?: of)? " + _MONTH_NAME + r"\b"), (3, 2, 1)),
+        # "born in '95, January 8th": a two-digit year first only right after "born in"
+        (re.compile(r"\bborn in (\d{2}) " + _MONTH_NAME + r"(?: the)? " + _DAY + r"\b"), (2, 3, 1)),
     )
     for pattern, (month_at, day_at, year_at) in patterns:
         for m in pattern.finditer(text):
             month = month_of(m.group(month_at))
             if month is not None:
-                found.append((m.start(), month, int(m.group(day_at)), m.group(year_at)))
+                found.append((m.start(), m.end(), month, int(m.group(day_at)), m.group(year_at)))
     for m in re.finditer(r"\b(\d{1,2})(?:st|nd|rd|th) of the (\d{1,2})(?:st|nd|rd|th) (\d{4}|\d{2})\b", text):
-        found.append(
-            (m.start(), int(m.group(2)), int(m.group(1)), m.group(3))
-        )  # "the ninth of the ninth, 91"
+        # "the ninth of the ninth, 91"
+        found.append((m.start(), m.end(), int(m.group(2)), int(m.group(1)), m.group(3)))
     for m in re.finditer(r"\b(\d{2})(\d{2})((?:19|20)\d{2})\b", text):  # "07141985"
-        found.append((m.start(), int(m.group(1)), int(m.group(2)), m.group(3)))
+        found.append((m.start(), m.end(), int(m.group(1)), int(m.group(2)), m.group(3)))
     for m in re.finditer(r"\b(\d{1,2})[/\-.](\d{1,2})[/\-.](\d{4}|\d{2})\b", text):
-        found.append((m.start(), int(m.group(1)), int(m.group(2)), m.group(3)))
+        found.append((m.start(), m.end(), int(m.group(1)), int(m.group(2)), m.group(3)))
     # "5 12 1979", "3 21 62": spoken numbers, only as a birth date is given (a cue, or at the end).
     for m in re.finditer(r"\b(\d{1,2}) (\d{1,2}) (\d{4}|\d{2})\b", text):
         if _CUE.search(text[: m.start()]) or not text[m.end() :].strip(" ."):
-            found.append((m.start(), int(m.group(1)), int(m.group(2)), m.group(3)))
+            found.append((m.start(), m.end(), int(m.group(1)), int(m.group(2)), m.group(3)))
     return found
 
 
 def parse_date_of_birth(utterance: str, today: date) -> date | None:
     """A date of birth from "March 3rd 1988", "3/3/88", "the third of March nineteen eighty eight",
     "born 1997, February 2nd", "oh five oh seven sixty-three"; the last one said when corrected."""
-    for _, month, day, year_text in sorted(_birth_candidates(_birth_text(utterance)), reverse=True):
-        year = int(year_text.replace(" ", ""))
-        if year < 100:
-            year += 1900 if year > today.year % 100 else 2000
-        try:
-            born = date(year, month, day)
-        except ValueError:
-            continue
-        if born <= today and today.year - born.year < 120:
-            return born
+    text = _birth_text(utterance)
+    for _, end, month, day, year_text in sorted(_birth_candidates(text), reverse=True):
+        born = _plausible_birth(today, _full_year(year_text, today), month, day)
+        if born is not None:
+            return _corrected_birth(text[end:], born, today)
     return None
+
+
+def _full_year(year_text: str, today: date) -> int:
+    year = int(year_text.replace(" ", ""))
+    if year < 100:
+        year += 1900 if year > today.year % 100 else 2000
+    return year
+
+
+def _plausible_birth(today: date, year: int, month: int, day: int) -> date | None:
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return None
+    return born if born <= today and today.year - born.year < 120 else None
+
+
+# What follows a full birth date to correct part of it: "..., sorry, March 13th", "..., no, '86".
+_PART_CORRECTION = re.compile(r"^\W*(?:\w+ ){0,2}?(?:no|sorry|i mean|i meant|wait|actually)\b(.*)")
+
+
+def _corrected_birth(rest: str, born: date, today: date) -> date:
+    """The birth date with the part a correction right after it gives ("March 3rd, 1988, sorry,
+    March 13th" is March 13th 1988; "June 14th 1957, sorry, 1975" is 1975)."""
+    correction = _PART_CORRECTION.match(rest)
+    if correction is None:
+        return born
+    said = correction.group(1)
+    if (m := re.search(_MONTH_NAME + r"(?: the)? " + _DAY + r"\b", said)) and (month := month_of(m.group(1))):
+        return _plausible_birth(today, born.year, month, int(m.group(2))) or born
+    if m := re.search(r"\bthe " + _DAY + r"\b", said):
+        return _plausible_birth(today, born.year, born.month, int(m.group(1))) or born
+    if m := re.search(r"\b(19\d{2}|20\d{2}|\d{2})\b", said):
+        return _plausible_birth(today, _full_year(m.group(1), today), born.month, born.day) or born
+    return born
 
 
 _MONTH_WORD = r"(?:" + "|".join([*MONTHS, *_MONTH_ABBREVIATIONS]) + r")"
