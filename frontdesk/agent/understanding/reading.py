@@ -208,14 +208,13 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
 
 def _split_change(heard: Understanding, utterance: str, now: datetime) -> None:
     """For a change, the appointment named (before "to Friday") apart from the new time (after)."""
-    text = _MERIDIEM_DOTS.sub(r"\1m", utterance.lower())
-    boundary = NEW_TIME.search(normalize(text))
+    normalized = normalize(_MERIDIEM_DOTS.sub(r"\1m", utterance.lower()))
+    boundary = NEW_TIME.search(normalized)
     if boundary is None:
         if _CANNOT_COME.search(heard.text):  # "I can't make it on Tuesday": Tuesday is the appointment
             heard.existing_when = parse_when(_CANNOT_COME.sub(" ", heard.text), now)
             heard.when = TimePreference()
         return
-    normalized = normalize(text)
     before, after = normalized[: boundary.start()], normalized[boundary.start() :]
     heard.existing_when = parse_when(_CANNOT_COME.sub(" ", before), now)
     heard.when = parse_when(after, now)
@@ -286,11 +285,9 @@ def _implied_intents(heard: Understanding) -> None:
     """What the caller plainly wants without saying the verb: "Dr. Chen, Saturday morning, a
     filling" is a booking, "Is Delta okay?" an insurance question."""
     scores = heard.intents
-    asked_about = heard.carrier is not None and _ASKS.search(heard.text) is not None
-    if asked_about:
-        scores[Intent.insurance] = max(
-            scores.get(Intent.insurance, 0), 3
-        )  # "Is Delta okay?"; a bare "Delta." only answers a question
+    # "Is Delta okay?" asks; a bare "Delta." only answers a question.
+    if heard.carrier is not None and _ASKS.search(heard.text) is not None:
+        scores[Intent.insurance] = max(scores.get(Intent.insurance, 0), 3)
     details = (heard.provider_id, heard.name, heard.date_of_birth)
     if (
         heard.service is not None
