@@ -39,6 +39,7 @@ class Site:
     url: str
     settings: Settings
     worker: CallWorker
+    app: FastAPI
 
     async def call(self, tts: PiperTextToSpeech, *steps: Step) -> str:
         """A spoken call to the demo clinic, as `frontdesk call` places it; its call sid."""
@@ -59,7 +60,7 @@ def users(engine: Engine, demo_clinic: Clinic) -> None:
 async def site(database_url: str, users: None, call_worker: CallWorker) -> AsyncIterator[Site]:
     """The API app with its dashboard and the media sockets (Twilio's and the browser's), on one
     port, with a worker behind it."""
-    holder: list[Settings] = []
+    holder: list[tuple[Settings, FastAPI]] = []
 
     def make_app(url: str) -> FastAPI:
         settings = Settings(
@@ -69,12 +70,13 @@ async def site(database_url: str, users: None, call_worker: CallWorker) -> Async
             temporal_address=call_worker.address,
             temporal_task_queue=call_worker.task_queue,
         )
-        holder.append(settings)
         app = create_app(settings)
         app.state.settings = settings
         app.include_router(media_router(settings))
         app.include_router(browser_media_router(settings))
+        holder.append((settings, app))
         return app
 
     async with serve(make_app) as url:
-        yield Site(url, holder[0], call_worker)
+        settings, app = holder[0]
+        yield Site(url, settings, call_worker, app)
