@@ -59,7 +59,8 @@ async def test_new_patient_books_a_cleaning(engine: Engine, demo_clinic: Clinic)
         ],
     )
     assert call.state.outcome == Outcome.booked and call.ended
-    assert "Tuesday" in replies[3] and "Just to confirm" in replies[4]
+    # The offer named the slot: "yes, the first one" books it, no second read-back.
+    assert "Tuesday" in replies[3] and "You're all set" in replies[4]
     [(appointment, service)] = appointments_of(engine, "Ana")
     local = appointment.start_at.astimezone(NEW_YORK)
     assert (service, local.strftime("%A"), local.hour < 12) == ("cleaning", "Tuesday", True)

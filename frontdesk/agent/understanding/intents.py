@@ -37,6 +37,7 @@ class Intent(StrEnum):
     visit_length = "visit_length"  # "how long does a cleaning take?"
     my_appointment = "my_appointment"  # "when is my appointment?"
     dental_urgent = "dental_urgent"  # a broken tooth, a throbbing molar: the soonest slot
+    message = "message"  # "can you pass that along to her?", "can a dentist call me back?"
 
 
 # Cue patterns per intent, with weights. Patterns are regular expressions over the normalized
@@ -96,6 +97,7 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
     Intent.hours: [
         (r"\b(hours|opening times?|open|close|closing|closed)\b", 2),
         (r"\bwhat time do you\b", 3),
+        (r"\b(what time|when) (till|until|til)\b|\b(till|until|til) what time\b|\bhow late (are|is|do)\b", 3),
         (r"\b(are you|you guys|is the (office|clinic)) (open|closed)\b", 3),
         # "Does Dr. Chen work Saturdays?", "Which days is Dr. Patel in?"
         (r"\b(does|do|is) (dr|doctor|sarah|the hygienist|she|he)\b.{0,15}\b(work|working|in)\b", 3),
@@ -206,6 +208,20 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
             4,
         ),
     ],
+    Intent.message: [
+        (
+            r"\b(leave|take) (a |her a |him a )?message\b|\bpass (that|it|this|something|a message|the \w+)"
+            r"( \w+)? (along|on)\b|\b(give|get) (her|him|them|the dentist|the doctor|dr \w+|doctor \w+) "
+            r"(a|the) message\b",
+            4,
+        ),
+        (
+            r"\b(call me back|have (someone|somebody|her|him|a dentist|the dentist|dr \w+|doctor \w+) "
+            r"(call|ring) me|(can|could|would) (someone|somebody|a dentist|the dentist|she|he|dr \w+|"
+            r"doctor \w+|you) (call|ring) me)\b",
+            4,
+        ),
+    ],
     Intent.wrong_number: [
         (r"\bi thought this was\b", 4),
         (r"\b(trying to|meant to|wanted to) (reach|call|ring|get (a ?hold of|through to))\b", 3),
@@ -253,7 +269,10 @@ _AFFIRM = re.compile(
 )
 _AFFIRM_ANYWHERE = re.compile(
     r"\b(yes|yeah|yep|sounds good|that works|works for me|go ahead|book it|please do|that's me|"
-    r"that's (right|correct|perfect)|all correct)\b"
+    r"that's (right|correct|perfect)|all correct)\b|"
+    # "Two o'clock works", "eleven is good": the time offered, accepted (not "nothing works").
+    r"(?<!nothing )(?<!neither )\b(works|is (good|fine|perfect|great)|would be (good|fine|perfect|great))"
+    r"( for me)?( then)?,?( thanks| thank you)?$"
 )
 # "No, that's right", "yeah no, that's perfect": a "no" that agrees.
 _AGREEING_NO = re.compile(
@@ -336,9 +355,9 @@ _HOURS_REMARK = re.compile(
 )
 
 
-# "I'll call back to rebook", "I'll pay out of pocket": said in passing, not asked for now.
+# "(I'll call back) to rebook", "I'll pay out of pocket": said in passing, not asked for now.
 _LATER_REMARK = re.compile(
-    r"\b(call|ring) (you )?back to (re)?book\b|\brebook later\b|\bpay (it )?(out of pocket|myself|cash)\b"
+    r"(?<=back) to (re)?book\b|\brebook later\b|\bpay (it )?(out of pocket|myself|cash)\b"
 )
 
 

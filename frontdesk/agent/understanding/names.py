@@ -48,7 +48,8 @@ _SPELLED = re.compile(r"^[a-z](-[a-z])+$")
 _NUMBER_WORDS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand "
-    "oh zero".split()
+    "oh zero first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+    "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth".split()
 )
 _CALENDAR_WORDS = {
     *MONTHS,
@@ -185,6 +186,7 @@ def _is_name(word: str) -> bool:
     )
 
 
+_SPELLED_AFTER = re.compile(r"\b([a-z][a-z'\-]+) ([a-z][a-z'\-]+) ((?:[a-z][ \-]){1,}[a-z])\b")
 # How callers spell as they go: "J-O-N", "with an E", "with one N", "with an S at the end".
 _SPELLING = re.compile(r"\b[a-z](?:-[a-z])+\b|\bwith (?:an?|one|two|a double) [a-z]\b(?: at the end)?")
 
@@ -195,9 +197,16 @@ def extract_name(utterance: str, birth_date_given: bool = False) -> tuple[str, s
     leading the utterance are a name too ("Sandra Lee, oh five, oh seven, sixty-three")."""
     # A name never runs across a sentence's end ("...would work. My birthday's ...").
     text = re.sub(r"(?<!\bdr)(?<!\bmr)(?<!\bms)(?<!\bmrs)[.?!;]+", " | ", utterance.lower())
-    text = re.sub(r"[^\w'\-| ]+", " ", text)
-    text = re.sub(r"\s+", " ", _SPELLING.sub(" ", text)).strip()
+    plain = re.sub(r"\s+", " ", re.sub(r"[^\w'\-| ]+", " ", text))
+    text = re.sub(r"\s+", " ", _SPELLING.sub(" ", plain)).strip()
     found: list[tuple[int, int, str, str]] = []  # (rank, where, first, last)
+    # "Grace Liu, L I U": a last name spelled right after it is said is a name beyond doubt.
+    for m in _SPELLED_AFTER.finditer(plain):
+        first, last = m.group(1), m.group(2)
+        spelled = re.sub(r"[ \-]", "", m.group(3))
+        # The letters may run into a word after them ("L I U, I'm new"): they begin with the name.
+        if spelled.startswith(re.sub(r"['\-]", "", last)) and _is_name(first) and first not in _FILLERS:
+            found.append((4, _where(text, first, last), first, last))
     cased = utterance != utterance.lower()
     for pattern, rank, first_group, last_group in _PATTERNS:
         introduced = pattern is _PATTERNS[0][0]  # "my name is Ana May": May is her name here

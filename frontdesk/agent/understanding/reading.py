@@ -69,6 +69,8 @@ _ANY_PROVIDER = re.compile(
 )
 _DAY_AFTER = re.compile(r"^\W*(no\W+)?(the )?day after\W*$")
 _BIRTH_CUE = re.compile(r"\b(born|birth|birthday|dob)\b")
+_HAS_VISIT = re.compile(r"\b(coming up|already (booked|scheduled)|i'm booked|i am booked|scheduled for)\b")
+_SAME_TIME = re.compile(r"\b(same time|the same hour|at that time again)\b")
 # A piece that is a bare hour, as a correction says it: "make that 2", "no, 3".
 _LONE_HOUR = re.compile(r"^\W*(?:no\W+)?(1[0-2]|[1-9])\b(?![:/])(?!\s*(st|nd|rd|th)\b)")
 # The intents a question belongs to: answered first, then the task in hand resumes.
@@ -115,6 +117,7 @@ class Understanding:
     provider_id: str | None = None
     carrier: str | None = None
     urgency: Urgency = Urgency.none
+    same_time: bool = False  # "Friday instead, same time": the moved appointment's time
 
     @property
     def primary(self) -> Intent | None:
@@ -199,6 +202,7 @@ def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | Non
         if carrier_named(text, list(words.accepted_carriers)) is not None
         else None,
         urgency=urgency,
+        same_time=_SAME_TIME.search(text) is not None,
     )
     _implied_intents(heard)
     if any(heard.has(i) for i in CHANGES):
@@ -291,6 +295,7 @@ def _implied_intents(heard: Understanding) -> None:
     details = (heard.provider_id, heard.name, heard.date_of_birth)
     if (
         heard.service is not None
+        and not _HAS_VISIT.search(heard.text)  # "my filling coming up": one already booked
         and (any(d is not None for d in details) or not heard.when.is_empty)
         and not any(scores.get(i, 0) >= 2 for i in TASKS)
     ):

@@ -603,7 +603,11 @@ _DIGIT_WORDS = "one two three four five six seven eight nine".split()
 _BIRTH_SLIPS = (
     (re.compile(r"\boh[- ]?(" + "|".join(_DIGIT_WORDS) + r"|[1-9])\b"), lambda m: "0" + _digit(m.group(1))),
     (re.compile(r"'(\d{2})\b"), lambda m: m.group(1)),
-    (re.compile(r"\b2 thousand(?: and)? (\d{1,2})\b"), lambda m: str(2000 + int(m.group(1)))),
+    # "one" stays a word in normalized text ("the one at 9"), so it is read here.
+    (
+        re.compile(r"\b2 thousand(?: and)? (\d{1,2}|one)\b"),
+        lambda m: str(2000 + (1 if m.group(1) == "one" else int(m.group(1)))),
+    ),
     (re.compile(r"\b2 thousand\b"), lambda m: "2000"),
     (re.compile(r"\b(19|20) (\d{2})\b"), lambda m: m.group(1) + m.group(2)),
 )

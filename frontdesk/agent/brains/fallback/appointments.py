@@ -1,8 +1,9 @@
 """Booking, moving, cancelling, confirming and looking up appointments: the agent asks only for
 what the task still lacks (service, identity, which appointment, when), searches, offers times,
-and reads back before any change."""
+and changes nothing without a yes to words that named the slot (the offer, or a read-back)."""
 
 import re
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
@@ -19,6 +20,7 @@ from frontdesk.agent.brains.fallback.escalation import offer_human
 from frontdesk.agent.brains.fallback.phrases import ANYTHING_ELSE, spoken_list, spoken_offers
 from frontdesk.agent.brains.fallback.reply import Reply
 from frontdesk.agent.clinic_profile import speak_date, speak_time
+from frontdesk.agent.understanding.intents import Intent
 from frontdesk.agent.understanding.reading import NEW_TIME, Understanding
 from frontdesk.agent.understanding.when import WEEKDAYS, TimePreference, clock_time
 
@@ -176,7 +178,10 @@ def search(r: Reply, next_options: bool = False) -> None:
     """Ask get_availability for the caller's preference (widened when nothing fit)."""
     d = r.dialogue
     today = r.local_now().date()
+    moving = r.state.appointments.get(d.appointment_id or "") if d.task == Task.reschedule else None
     pref = d.when
+    if d.same_time and moving is not None and pref.at is None:
+        pref = replace(pref, at=moving.start.astimezone(r.profile.tz).time())
     start = max(pref.date_from or today, today)
     end = pref.date_to or start + timedelta(days=DEFAULT_SEARCH_DAYS)
     if pref.earliest and pref.date_from is None:
@@ -197,7 +202,6 @@ def search(r: Reply, next_options: bool = False) -> None:
         "date_to": end.isoformat(),
     }
     provider_id = d.provider_id
-    moving = r.state.appointments.get(d.appointment_id or "") if d.task == Task.reschedule else None
     if provider_id is None and moving is not None and d.widened < 2:
         provider_id = str(moving.provider_id)  # a moved appointment stays with its provider at first
     if provider_id:
@@ -245,11 +249,17 @@ def choose(r: Reply, heard: Understanding) -> bool:
     ):
         chosen = at_hour[0]  # "eleven, yes": the one in the 11 o'clock hour
     elif heard.affirm:
-        # "Yes" to several times: the first (the earliest); the read-back lets them say no.
+        # "Yes" to several times: the first (the earliest); the booking's words then name it.
         chosen = d.offered[0]
     if chosen is None:
         return False
     d.chosen = chosen
+    if heard.affirm:
+        # The offer named the slot (day, date, time, provider): a yes to it is the caller's
+        # confirmation, as the tool runner checks, so the change is made now. A bare pick ("the
+        # nine o'clock") is read back first.
+        act_on_confirmation(r, heard)
+        return True
     verb = "move your appointment to" if d.task == Task.reschedule else "book"
     service = r.profile.service_by_slug(d.service or "")
     name = service.name.lower() if service else "visit"
@@ -258,9 +268,11 @@ def choose(r: Reply, heard: Understanding) -> bool:
     return True
 
 
-def act_on_confirmation(r: Reply) -> None:
-    """The caller said yes to the read-back: make the change."""
+def act_on_confirmation(r: Reply, heard: Understanding) -> None:
+    """The caller said yes to the read-back: make the change (and, on "yes, that's all, thanks",
+    say goodbye once the tool's result is in)."""
     d = r.dialogue
+    d.goodbye_after_action = heard.has(Intent.goodbye)
     if d.task == Task.cancel:
         r.use("cancel_appointment", appointment_id=d.appointment_id)
     elif d.task == Task.confirm:

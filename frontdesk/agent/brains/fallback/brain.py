@@ -9,6 +9,7 @@ brain acts only through tool calls, so every rule the tool runner enforces holds
 """
 
 import copy
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from itertools import count
@@ -22,7 +23,15 @@ from frontdesk.agent.brains.fallback.appointments import (
     start_urgent_visit,
 )
 from frontdesk.agent.brains.fallback.dialogue import CHANGES, Awaiting, Dialogue, Task
-from frontdesk.agent.brains.fallback.escalation import ESCALATIONS, escalate, goodbye, leave, not_understood
+from frontdesk.agent.brains.fallback.escalation import (
+    ESCALATIONS,
+    escalate,
+    goodbye,
+    leave,
+    message_asked,
+    not_understood,
+    take_message,
+)
 from frontdesk.agent.brains.fallback.outbound import (
     begin_outbound,
     on_answered,
@@ -35,6 +44,9 @@ from frontdesk.agent.brains.fallback.tool_results import after_tool
 from frontdesk.agent.conversation import ToolResultBlock
 from frontdesk.agent.understanding.intents import Intent, opt_out_channel
 from frontdesk.agent.understanding.reading import QUESTIONS, Understanding, understand
+
+_ANOTHER_VISIT = re.compile(r"\b(book|schedule|new|another|also|second|as well)\b")
+_THANKS = re.compile(r"\b(thanks|thank you|cheers)\b")
 
 
 class FallbackBrain:
@@ -105,6 +117,9 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
         r.speak("I'm sorry for the bother.")
         r.use("opt_out", channel=opt_out_channel(heard.text))
         return
+    if intent == Intent.message and d.awaiting != Awaiting.message:
+        message_asked(r, heard)
+        return
     if d.awaiting == Awaiting.patient:
         on_answered(r, heard)
         return
@@ -152,8 +167,12 @@ def _task_to_start(d: Dialogue, heard: Understanding) -> Task | None:
     if asked in (Intent.book, Intent.reschedule, Intent.cancel):
         task = Task(asked.value)
         idle = d.awaiting in (Awaiting.nothing, Awaiting.anything_else)
-        # Mid-task, only a plain request changes the task ("if she's got anything" does not).
-        if idle or d.task is None or (d.task != task and heard.intents[asked] >= 3):
+        # Mid-task, only a plain request changes the task ("if she's got anything" does not), and
+        # "is there anything Thursday?" while moving an appointment asks about the move.
+        plain = heard.intents[asked] >= 3 and not (
+            task == Task.book and d.task == Task.reschedule and not _ANOTHER_VISIT.search(heard.text)
+        )
+        if idle or d.task is None or (d.task != task and plain):
             return task
         return None
     # "I'm after a cleaning, Monday afternoon": a visit named with no other task is a booking.
@@ -172,7 +191,9 @@ def _answer_pending(r: Reply, heard: Understanding) -> bool:
     d = r.dialogue
     match d.awaiting:
         case Awaiting.anything_else:
-            if heard.deny or heard.has(Intent.goodbye):
+            # "Alright, perfect, thank you" to "anything else?" is the caller's goodbye.
+            thanked = heard.primary is None and _THANKS.search(heard.text) is not None
+            if heard.deny or heard.has(Intent.goodbye) or thanked:
                 goodbye(r)
                 return True
             if heard.affirm and heard.primary is None:
@@ -181,9 +202,7 @@ def _answer_pending(r: Reply, heard: Understanding) -> bool:
             return False
         case Awaiting.confirm:
             if heard.affirm and not heard.deny:
-                act_on_confirmation(r)
-                # "Yeah, that's all, thanks": the goodbye follows the tool's result.
-                d.goodbye_after_action = heard.has(Intent.goodbye)
+                act_on_confirmation(r, heard)
                 return True
             if heard.deny or _gives_details(heard):
                 reconsider(r, heard)
@@ -191,9 +210,8 @@ def _answer_pending(r: Reply, heard: Understanding) -> bool:
             r.ask(Awaiting.confirm, "Sorry, was that a yes?")
             return True
         case Awaiting.message:
-            d.message_reason = heard.text
             r.speak("Thank you, I'll pass that on.")
-            r.use("take_message", reason=heard.text if len(heard.text) <= 500 else heard.text[:497] + "...")
+            take_message(r, heard.text)
             return True
         case Awaiting.carrier:
             check_insurance(r, heard)

@@ -61,6 +61,7 @@ class Dialogue:
     when: TimePreference = field(default_factory=TimePreference)  # when the caller wants to come
     existing_when: TimePreference = field(default_factory=TimePreference)  # the appointment to change
     urgent: bool = False  # a dental urgency: the soonest slot
+    same_time: bool = False  # a move asked for at the appointment's own time of day
     first_name: str | None = None
     last_name: str | None = None
     date_of_birth: str | None = None  # ISO
@@ -72,7 +73,6 @@ class Dialogue:
     offered: list[dict[str, str]] = field(default_factory=list)  # the slots offered last
     chosen: dict[str, str] | None = None
     widened: int = 0
-    message_reason: str | None = None
     misunderstood: int = 0
     goodbye_after_action: bool = False
     pending_tool: str | None = None
@@ -88,6 +88,7 @@ class Dialogue:
             self.service = heard.service
         if heard.provider_id:
             self.provider_id = heard.provider_id
+        self.same_time = self.same_time or heard.same_time
         if not heard.existing_when.is_empty and self.appointment_id is None:
             self.existing_when = heard.existing_when
         if not heard.when.is_empty:

@@ -1,6 +1,8 @@
 """Handing the call on: 911 first for a medical emergency, the right team for billing or clinical
 questions, a person when asked, a message when no one can take the call, and goodbyes."""
 
+import re
+
 from frontdesk.agent.brains.fallback.dialogue import MAX_MISUNDERSTOOD, Awaiting, Task
 from frontdesk.agent.brains.fallback.phrases import EMERGENCY
 from frontdesk.agent.brains.fallback.reply import Reply
@@ -26,12 +28,13 @@ _HANDOFFS: dict[Intent, tuple[tuple[str, ...], TransferReason]] = {
     ),
 }
 ESCALATIONS = tuple(_HANDOFFS)
+_CALL_BACK = re.compile(r"\b(call|ring) me\b")
 
 
 def escalate(r: Reply, intent: Intent, heard: Understanding) -> None:
     """Transfer for an intent of ESCALATIONS; after hours a message instead, unless it is urgent."""
     d = r.dialogue
-    d.task, d.message_reason = Task.message, heard.text
+    d.task = Task.message
     after_hours_message = r.profile.escalation.after_hours_policy == "take_message"
     if not r.is_open() and after_hours_message and intent in (Intent.human, Intent.billing, Intent.clinical):
         r.ask(
@@ -44,6 +47,22 @@ def escalate(r: Reply, intent: Intent, heard: Understanding) -> None:
     words, reason = _HANDOFFS[intent]
     r.speak(*words)
     r.use("transfer_to_human", reason=reason.value)
+
+
+def message_asked(r: Reply, heard: Understanding) -> None:
+    """The caller asks to leave a message or to be called back: a callback request is the
+    message; otherwise the agent asks what to pass on."""
+    r.dialogue.task = Task.message
+    if _CALL_BACK.search(heard.text):
+        r.speak("Of course, I'll pass that on.")
+        take_message(r, heard.text)
+    else:
+        r.ask(Awaiting.message, "Of course. What would you like me to pass on?")
+
+
+def take_message(r: Reply, words: str) -> None:
+    """Leave the caller's words for the team (a message holds at most 500 characters)."""
+    r.use("take_message", reason=words if len(words) <= 500 else words[:497] + "...")
 
 
 def offer_human(r: Reply) -> None:

@@ -53,7 +53,7 @@ def after_tool(r: Reply, tool: str, result: ToolResultBlock) -> None:
 def _after_change(r: Reply, tool: str, data: dict[str, Any]) -> None:
     d = r.dialogue
     d.task, d.offered, d.chosen, d.appointment_id, d.urgent = None, [], None, None, False
-    d.when = TimePreference()
+    d.when, d.same_time = TimePreference(), False
     _refresh_upcoming(r, data, cancelled=tool == "cancel_appointment")
     detail = f" for {data['when']}" if tool != "cancel_appointment" else ""
     booked = tool in ("book_appointment", "reschedule_appointment")
