@@ -200,3 +200,52 @@ async def test_details_that_never_come_through_end_with_a_human(engine: Engine, 
     )
     assert "Can I have your first and last name, please?" in replies[2]  # the birth date was heard
     assert call.state.transfer_reason == TransferReason.failure
+
+
+async def test_a_yes_naming_a_time_not_offered_books_nothing_and_searches_it(
+    engine: Engine, demo_clinic: Clinic
+) -> None:
+    monday_ten = at_local(0, 10)
+    call = TextCall(engine, demo_clinic.id, "+15550199021", now=lambda: monday_ten)
+    replies = await converse(
+        call,
+        ["I'd like a cleaning on Wednesday at 8 in the morning", "my name is Lee Park, born 4/5/1980"],
+    )
+    assert "8 AM" in replies[2] and "Would that work?" in replies[2]
+    offer_of_three = await call.say("three's perfect, yes")  # the 8 AM offer was not what they said yes to
+    assert appointments_of(engine, "Lee") == []
+    assert "3 PM" in offer_of_three and "Wednesday" in offer_of_three
+    done = await call.say("yes please")
+    assert "You're all set" in done and "3 PM" in done
+    [(appointment, _)] = appointments_of(engine, "Lee")
+    assert appointment.start_at.astimezone(NEW_YORK).hour == 15
+
+
+async def test_a_call_back_asked_for_is_the_message(engine: Engine, demo_clinic: Clinic) -> None:
+    monday_ten = at_local(0, 10)
+    call = TextCall(engine, demo_clinic.id, "+15550199022", now=lambda: monday_ten)
+    replies = await converse(
+        call, ["Hi, could Dr. Chen call me back about my crown? It came loose.", "no, that's all, thanks"]
+    )
+    assert "pass that on" in replies[1] and "call you back today" in replies[1]
+    assert call.state.outcome == Outcome.message_taken and call.ended
+    with Session(engine) as session:
+        message = session.exec(select(Action).where(Action.kind == "take_message")).one()
+    assert "crown" in message.payload["reason"]
+
+
+async def test_a_message_to_pass_on_is_asked_for_then_taken(engine: Engine, demo_clinic: Clinic) -> None:
+    monday_ten = at_local(0, 10)
+    call = TextCall(engine, demo_clinic.id, "+15550199023", now=lambda: monday_ten)
+    replies = await converse(
+        call,
+        [
+            "Dr. Patel wanted the name of my medication, can you pass that along to her?",
+            "It's lisinopril, ten milligrams.",
+        ],
+    )
+    assert "What would you like me to pass on?" in replies[1]
+    assert call.state.outcome == Outcome.message_taken
+    with Session(engine) as session:
+        message = session.exec(select(Action).where(Action.kind == "take_message")).one()
+    assert "lisinopril" in message.payload["reason"]

@@ -218,7 +218,7 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (
             r"\b(call me back|have (someone|somebody|her|him|a dentist|the dentist|dr \w+|doctor \w+) "
             r"(call|ring) me|(can|could|would) (someone|somebody|a dentist|the dentist|she|he|dr \w+|"
-            r"doctor \w+|you) (call|ring) me)\b",
+            r"doctor \w+|you) (call|ring) me|give me a (ring|call))\b",
             4,
         ),
     ],
@@ -355,9 +355,11 @@ _HOURS_REMARK = re.compile(
 )
 
 
-# "(I'll call back) to rebook", "I'll pay out of pocket": said in passing, not asked for now.
+# "(I'll call back) to rebook", "I'll pay out of pocket": said in passing, not asked for now (but
+# "do I just pay out of pocket?" asks).
 _LATER_REMARK = re.compile(
-    r"(?<=back) to (re)?book\b|\brebook later\b|\bpay (it )?(out of pocket|myself|cash)\b"
+    r"(?<=back) to (re)?book\b|\brebook later\b|"
+    r"(?<!do i )(?<!do i just )(?<!should i )(?<!can i )\bpay (it )?(out of pocket|myself|cash)\b"
 )
 
 

@@ -69,7 +69,8 @@ _ANY_PROVIDER = re.compile(
 )
 _DAY_AFTER = re.compile(r"^\W*(no\W+)?(the )?day after\W*$")
 _BIRTH_CUE = re.compile(r"\b(born|birth|birthday|dob)\b")
-_HAS_VISIT = re.compile(r"\b(coming up|already (booked|scheduled)|i'm booked|i am booked|scheduled for)\b")
+# "My filling coming up": a visit named that is already booked, asked about, not asked for.
+BOOKED_VISIT = re.compile(r"\b(coming up|already (booked|scheduled)|i'm booked|i am booked|scheduled for)\b")
 _SAME_TIME = re.compile(r"\b(same time|the same hour|at that time again)\b")
 # A piece that is a bare hour, as a correction says it: "make that 2", "no, 3".
 _LONE_HOUR = re.compile(r"^\W*(?:no\W+)?(1[0-2]|[1-9])\b(?![:/])(?!\s*(st|nd|rd|th)\b)")
@@ -295,7 +296,7 @@ def _implied_intents(heard: Understanding) -> None:
     details = (heard.provider_id, heard.name, heard.date_of_birth)
     if (
         heard.service is not None
-        and not _HAS_VISIT.search(heard.text)  # "my filling coming up": one already booked
+        and not BOOKED_VISIT.search(heard.text)
         and (any(d is not None for d in details) or not heard.when.is_empty)
         and not any(scores.get(i, 0) >= 2 for i in TASKS)
     ):

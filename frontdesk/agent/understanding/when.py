@@ -186,7 +186,9 @@ def month_of(word: str, *, strict: bool = False) -> int | None:
     return None if index is None else index + 1
 
 
-_NEGATIONS = frozenset({"not", "no", "nothing", "can't", "cannot", "except", "but", "never", "won't"})
+_NEGATIONS = frozenset({"not", "no", "nothing", "can't", "cannot", "except", "never", "won't"})
+# "Anything but Monday" excludes Monday; "next week works, but Tuesday would be ideal" does not.
+_ALL_BUT = frozenset({"anything", "everything", "day", "anytime", "time", "all", "whenever"})
 _ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)"
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 
@@ -396,7 +398,9 @@ def _weekdays(text: str, words: list[str], today: date) -> TimePreference | None
     excluded = {
         d
         for i, _, d in found
-        if (_NEGATIONS - {"no"}).intersection(words[max(0, i - 3) : i]) or (i and words[i - 1] == "no")
+        if (_NEGATIONS - {"no"}).intersection(words[max(0, i - 3) : i])
+        or (i and words[i - 1] == "no")
+        or (i >= 2 and words[i - 1] == "but" and words[i - 2] in _ALL_BUT)
     }
     found = [item for item in found if item[2] not in excluded]
     if excluded and not found:
@@ -541,9 +545,19 @@ _SLIPS = (
         re.compile(
             r"\b(?:not|can't do|cannot do)( on)?( the)? ((mon|tues|wednes|thurs|fri|satur|sun)days?|"
             r"mornings?|afternoons?|evenings?)\b|\b((mon|tues|wednes|thurs|fri|satur|sun)days?|mornings?|afternoons?|"
-            r"evenings?) (doesn't|does not|don't|do not|won't|will not) work\b"
+            r"evenings?) (doesn't|does not|don't|do not|won't|will not) work\b|\b((mon|tues|wednes|thurs|fri|"
+            r"satur|sun)days?|mornings?|afternoons?|evenings?) (are|is) (tough|hard|difficult|bad|no good|"
+            r"impossible|out)\b"
         ),
         " ",
+    ),
+    # "like three-ish", "3ish": around that hour.
+    (
+        re.compile(
+            r"\b(?:like |at |about |around )?([1-9]|1[0-2]|one|two|three|four|five|six|seven|eight|nine|ten|"
+            r"eleven|twelve)[- ]?ish\b"
+        ),
+        r"around \1",
     ),
     (re.compile(r"\bto morrow\b"), "tomorrow"),
     (re.compile(r"\b(\w+day)-?ish\b"), r"\1"),

@@ -244,9 +244,13 @@ def choose(r: Reply, heard: Understanding) -> bool:
     elif heard.when.at is not None or heard.when.date_from is not None:
         matches = [s for s in d.offered if slot_fits(s, heard.when)]
         chosen = matches[0] if len(matches) == 1 else None
-    elif (hour := _HOUR_SAID.search(heard.text)) and (
-        at_hour := [s for s in d.offered if _in_hour(s, clock_time(int(hour.group(1))))]
-    ):
+    elif hour := _HOUR_SAID.search(heard.text):
+        said = clock_time(int(hour.group(1)))
+        at_hour = [s for s in d.offered if _in_hour(s, said)]
+        if not at_hour:
+            # "Three's perfect, yes" to 8 AM: no yes to the offer, a wish for 3 o'clock.
+            d.when, d.widened = replace(d.when, at=None, around=said, after=None, before=None), 0
+            return False
         chosen = at_hour[0]  # "eleven, yes": the one in the 11 o'clock hour
     elif heard.affirm:
         # "Yes" to several times: the first (the earliest); the booking's words then name it.
@@ -299,6 +303,33 @@ def reconsider(r: Reply, heard: Understanding) -> None:
         return
     d.widened = 0
     search(r)
+
+
+# "The Thursday that same week", "the week after": weeks counted from the appointment being moved.
+_WEEK_OF_APPOINTMENT = re.compile(r"\b(that|the) same week\b|\b(the )?(week after|following week)\b")
+
+
+def week_of_moved_appointment(r: Reply, heard: Understanding) -> None:
+    """On a move, a week named from the appointment ("that same week", "the week after") is the
+    appointment's week or the next, and a weekday said with it falls in that week."""
+    d = r.dialogue
+    moving = r.state.appointments.get(d.appointment_id or "") if d.task == Task.reschedule else None
+    named = _WEEK_OF_APPOINTMENT.search(heard.text)
+    if moving is None or named is None:
+        return
+    day = moving.start.astimezone(r.profile.tz).date()
+    monday = day - timedelta(days=day.weekday())
+    if "after" in named.group(0) or "following" in named.group(0):
+        monday += timedelta(days=7)
+    wish = heard.when
+    one_day = wish.date_from if wish.date_from is not None and wish.date_from == wish.date_to else None
+    weekdays = sorted(wish.weekdays) if wish.weekdays else []
+    weekday = one_day.weekday() if one_day else (weekdays[0] if len(weekdays) == 1 else None)
+    if weekday is not None:
+        start = end = monday + timedelta(days=weekday)
+    else:
+        start, end = monday, monday + timedelta(days=6)
+    d.when = replace(d.when, date_from=start, date_to=end, weekdays=None)
 
 
 def _in_hour(slot: dict[str, str], hour: time) -> bool:

@@ -21,6 +21,7 @@ from frontdesk.agent.brains.fallback.appointments import (
     reconsider,
     start_task,
     start_urgent_visit,
+    week_of_moved_appointment,
 )
 from frontdesk.agent.brains.fallback.dialogue import CHANGES, Awaiting, Dialogue, Task
 from frontdesk.agent.brains.fallback.escalation import (
@@ -43,7 +44,7 @@ from frontdesk.agent.brains.fallback.reply import Reply
 from frontdesk.agent.brains.fallback.tool_results import after_tool
 from frontdesk.agent.conversation import ToolResultBlock
 from frontdesk.agent.understanding.intents import Intent, opt_out_channel
-from frontdesk.agent.understanding.reading import QUESTIONS, Understanding, understand
+from frontdesk.agent.understanding.reading import BOOKED_VISIT, QUESTIONS, Understanding, understand
 
 _ANOTHER_VISIT = re.compile(r"\b(book|schedule|new|another|also|second|as well)\b")
 _THANKS = re.compile(r"\b(thanks|thank you|cheers)\b")
@@ -131,6 +132,7 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
         return
     preset_call_appointment(r, intent)
     d.take_in(heard)
+    week_of_moved_appointment(r, heard)
     task = _task_to_start(d, heard)
     if intent == Intent.dental_urgent and d.task != Task.book:
         start_urgent_visit(r)
@@ -147,8 +149,8 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
             continue_task(r, heard)
     elif d.awaiting != Awaiting.nothing and _answer_pending(r, heard):
         return
-    elif intent == Intent.goodbye:
-        goodbye(r)
+    elif intent == Intent.goodbye or (d.task is None and intent is None and _THANKS.search(heard.text)):
+        goodbye(r)  # "alright, I'll sort it out, thanks"
     elif intent == Intent.wrong_number:
         leave(r, f"That's all right. You've reached {r.profile.name}. Have a good day!")
     elif intent == Intent.confirm_appointment:
@@ -176,7 +178,8 @@ def _task_to_start(d: Dialogue, heard: Understanding) -> Task | None:
             return task
         return None
     # "I'm after a cleaning, Monday afternoon": a visit named with no other task is a booking.
-    if d.task is None and heard.service is not None and heard.primary in (None, *QUESTIONS):
+    named = heard.service is not None and not BOOKED_VISIT.search(heard.text)
+    if d.task is None and named and heard.primary in (None, *QUESTIONS):
         return Task.book
     return None
 

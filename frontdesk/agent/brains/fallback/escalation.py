@@ -28,7 +28,7 @@ _HANDOFFS: dict[Intent, tuple[tuple[str, ...], TransferReason]] = {
     ),
 }
 ESCALATIONS = tuple(_HANDOFFS)
-_CALL_BACK = re.compile(r"\b(call|ring) me\b")
+_CALL_BACK = re.compile(r"\b(call|ring) me\b|\bgive me a (ring|call)\b")
 
 
 def escalate(r: Reply, intent: Intent, heard: Understanding) -> None:

@@ -96,8 +96,13 @@ def _state_purpose(r: Reply) -> None:
 def on_appointment_answer(r: Reply, heard: Understanding) -> bool:
     """The answer to "will you make it?" (or "would you like to book?"); False when it is none."""
     d, handle = r.dialogue, r.state.call_appointment()
-    if heard.primary in (Intent.book, Intent.reschedule, Intent.cancel):
-        return False  # the usual flows take it, on the call's appointment
+    # "Could I come in later that same day?" moves the call's appointment; other task requests
+    # go to the usual flows, on the call's appointment.
+    same_visit = handle is not None and _NEW_DAY.search(heard.text) is not None
+    if heard.primary in (Intent.reschedule, Intent.cancel) or (
+        heard.primary == Intent.book and not same_visit
+    ):
+        return False
     yes = (heard.affirm or heard.has(Intent.confirm_appointment)) and not heard.deny
     if d.awaiting == Awaiting.change_choice:
         if heard.deny:
