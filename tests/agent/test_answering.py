@@ -26,6 +26,9 @@ from frontdesk.agent.understanding.intents import opt_out_channel
         ("One moment please", Answerer.fetching),
         ("Who's calling?", Answerer.asks_why),
         ("What is this about?", Answerer.asks_why),
+        ("She's in the shower right now, who's calling?", Answerer.someone_else),
+        ("oh ok, she'll be a while. i'll have her call you back", Answerer.someone_else),
+        ("yep, bye", Answerer.unclear),  # a goodbye: nothing about the call is said to it
         ("Hello?", Answerer.unclear),
         ("Mario?", Answerer.unclear),
     ],

@@ -31,8 +31,11 @@ _SOMEONE_ELSE = re.compile(
     r"^(no|nope|sorry no)\b|\b(not|isn't|is not|ain't) (here|home|in|available|around|back)\b|"
     r"\b(he|she|they)('s| is|'re| are) (out|away|at work|at school|busy|asleep|sleeping|not)\b|"
     r"\bcan('t|not) (come|get) to the phone\b|\b(this is|i'm|i am) (his|her|their) \w+\b|"
-    r"\btake a message\b"
+    r"\btake a message\b|\b(he|she|they)('s| is|'re| are) in the (shower|bath|middle of)\b|"
+    r"\b(he|she|they)('ll| will) be a while\b|\bi'll (have|get|tell) (him|her|them) (to )?call\b"
 )
+# "Yep, bye": a goodbye, not the patient saying it is them.
+_GOODBYE = re.compile(r"\b(bye|goodbye)\b")
 _FETCHING = re.compile(
     r"\b(hold on|hang on|one (moment|second|sec|minute)|just a (moment|second|sec|minute)|wait a "
     r"(moment|second|sec|minute)|let me (get|grab|find) (him|her|them)|i'll (get|grab|find) (him|her|them))\b"
@@ -57,7 +60,9 @@ def who_answered(utterance: str, first_name: str | None) -> Answerer:
         return Answerer.someone_else
     if _FETCHING.search(text):
         return Answerer.fetching
-    if _SPEAKING.search(text) or (first_name and _names_themselves(text, first_name.lower())):
+    if first_name and _names_themselves(text, first_name.lower()):
+        return Answerer.patient
+    if _SPEAKING.search(text) and not _GOODBYE.search(text):
         return Answerer.patient
     if _ASKS_WHY.search(text):
         return Answerer.asks_why

@@ -99,6 +99,12 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\bwhat time do you\b", 3),
         (r"\b(what time|when) (till|until|til)\b|\b(till|until|til) what time\b|\bhow late (are|is|do)\b", 3),
         (r"\b(are you|you guys|is the (office|clinic)) (open|closed)\b", 3),
+        # "do you guys do Saturdays at all?"
+        (
+            r"\b(do|are) (you|you guys|y'all) (do|open|work|have)( any)? "
+            r"(saturdays?|sundays?|weekends?|evenings?)\b",
+            3,
+        ),
         # "Does Dr. Chen work Saturdays?", "Which days is Dr. Patel in?"
         (r"\b(does|do|is) (dr|doctor|sarah|the hygienist|she|he)\b.{0,15}\b(work|working|in)\b", 3),
         (r"\b(which|what) days?\b.{0,25}\b(in|work|working|there|open)\b", 3),
@@ -265,13 +271,15 @@ _AFFIRM = re.compile(
     r"^(yes|yeah|yep|yup|ya|yea|sure|correct|right|ok|okay|alright|all right|perfect|great|absolutely|"
     r"definitely|of course|sounds good|that works|works for me|that's (right|correct|fine|good|perfect)|"
     r"please do|go ahead|book it|do it|let's do (it|that)|that one|i'll take it|mm[- ]?hmm|uh[- ]?huh|"
+    r"(just |please )?(cancel|confirm|move) it|"
     r"speaking|this is (she|he|him|her))\b"
 )
 _AFFIRM_ANYWHERE = re.compile(
     r"\b(yes|yeah|yep|sounds good|that works|works for me|go ahead|book it|please do|that's me|"
     r"that's (right|correct|perfect)|all correct)\b|"
     # "Two o'clock works", "eleven is good": the time offered, accepted (not "nothing works").
-    r"(?<!nothing )(?<!neither )\b(works|is (good|fine|perfect|great)|would be (good|fine|perfect|great))"
+    r"(?<!nothing )(?<!neither )\b(works|(is|'s) (good|fine|perfect|great)|"
+    r"would be (good|fine|perfect|great))"
     r"( for me)?( then)?,?( thanks| thank you)?$"
 )
 # "No, that's right", "yeah no, that's perfect": a "no" that agrees.
@@ -355,17 +363,19 @@ _HOURS_REMARK = re.compile(
 )
 
 
-# "(I'll call back) to rebook", "I'll pay out of pocket": said in passing, not asked for now (but
-# "do I just pay out of pocket?" asks).
+# "I'll rebook later", "I'll pay out of pocket": said in passing, not asked for now (but "do I just
+# pay out of pocket?" asks).
+# "I'll call back when I'm home to rebook": the rebooking is later; the call back stays a goodbye.
+_REBOOK_LATER = re.compile(r"(\b(call|ring) (you )?back\b[^.?!]{0,40}?)\bto (re)?book\b")
 _LATER_REMARK = re.compile(
-    r"(?<=back) to (re)?book\b|\brebook later\b|"
+    r"\brebook later\b|"
     r"(?<!do i )(?<!do i just )(?<!should i )(?<!can i )\bpay (it )?(out of pocket|myself|cash)\b"
 )
 
 
 def score_intents(text: str) -> dict[Intent, float]:
     """Sum of the weights of each intent's cues found in normalized text (negated cues skipped)."""
-    text = _LATER_REMARK.sub(" ", _HOURS_REMARK.sub(" ", text))
+    text = _LATER_REMARK.sub(" ", _HOURS_REMARK.sub(" ", _REBOOK_LATER.sub(r"\1", text)))
     scores: dict[Intent, float] = {}
     for intent, cues in CUES.items():
         total = 0.0

@@ -233,7 +233,8 @@ def extract_name(utterance: str, birth_date_given: bool = False) -> tuple[str, s
             and first not in _FILLERS
             and last not in _FILLERS | _CALENDAR_WORDS
             and first != last
-            and (dated or (birth_date_given and m.start() == 0))
+            # "Robert Johnson here": a name said as who is calling.
+            and (dated or (birth_date_given and m.start() == 0) or re.match(r" here\b", rest))
             and (not cased or _capitalized(utterance, last))  # "Yep, cancel it": no name
         ):
             found.append((2, m.start(1), first, last))

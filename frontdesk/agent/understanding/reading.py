@@ -89,7 +89,8 @@ CHANGES = (Intent.reschedule, Intent.cancel, Intent.confirm_appointment)
 # "move it to Friday", "for next week", "can we do Thursday instead": what follows is the new time,
 # what comes before names the appointment ("my Thursday cleaning").
 NEW_TIME = re.compile(
-    r"\b(to|for|into|until|instead|can we do|could we do|how about|what about)\s+(the\s+)?(next|this|"
+    r"\b(to|for|into|until|instead|can we do|could we do|how about|what about|maybe|sometime|ideally|"
+    r"preferably|perhaps)\s+(the\s+)?(next|this|"
     r"following|\d|tomorrow|monday|tuesday|wednesday|thursday|friday|saturday|sunday|morning|afternoon|"
     r"evening|early|later|week)"
 )

@@ -516,6 +516,15 @@ def _times(text: str) -> TimePreference:
     return TimePreference(part_of_day=part, after=after, before=before, at=at, around=around)
 
 
+# "A little later, like three?": around that hour (not "I'd like two", "like 3 teeth").
+_LIKE_HOUR = (
+    re.compile(
+        r"(?<!would )(?<!i'd )(?<!we'd )\blike (one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+        r"twelve|[1-9]|1[0-2])\b(?! (of|appointments?|people|kids|children|minutes|hours|days|weeks|months|"
+        r"years|times|teeth|visits))"
+    ),
+    r"around \1",
+)
 # Speech-to-text slips around times and days: "at 230", "too thirty", "at for", "the forth",
 # "to morrow", "quarter two four"; and what the caller can't do ("I work mornings") is no wish.
 _SLIPS = (
@@ -551,6 +560,7 @@ _SLIPS = (
         ),
         " ",
     ),
+    _LIKE_HOUR,
     # "like three-ish", "3ish": around that hour.
     (
         re.compile(
@@ -646,6 +656,8 @@ def _birth_candidates(text: str) -> list[tuple[int, int, int, int, str]]:
     patterns = (
         # "March 3rd 1988", "March the 3rd of 1988"
         (re.compile(_MONTH_NAME + r"(?: the)? " + _DAY + r"\b(?: of| in)? " + _YEAR + r"\b"), (1, 2, 3)),
+        # "November 2nd. 1990": a pause written as a sentence's end (a full year only).
+        (re.compile(_MONTH_NAME + r"(?: the)? " + _DAY + r"\b\. (19\d{2}|20\d{2})\b"), (1, 2, 3)),
         # "the 3rd of March 1988"
         (
             re.compile(r"(?:the )?" + _DAY + r"(?: of)? " + _MONTH_NAME + r"(?: of| in)? " + _YEAR + r"\b"),
@@ -755,7 +767,8 @@ _ORDINAL_BIRTH = re.compile(r"\b\d{1,2}(?:st|nd|rd|th) of the \d{1,2}(?:st|nd|rd
 def without_birth_dates(utterance: str) -> str:
     """The utterance with any birth date taken out, so "born July 22nd 1986, Thursday morning" leaves
     only Thursday morning for `parse_when`."""
-    text = _birth_text(utterance)
+    pattern, replacement = _LIKE_HOUR  # before the fillers ("like") go
+    text = _birth_text(pattern.sub(replacement, utterance.lower()))
     text = _YEAR_FIRST_BIRTH.sub(" ", text)
     text = _ORDINAL_BIRTH.sub(" ", text)
     return re.sub(r"\s+", " ", _BIRTH_DATE_PHRASE.sub(" ", text)).strip()

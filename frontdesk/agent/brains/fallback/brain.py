@@ -156,7 +156,7 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
     elif intent == Intent.confirm_appointment:
         start_task(r, Task.confirm)
         continue_task(r, heard)
-    elif d.task in (Task.book, *CHANGES) and _gives_details(heard):
+    elif d.task in (Task.book, Task.lookup, *CHANGES) and _gives_details(heard):
         continue_task(r, heard)
     else:
         not_understood(r)
