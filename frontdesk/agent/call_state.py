@@ -41,7 +41,9 @@ class CallState:
     known_caller: PatientRecord | None = None
     patient: PatientRecord | None = None  # verified by name and date of birth
     offered: dict[str, SlotOption] = field(default_factory=dict)
+    last_offer: list[str] = field(default_factory=list)  # the latest search's handles, in order
     appointments: dict[str, AppointmentRecord] = field(default_factory=dict)
+    booked_here: set[str] = field(default_factory=set)  # handles of appointments this call booked
     outcome: Outcome | None = None
     transfer_reason: TransferReason | None = None
     ended: bool = False

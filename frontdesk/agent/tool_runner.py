@@ -1,7 +1,8 @@
 """Runs the agent's tool calls: validates them, enforces the clinic's rules, calls `Actions`.
 
 The rules that must hold whatever the model writes live here, in code: a booking names a slot
-this call's availability search returned, the caller said yes to it in their last turn, existing
+this call's availability search returned, the caller said yes to it (or picked it from an offer
+that named it: "the first one", "the 9 AM") in their last turn, existing
 appointments are only touched after the patient was identified (or, on an outbound call, when it
 is the appointment the call is about), a confirmation follows the patient's yes, an opt-out is
 for the call's own number, and a transfer goes to the number the clinic configured for its reason.
@@ -36,7 +37,7 @@ from frontdesk.agent.tools import (
 )
 from frontdesk.agent.understanding.intents import Intent
 from frontdesk.agent.understanding.numbers import normalize_numbers
-from frontdesk.agent.understanding.reading import understand
+from frontdesk.agent.understanding.reading import Understanding, understand
 from frontdesk.agent.understanding.services import match_provider, match_service
 from frontdesk.agent.understanding.when import PARTS_OF_DAY, WEEKDAYS
 from frontdesk.domain.appointment_details import AppointmentRecord
@@ -215,6 +216,7 @@ class ToolRunner:
             }
             for slot in chosen
         ]
+        self.state.last_offer = [s["slot_id"] for s in slots]
         result: dict[str, Any] = {"slots": slots, "more_available": len(fresh) > len(chosen)}
         if not slots:
             result["note"] = "No openings match. Offer to search other days or times."
@@ -254,35 +256,62 @@ class ToolRunner:
             )
         return appointment
 
-    def _require_confirmation(self, slot: SlotOption | AppointmentRecord, what: str) -> None:
+    def _require_confirmation(
+        self, slot: SlotOption | AppointmentRecord, what: str, handle: str | None = None
+    ) -> None:
+        """The agent's last words named the slot, and the caller said yes to it or (for an offered
+        slot, `handle`) picked it among those offered."""
         agent_said, caller_said = self.conversation.last_exchange()
-        if (
-            not _mentions_slot(agent_said, slot, self.profile)
-            or not understand(caller_said, self.now()).affirm
-        ):
+        heard = understand(caller_said, self.now())
+        agreed = heard.affirm or (handle is not None and not heard.deny and self._picked(heard, handle))
+        if not _mentions_slot(agent_said, slot, self.profile) or not agreed:
             raise ActionRefused(
                 f"Not {what} yet: first read back the day, date, time and provider "
                 f"({describe_slot(slot, self.profile)}) and get a clear yes from the caller."
             )
 
+    def _picked(self, heard: Understanding, handle: str) -> bool:
+        """Whether the caller's words pick exactly this slot of the latest offer: by its place
+        ("the first one", "the earliest") or by its time or day ("the 9 AM", "Thursday")."""
+        offer = self.state.last_offer
+        if handle not in offer:
+            return False
+        if heard.option_index is not None:
+            return -len(offer) <= heard.option_index < len(offer) and offer[heard.option_index] == handle
+        when = heard.when
+        one_day = when.date_from if when.date_from is not None and when.date_from == when.date_to else None
+        if when.at is None and one_day is None:
+            return False
+        starts = {h: self.state.offered[h].start.astimezone(self.profile.tz) for h in offer}
+        matching = [
+            h
+            for h, start in starts.items()
+            if (when.at is None or start.time() == when.at) and (one_day is None or start.date() == one_day)
+        ]
+        return matching == [handle]
+
     async def _book(self, args: BookAppointment) -> dict[str, Any]:
         remember_names(args.patient.first_name, args.patient.last_name)  # never in the call's logs
         slot = self._offered(args.slot_id)
-        self._require_confirmation(slot, "booked")
+        self._require_confirmation(slot, "booked", args.slot_id)
         patient = self.state.patient
         details = args.patient
         if details.phone is None:
             details = details.model_copy(update={"phone": self.state.caller_number})
         appointment = await self.actions.book(slot, details, patient.id if patient else None)
         self.state.record_outcome(Outcome.booked)
-        return {"booked": True, **self._appointment_summary(appointment)}
+        summary = self._appointment_summary(appointment)
+        self.state.booked_here.add(summary["appointment_id"])
+        return {"booked": True, **summary}
 
     async def _reschedule(self, args: RescheduleAppointment) -> dict[str, Any]:
         current = self._appointment(args.appointment_id)
         slot = self._offered(args.slot_id)
-        self._require_confirmation(slot, "rescheduled")
+        self._require_confirmation(slot, "rescheduled", args.slot_id)
         moved = await self.actions.reschedule(current.id, slot)
-        self.state.record_outcome(Outcome.rescheduled)
+        # A booking this call made and then moved ("oh wait, I meant Thursday") is still a booking.
+        booked_here = args.appointment_id in self.state.booked_here
+        self.state.record_outcome(Outcome.booked if booked_here else Outcome.rescheduled)
         return {"rescheduled": True, **self._appointment_summary(moved)}
 
     async def _cancel(self, args: CancelAppointment) -> dict[str, Any]:

@@ -152,3 +152,28 @@ async def test_bad_arguments_get_a_clear_error(runner: ToolRunner) -> None:
     assert result.is_error and "Cleaning" in result.content
     result = await call(runner, "launch_rocket")
     assert result.is_error and "no tool named" in result.content
+
+
+async def test_picking_an_offered_slot_by_its_place_confirms_that_slot_only(
+    runner: ToolRunner, engine: Engine
+) -> None:
+    slots = await offer_slots(runner)
+    assert len(slots) >= 2
+    offer = "I have " + ", or ".join(s["when"] for s in slots) + ". Which would you prefer?"
+    before = appointment_count(engine)
+    say(runner, offer, "the second one")
+    result = await call(runner, "book_appointment", slot_id=slots[0]["slot_id"], patient=PATIENT)
+    assert result.is_error and appointment_count(engine) == before  # they picked another one
+    say(runner, offer, "the second one")
+    result = await call(runner, "book_appointment", slot_id=slots[1]["slot_id"], patient=PATIENT)
+    assert not result.is_error and json.loads(result.content)["booked"] is True
+    assert appointment_count(engine) == before + 1
+
+
+async def test_a_pick_needs_words_that_named_the_slot(runner: ToolRunner, engine: Engine) -> None:
+    slots = await offer_slots(runner)
+    before = appointment_count(engine)
+    say(runner, "I have a few openings next week. Which would you like?", "the first one")
+    result = await call(runner, "book_appointment", slot_id=slots[0]["slot_id"], patient=PATIENT)
+    assert result.is_error and "get a clear yes" in result.content
+    assert appointment_count(engine) == before

@@ -58,6 +58,7 @@ class Entry:
     say: str
     now: datetime
     expect: dict[str, Any]
+    asked: str | None = None  # what the agent had just asked
 
     @property
     def id(self) -> str:
@@ -72,7 +73,9 @@ def _entries() -> list[Entry]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         now = datetime.fromisoformat(data["now"]).replace(tzinfo=TZ)
         for number, item in enumerate(data["utterances"], start=1):
-            entries.append(Entry(path.stem, number, item["say"], now, item.get("expect") or {}))
+            entries.append(
+                Entry(path.stem, number, item["say"], now, item.get("expect") or {}, item.get("asked"))
+            )
     return entries
 
 
@@ -120,7 +123,8 @@ def reading(heard: Understanding) -> dict[str, Any]:
 
 def misreadings(entry: Entry) -> list[str]:
     """Each expected key the understanding gets wrong, as "key: expected != read"."""
-    heard = understand(entry.say, entry.now, VOCABULARY)
+    # As the brain reads an answer to "can I have your name?".
+    heard = understand(entry.say, entry.now, VOCABULARY, name_asked=entry.asked == "name_and_birth_date")
     got = reading(heard)
     wrong = []
     for key, wanted in entry.expect.items():

@@ -48,7 +48,7 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
             r"\b(book|booking|schedule|make|set up|get|need|want|like) (an? |me |in |my )?(new )?appointment",
             3,
         ),
-        (r"\b(book|schedule)\b", 2),
+        (r"(?<!my )(?<!your )(?<!work )(?<!the )\b(book|schedule)\b", 2),
         (r"\b(come in|get in|be seen|see (the|a|dr|doctor)|fit me in|squeeze me in)\b", 2),
         (
             r"\b(do you have|have you got|is there|are there)\b.{0,20}"
@@ -101,7 +101,7 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(are you|you guys|is the (office|clinic)) (open|closed)\b", 3),
         # "do you guys do Saturdays at all?"
         (
-            r"\b(do|are) (you|you guys|y'all) (do|open|work|have)( any)? "
+            r"\b(do|are) (you|you guys|y'all) (do|open|work|have)( any)?( appointments?)?( on)? "
             r"(saturdays?|sundays?|weekends?|evenings?)\b",
             3,
         ),
@@ -132,7 +132,17 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(is it normal|should i (take|be worried|worry|rinse|stop)|is that normal|side effects?)\b", 3),
         (r"\b(medication|medicine|prescription|antibiotics?|ibuprofen|advil|tylenol|painkillers?)\b", 2),
         (r"\b(after (my|the|a|an) (extraction|filling|procedure|surgery|root canal)|stitches)\b", 2),
-        (r"\b(nurse|medical question|clinical question|question for the (dentist|doctor|hygienist))\b", 3),
+        (
+            r"(?<!i'm a )(?<!i am a )(?<!as a )(?<!work as a )\b(nurse|medical question|clinical question|"
+            r"question for the (dentist|doctor|hygienist))\b",
+            3,
+        ),
+        # A swollen face with a fever: the clinical team, not the next free slot.
+        (
+            r"\b(swollen|swelling)\b.{0,80}(?<!no )(?<!not a )(?<!without )(?<!without a )\bfever\b|"
+            r"(?<!no )(?<!not a )(?<!without )(?<!without a )\bfever\b.{0,80}\b(swollen|swelling)\b",
+            4,
+        ),
         (
             r"\b(can|should|may) i (take|use|give)\b.{0,30}\b(ibuprofen|advil|tylenol|motrin|aspirin|"
             r"painkillers?|medication|medicine|antibiotics?)\b",
@@ -196,7 +206,11 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         ),
     ],
     Intent.visit_length: [
-        (r"\bhow long (does|do|will|would|is) (a|an|the|my|it)\b|\bhow much time (does|do|will|should)\b", 5),
+        (
+            r"\bhow long (does|do|will|would|is) (a|an|the|my|it)\b|\bhow much time (does|do|will|should)\b|"
+            r"\bhow long (am i|will i be|would i be|i'll be|i will be)\b",
+            5,
+        ),
     ],
     Intent.my_appointment: [
         (
@@ -210,7 +224,9 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
             r"\b(anything|something) booked\b|\bis my (appointment|cleaning|exam|checkup|filling)\b.{0,30}"
             r"\bstill on\b|\bwhat (day|time) did i book\b|\bcheck what time\b|"
             r"\bremind me (which|what|when)\b|"
-            r"\bdo i have an? \w+ coming up\b|\bwhat time am i (coming|booked|supposed)\b|\bwhens my\b",
+            r"\bdo i have an? \w+ coming up\b|\bstill on the (books|schedule|calendar)\b|"
+            r"\bmake sure i('m| am) still (booked|scheduled|on)\b|"
+            r"\bwhat time am i (coming|booked|supposed)\b|\bwhens my\b",
             4,
         ),
     ],
@@ -294,7 +310,9 @@ _DENY = re.compile(
     r"none of (those|them|these)|neither of|not (those|that one|good)|other (times|options|days)|"
     r"something else|anything else (later|earlier)|that's not right|that's wrong|wrong)\b"
 )
-_NEGATION = re.compile(r"\b(don't|do not|not|never|no|didn't|won't|wouldn't)\s+(\w+\s+){0,2}$")
+_NEGATION = re.compile(
+    r"\b(don't|do not|not|never|no|didn't|won't|wouldn't|instead of|rather than)\s+(\w+\s+){0,2}$"
+)
 _REPEAT = re.compile(
     r"\bwhat were (the|those) (times|options)( again)?\b|\b(read|say|give me) (those|them|that|the times) "
     r"(back|again|one more time)\b|"
@@ -410,7 +428,9 @@ def opt_out_channel(utterance: str) -> Literal["calls", "sms", "all"]:
 
 
 # "Whatever's soonest", "the earliest", "first available": the first slot offered (they are in order).
-_SOONEST = re.compile(r"\b(soonest|earliest|1st available|1st thing you have)\b")
+_SOONEST = re.compile(
+    r"\b(soonest|earliest|1st available|1st thing you have|whichever('s| is| ones?|one's)? (is )?1st)\b"
+)
 
 
 def option_index(text: str) -> int | None:

@@ -15,11 +15,8 @@ _PATTERNS = (
     # "my name is Ana Lopez", "this is John Smith", "her name is Lily Carter"
     (
         re.compile(
-            r"\b(?:my name is|my name's|name is|name's|this is|i am|i'm|it's|its|it is|patient is)\s+"
-            + _SKIP
-            + _WORD
-            + r"\s+"
-            + _WORD
+            r"\b(?:my name is|my name's|my names|name is|name's|this is|i am|i'm|it's|its|it is|"
+            r"patient is)\s+" + _SKIP + _WORD + r"\s+" + _WORD
         ),
         3,
         1,
@@ -191,15 +188,19 @@ _SPELLED_AFTER = re.compile(r"\b([a-z][a-z'\-]+) ([a-z][a-z'\-]+) ((?:[a-z][ \-]
 _SPELLING = re.compile(r"\b[a-z](?:-[a-z])+\b|\bwith (?:an?|one|two|a double) [a-z]\b(?: at the end)?")
 
 
-def extract_name(utterance: str, birth_date_given: bool = False) -> tuple[str, str] | None:
+def extract_name(
+    utterance: str, birth_date_given: bool = False, name_asked: bool = False
+) -> tuple[str, str] | None:
     """(first, last) the utterance gives as a name: the one said most plainly, and of those the
-    last one given (a correction replaces what it corrects). With a birth date given, two words
-    leading the utterance are a name too ("Sandra Lee, oh five, oh seven, sixty-three")."""
+    last one given (a correction replaces what it corrects). With a birth date given, or as the
+    answer to "can I have your name?" (`name_asked`), two words leading the utterance are a name
+    too ("Sandra Lee, oh five, oh seven, sixty-three"; "Nadia Petrov.")."""
     # A name never runs across a sentence's end ("...would work. My birthday's ...").
     text = re.sub(r"(?<!\bdr)(?<!\bmr)(?<!\bms)(?<!\bmrs)[.?!;]+", " | ", utterance.lower())
     plain = re.sub(r"\s+", " ", re.sub(r"[^\w'\-| ]+", " ", text))
     text = re.sub(r"\s+", " ", _SPELLING.sub(" ", plain)).strip()
     found: list[tuple[int, int, str, str]] = []  # (rank, where, first, last)
+    answering = birth_date_given or name_asked
     # "Grace Liu, L I U": a last name spelled right after it is said is a name beyond doubt.
     for m in _SPELLED_AFTER.finditer(plain):
         first, last = m.group(1), m.group(2)
@@ -234,7 +235,7 @@ def extract_name(utterance: str, birth_date_given: bool = False) -> tuple[str, s
             and last not in _FILLERS | _CALENDAR_WORDS
             and first != last
             # "Robert Johnson here": a name said as who is calling.
-            and (dated or (birth_date_given and m.start() == 0) or re.match(r" here\b", rest))
+            and (dated or (answering and m.start() == 0) or re.match(r" here\b", rest))
             and (not cased or _capitalized(utterance, last))  # "Yep, cancel it": no name
         ):
             found.append((2, m.start(1), first, last))

@@ -166,12 +166,15 @@ def _last(values: list[str | None]) -> str | None:
     return next((v for v in reversed(values) if v is not None), None)
 
 
-def understand(utterance: str, now: datetime, vocabulary: ClinicVocabulary | None = None) -> Understanding:
-    """Read one caller utterance whole (see the module's docstring)."""
+def understand(
+    utterance: str, now: datetime, vocabulary: ClinicVocabulary | None = None, name_asked: bool = False
+) -> Understanding:
+    """Read one caller utterance whole (see the module's docstring); `name_asked` when it answers
+    the agent's "can I have your name?"."""
     words = vocabulary or ClinicVocabulary()
     text = normalize(utterance)
     born = parse_date_of_birth(utterance, now.date())
-    name = extract_name(utterance, birth_date_given=born is not None)
+    name = extract_name(utterance, birth_date_given=born is not None, name_asked=name_asked)
     scores = score_intents(_without_name(text, name))
     urgency = read_urgency(text)
     if urgency == Urgency.emergency:

@@ -683,7 +683,12 @@ def _birth_candidates(text: str) -> list[tuple[int, int, int, int, str]]:
         found.append((m.start(), m.end(), int(m.group(1)), int(m.group(2)), m.group(3)))
     # "5 12 1979", "3 21 62": spoken numbers, only as a birth date is given (a cue, or at the end).
     for m in re.finditer(r"\b(\d{1,2}) (\d{1,2}) (\d{4}|\d{2})\b", text):
-        if _CUE.search(text[: m.start()]) or not text[m.end() :].strip(" ."):
+        # ...or ending a sentence: "emily davis, eight thirty eighty eight. I'd like..."
+        if (
+            _CUE.search(text[: m.start()])
+            or not text[m.end() :].strip(" .")
+            or text[m.end() :].startswith(".")
+        ):
             found.append((m.start(), m.end(), int(m.group(1)), int(m.group(2)), m.group(3)))
     return found
 

@@ -1,6 +1,7 @@
 """Booking, moving, cancelling, confirming and looking up appointments: the agent asks only for
 what the task still lacks (service, identity, which appointment, when), searches, offers times,
-and changes nothing without a yes to words that named the slot (the offer, or a read-back)."""
+and changes nothing unless the caller said yes to, or picked, a slot its words named (the offer,
+or a read-back)."""
 
 import re
 from dataclasses import replace
@@ -148,7 +149,10 @@ def _ask_which_appointment(r: Reply) -> None:
         return
     named = [a for a in d.upcoming if slot_fits(a, d.existing_when)]
     if len(d.upcoming) == 1 or (not d.existing_when.is_empty and len(named) == 1):
-        d.appointment_id = (named if len(named) == 1 else d.upcoming)[0]["appointment_id"]
+        appointment = (named if len(named) == 1 else d.upcoming)[0]
+        d.appointment_id = appointment["appointment_id"]
+        if d.task == Task.reschedule:  # which one is moving, said before the new time is asked
+            r.speak(f"I see your {appointment['service'].lower()} on {appointment['when']}.")
         continue_task(r, NOTHING_SAID)
         return
     options = spoken_list([f"your {a['service'].lower()} on {a['when']}" for a in d.upcoming], "or")
@@ -188,10 +192,13 @@ def search(r: Reply, next_options: bool = False) -> None:
         start, end = today, today + timedelta(days=DEFAULT_SEARCH_DAYS)
     windowed = pref.part_of_day or pref.after or pref.before or pref.at
     after, before = pref.time_window() if windowed else (None, None)
-    # "Around 11": 11 itself first, then the hour or so around it, then any time.
-    widen = d.widened - 1 if pref.around is not None else d.widened
-    if pref.around is not None and d.widened == 0:
-        after, before = TimePreference(at=pref.around).time_window()
+    # "Around 11" or "at noon": that time itself first, then the hours around it, then any time.
+    near = pref.around or pref.at
+    widen = d.widened - 1 if near is not None else d.widened
+    if near is not None and d.widened == 0:
+        after, before = TimePreference(at=near).time_window()
+    elif near is not None and d.widened == 1:
+        after, before = _hours_around(near)
     if widen >= 1:
         after = before = None  # the caller's time of day did not fit: any time those days
     if widen >= 2:
@@ -239,11 +246,13 @@ def choose(r: Reply, heard: Understanding) -> bool:
     """Pick the slot the caller chose among those offered; False when they chose none."""
     d = r.dialogue
     chosen: dict[str, str] | None = None
+    picked = False  # named by its place, time or day: as sure as a yes (the tool runner agrees)
     if heard.option_index is not None and -len(d.offered) <= heard.option_index < len(d.offered):
-        chosen = d.offered[heard.option_index]
+        chosen, picked = d.offered[heard.option_index], True
     elif heard.when.at is not None or heard.when.date_from is not None:
         matches = [s for s in d.offered if slot_fits(s, heard.when)]
         chosen = matches[0] if len(matches) == 1 else None
+        picked = chosen is not None
     elif hour := _HOUR_SAID.search(heard.text):
         said = clock_time(int(hour.group(1)))
         at_hour = [s for s in d.offered if _in_hour(s, said)]
@@ -258,10 +267,10 @@ def choose(r: Reply, heard: Understanding) -> bool:
     if chosen is None:
         return False
     d.chosen = chosen
-    if heard.affirm:
-        # The offer named the slot (day, date, time, provider): a yes to it is the caller's
-        # confirmation, as the tool runner checks, so the change is made now. A bare pick ("the
-        # nine o'clock") is read back first.
+    if heard.affirm or picked:
+        # The offer named the slot (day, date, time, provider): a yes to it, or picking it by its
+        # place or time, is the caller's confirmation, as the tool runner checks, so the change is
+        # made now. "Eleven" for an 11:15 slot is read back first.
         act_on_confirmation(r, heard)
         return True
     verb = "move your appointment to" if d.task == Task.reschedule else "book"
@@ -306,14 +315,17 @@ def reconsider(r: Reply, heard: Understanding) -> None:
 
 
 # "The Thursday that same week", "the week after": weeks counted from the appointment being moved.
-_WEEK_OF_APPOINTMENT = re.compile(r"\b(that|the) same week\b|\b(the )?(week after|following week)\b")
+_WEEK_OF_APPOINTMENT = re.compile(
+    r"\b(that|the) same week\b|\b(later|earlier) (in )?that week\b|\b(the )?(week after|following week)\b"
+)
 
 
 def week_of_moved_appointment(r: Reply, heard: Understanding) -> None:
     """On a move, a week named from the appointment ("that same week", "the week after") is the
     appointment's week or the next, and a weekday said with it falls in that week."""
     d = r.dialogue
-    moving = r.state.appointments.get(d.appointment_id or "") if d.task == Task.reschedule else None
+    moving_asked = Task.reschedule in (d.task, _task_of(heard))  # "instead of cancelling, move it"
+    moving = r.state.appointments.get(d.appointment_id or "") if moving_asked else None
     named = _WEEK_OF_APPOINTMENT.search(heard.text)
     if moving is None or named is None:
         return
@@ -330,6 +342,17 @@ def week_of_moved_appointment(r: Reply, heard: Understanding) -> None:
     else:
         start, end = monday, monday + timedelta(days=6)
     d.when = replace(d.when, date_from=start, date_to=end, weekdays=None)
+
+
+def _hours_around(clock: time) -> tuple[time, time]:
+    """The window from an hour and a half before `clock` to an hour and a half after it."""
+    start = datetime.combine(datetime.min.date(), clock)
+    early = max(start - timedelta(minutes=90), start.replace(hour=0, minute=0))
+    return early.time(), min(start + timedelta(minutes=91), start.replace(hour=23, minute=59)).time()
+
+
+def _task_of(heard: Understanding) -> Task | None:
+    return Task(heard.task.value) if heard.task is not None else None
 
 
 def _in_hour(slot: dict[str, str], hour: time) -> bool:

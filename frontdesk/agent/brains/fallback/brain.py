@@ -80,7 +80,8 @@ class FallbackBrain:
             after_tool(r, tool, results[-1])
         else:
             _adopt_call_state(r)
-            heard = understand(context.conversation.last_caller_text(), r.local_now(), r.vocabulary)
+            asked = self.dialogue.awaiting == Awaiting.identity
+            heard = understand(context.conversation.last_caller_text(), r.local_now(), r.vocabulary, asked)
             on_utterance(r, heard)
         for sentence in r.words:
             yield TextDelta(sentence + " ")
@@ -103,6 +104,7 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
     """Act on one caller utterance: safety, then who answered (outbound), then the caller's
     question, then the task, then whatever the agent had asked."""
     d = r.dialogue
+    just_changed, d.just_changed = d.just_changed, None
     if not heard.text:
         r.ask(d.awaiting, "Sorry, I didn't catch that. Could you say it again?")
         return
@@ -134,6 +136,13 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
     d.take_in(heard)
     week_of_moved_appointment(r, heard)
     task = _task_to_start(d, heard)
+    if just_changed is not None and task is None and not heard.when.is_empty and intent not in QUESTIONS:
+        # "Oh wait, I meant Thursday" right after the booking: the appointment just made moves.
+        start_task(r, Task.reschedule)
+        d.appointment_id = just_changed
+        r.speak("No problem, let's move it.")
+        continue_task(r, heard)
+        return
     if intent == Intent.dental_urgent and d.task != Task.book:
         start_urgent_visit(r)
         continue_task(r, heard)
@@ -178,8 +187,10 @@ def _task_to_start(d: Dialogue, heard: Understanding) -> Task | None:
             return task
         return None
     # "I'm after a cleaning, Monday afternoon": a visit named with no other task is a booking.
+    # ...but not "how long does a filling take?" nor "when is my cleaning?".
     named = heard.service is not None and not BOOKED_VISIT.search(heard.text)
-    if d.task is None and named and heard.primary in (None, *QUESTIONS):
+    asks_of_it = heard.primary in (Intent.visit_length, Intent.my_appointment)
+    if d.task is None and named and not asks_of_it and heard.primary in (None, *QUESTIONS):
         return Task.book
     return None
 

@@ -62,6 +62,7 @@ class Dialogue:
     existing_when: TimePreference = field(default_factory=TimePreference)  # the appointment to change
     urgent: bool = False  # a dental urgency: the soonest slot
     same_time: bool = False  # a move asked for at the appointment's own time of day
+    just_changed: str | None = None  # booked or moved by the last action: "oh wait, Thursday" moves it
     first_name: str | None = None
     last_name: str | None = None
     date_of_birth: str | None = None  # ISO

@@ -44,6 +44,8 @@ def escalate(r: Reply, intent: Intent, heard: Understanding) -> None:
             "What would you like me to pass on?",
         )
         return
+    if intent == Intent.human and heard.has(Intent.clinical, 3):
+        intent = Intent.clinical  # "is that normal? can I talk to somebody?": the nurse line
     words, reason = _HANDOFFS[intent]
     r.speak(*words)
     r.use("transfer_to_human", reason=reason.value)

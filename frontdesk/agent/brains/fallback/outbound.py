@@ -145,6 +145,7 @@ def _move(r: Reply, handle: str, heard: Understanding) -> None:
         day = r.state.appointments[handle].start.astimezone(r.profile.tz).date()
         when = when.merge(TimePreference(date_from=day, date_to=day))
     d.when = d.when.merge(when)
+    d.same_time = d.same_time or heard.same_time  # "Wednesday instead, same time"
     continue_task(r, heard)
 
 

@@ -57,6 +57,7 @@ def _after_change(r: Reply, tool: str, data: dict[str, Any]) -> None:
     _refresh_upcoming(r, data, cancelled=tool == "cancel_appointment")
     detail = f" for {data['when']}" if tool != "cancel_appointment" else ""
     booked = tool in ("book_appointment", "reschedule_appointment")
+    d.just_changed = data["appointment_id"] if booked else None
     confirmation = "You'll get a text confirmation shortly." if booked else ""
     if d.carrier_to_check is not None:
         carrier, d.carrier_to_check = d.carrier_to_check, None
@@ -140,7 +141,7 @@ def _after_availability(r: Reply, data: dict[str, Any]) -> None:
     d = r.dialogue
     slots: list[dict[str, str]] = data.get("slots", [])
     if not slots:
-        if d.widened < (4 if d.when.around is not None else 3):
+        if d.widened < (4 if (d.when.around or d.when.at) is not None else 3):
             d.widened += 1
             if d.widened == 1:
                 r.speak("I don't have anything that fits exactly.")
