@@ -42,6 +42,7 @@ class CallState:
     patient: PatientRecord | None = None  # verified by name and date of birth
     offered: dict[str, SlotOption] = field(default_factory=dict)
     last_offer: list[str] = field(default_factory=list)  # the latest search's handles, in order
+    last_search: str | None = None  # the latest search's criteria: the same again asks for more
     appointments: dict[str, AppointmentRecord] = field(default_factory=dict)
     booked_here: set[str] = field(default_factory=set)  # handles of appointments this call booked
     outcome: Outcome | None = None

@@ -190,17 +190,19 @@ class ToolRunner:
         if args.date_to < args.date_from:
             raise ActionRefused("date_to is before date_from; search a range that moves forward in time.")
         after, before = _window(args)
-        options = await self.actions.find_slots(
-            SlotQuery(
-                service_id=service.id,
-                provider_id=provider_id,
-                date_from=args.date_from,
-                date_to=args.date_to,
-                after=after,
-                before=before,
-            )
+        query = SlotQuery(
+            service_id=service.id,
+            provider_id=provider_id,
+            date_from=args.date_from,
+            date_to=args.date_to,
+            after=after,
+            before=before,
         )
-        already = list(self.state.offered.values())
+        options = await self.actions.find_slots(query)
+        # The same search again asks for other times; a new one ("around 9:30") may offer them again.
+        search = repr((query, args.weekdays))
+        already = list(self.state.offered.values()) if search == self.state.last_search else []
+        self.state.last_search = search
         days = {WEEKDAYS.index(d) for d in args.weekdays} if args.weekdays else None
         fresh = [
             o

@@ -187,6 +187,7 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"\b(that's all|that is all|that's it|that's everything|nothing else|no,? that's it|i'm good)\b", 3),
         (r"^(no )?(thanks|thank you)( so much| very much)?$", 2),
         (r"\b(i'll think about it|i'll call (you )?back|i'll get back to you|that's all i needed)\b", 3),
+        (r"\bsee you (then|soon|there|tomorrow|next week|on \w+|\w+day)\b", 3),
     ],
     Intent.bot_question: [
         (
@@ -225,6 +226,8 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
             r"\bstill on\b|\bwhat (day|time) did i book\b|\bcheck what time\b|"
             r"\bremind me (which|what|when)\b|"
             r"\bdo i have an? \w+ coming up\b|\bstill on the (books|schedule|calendar)\b|"
+            r"\bdouble.?check(ing)? (that )?i('m| am) still\b|\bi('m| am) still on for\b|"
+            r"\blost (the|my) (little )?(appointment )?(card|reminder)\b|"
             r"\bmake sure i('m| am) still (booked|scheduled|on)\b|"
             r"\bwhat time am i (coming|booked|supposed)\b|\bwhens my\b",
             4,
@@ -232,7 +235,8 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
     ],
     Intent.message: [
         (
-            r"\b(leave|take) (a |her a |him a )?message\b|\bpass (that|it|this|something|a message|the \w+)"
+            r"\b(leave|take) (a |her a |him a )?message\b|\bpass (a|the) message\b|"
+            r"\bpass (that|it|this|something|a message|the \w+)"
             r"( \w+)? (along|on)\b|\b(give|get) (her|him|them|the dentist|the doctor|dr \w+|doctor \w+) "
             r"(a|the) message\b",
             4,

@@ -171,6 +171,14 @@ _NOT_NAMES = {
     "appointment",
     "cleaning",
     "checkup",
+    # "it's definitely been a while", "I'm really sorry": words that follow "it's" or "I'm"
+    "definitely",
+    "probably",
+    "totally",
+    "literally",
+    "already",
+    "been",
+    "gonna",
 }
 
 

@@ -98,9 +98,15 @@ def _mentions(text: str, phrase: str) -> list[int]:
     ]
 
 
+# "At my last cleaning they said I need a filling": the visit asked for is not the one recalled.
+_PAST_VISIT = re.compile(
+    r"\b((at|during|after) )?(my|the|your) (last|previous|recent) \w+\b|\b(at|during|after) my \w+\b"
+)
+
+
 def match_service(text: str, services: dict[str, str]) -> str | None:
     """The slug of the service an utterance asks for, among the clinic's {slug: name}."""
-    text = normalize(text)
+    text = _PAST_VISIT.sub(" ", normalize(text))
     found = [
         (start, slug)
         for slug, name in services.items()

@@ -117,7 +117,11 @@ class TimePreference:
             merged = replace(
                 merged, date_from=newer.date_from, date_to=newer.date_to, weekdays=newer.weekdays
             )
-        if newer.part_of_day or newer.after or newer.before or newer.at:
+        clock = merged.at or merged.around
+        only_part = newer.part_of_day and not (newer.after or newer.before or newer.at)
+        if only_part and clock is not None and _in_part(clock, newer.part_of_day):
+            pass  # "at ten... I can drive him that morning": the time said stands
+        elif newer.part_of_day or newer.after or newer.before or newer.at:
             merged = replace(
                 merged,
                 part_of_day=newer.part_of_day,
@@ -152,6 +156,11 @@ class TimePreference:
             return False
         start, end = self.time_window()
         return start <= local_start.time().replace(second=0, microsecond=0) < end
+
+
+def _in_part(clock: time, part: PartOfDay | None) -> bool:
+    start, end = PARTS_OF_DAY[part] if part else (time(0, 0), time(23, 59))
+    return start <= clock < end
 
 
 def _fuzzy(word: str, choices: list[str], cutoff: float) -> int | None:
@@ -561,6 +570,21 @@ _SLIPS = (
         " ",
     ),
     _LIKE_HOUR,
+    # "Good morning, I'd like a consultation": a greeting, not a wish for the morning.
+    (
+        re.compile(
+            r"(?:^\W*|(?<=[.,!?] )|(?<=\bhi )|(?<=\bhello )|(?<=\bhey )|(?<=\byes ))"
+            r"good (morning|afternoon|evening)\b"
+        ),
+        " ",
+    ),
+    # "nine or so": around nine.
+    (
+        re.compile(
+            r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|[1-9]|1[0-2]) or so\b"
+        ),
+        r"around \1",
+    ),
     # "like three-ish", "3ish": around that hour.
     (
         re.compile(

@@ -118,7 +118,8 @@ def identify_or_ask(r: Reply) -> None:
         )
         return
     d.identity_asks += 1
-    if d.identity_asks > MAX_IDENTITY_ASKS:
+    # An urgent visit does not wait on details that do not come: a person takes it sooner.
+    if d.identity_asks > (1 if d.urgent else MAX_IDENTITY_ASKS):
         r.speak("I'm sorry, I'm having trouble getting your details.")
         offer_human(r)
         return
@@ -316,8 +317,10 @@ def reconsider(r: Reply, heard: Understanding) -> None:
 
 # "The Thursday that same week", "the week after": weeks counted from the appointment being moved.
 _WEEK_OF_APPOINTMENT = re.compile(
-    r"\b(that|the) same week\b|\b(later|earlier) (in )?that week\b|\b(the )?(week after|following week)\b"
+    r"\b(that|the) same week\b|\b(later|earlier) (in )?that week\b|\b(the )?(week after|following week)\b|"
+    r"\b(push|move|put|bump) it (back |out )?(by )?(a|one) week\b|\ba week later\b"
 )
+_ONE_WEEK_ON = re.compile(r"\b(a|one) week\b|\bweek later\b")
 
 
 def week_of_moved_appointment(r: Reply, heard: Understanding) -> None:
@@ -330,6 +333,11 @@ def week_of_moved_appointment(r: Reply, heard: Understanding) -> None:
     if moving is None or named is None:
         return
     day = moving.start.astimezone(r.profile.tz).date()
+    if _ONE_WEEK_ON.search(named.group(0)):  # "push it back a week": the same weekday, a week on
+        d.when = replace(
+            d.when, date_from=day + timedelta(days=7), date_to=day + timedelta(days=7), weekdays=None
+        )
+        return
     monday = day - timedelta(days=day.weekday())
     if "after" in named.group(0) or "following" in named.group(0):
         monday += timedelta(days=7)
