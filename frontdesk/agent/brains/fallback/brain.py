@@ -39,7 +39,7 @@ from frontdesk.agent.brains.fallback.outbound import (
     on_appointment_answer,
     preset_call_appointment,
 )
-from frontdesk.agent.brains.fallback.questions import answer_question, check_insurance
+from frontdesk.agent.brains.fallback.questions import answer_question, check_insurance, direct_answer
 from frontdesk.agent.brains.fallback.reply import Reply
 from frontdesk.agent.brains.fallback.tool_results import after_tool
 from frontdesk.agent.conversation import ToolResultBlock
@@ -130,6 +130,12 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
         _answer_pending(r, heard)
         return
     outbound_answer = d.awaiting in (Awaiting.appointment_answer, Awaiting.change_choice)
+    words = direct_answer(r, intent, heard) if outbound_answer and intent in QUESTIONS else None
+    if words is not None and heard.affirm and r.state.call_appointment() is not None:
+        # "Yes, I'll be there. What's the suite number?": answered, and the yes still confirms.
+        r.speak(words)
+        if on_appointment_answer(r, heard):
+            return
     if outbound_answer and intent not in QUESTIONS and on_appointment_answer(r, heard):
         return
     preset_call_appointment(r, intent)

@@ -29,7 +29,7 @@ _WHICH_CARRIERS = re.compile(
 def answer_question(r: Reply, question: Intent, heard: Understanding) -> None:
     """Answer one of the QUESTIONS intents; a carrier asked about in the same breath ("what time
     do you close Saturday, and do you take MetLife?") is checked right after."""
-    words = _direct_answer(r, question, heard)
+    words = direct_answer(r, question, heard)
     if words is not None and heard.carrier is not None:
         r.speak(words)
         check_insurance(r, heard)  # its answer resumes the call
@@ -43,7 +43,8 @@ def answer_question(r: Reply, question: Intent, heard: Understanding) -> None:
         check_insurance(r, heard)
 
 
-def _direct_answer(r: Reply, question: Intent, heard: Understanding) -> str | None:
+def direct_answer(r: Reply, question: Intent, heard: Understanding) -> str | None:
+    """The answer to a question the profile answers at once (no tool), or None."""
     match question:
         case Intent.visit_length:
             return _visit_length(r, heard.service or r.dialogue.service)
