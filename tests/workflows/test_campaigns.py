@@ -261,12 +261,14 @@ async def test_a_thousand_targets_paced_once_each_respecting_opt_outs(stack: Cam
     )
     gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     # 20 calls a minute: 3 s between starts in workflow time. The server stamps a child's start
-    # when the parent's workflow task completes, which a busy machine delays by tens of ms (one
-    # gap measured 2.941 s under two busy loops): the pace holds over the whole run (the first
-    # start's delay, spread over ~990 gaps, is under a millisecond), and no two starts ever come
-    # close together.
+    # when the parent's workflow task completes, which a busy machine delays (by tens of ms, and
+    # once by two seconds under a full suite with two busy loops, leaving a 1 s gap after it): the
+    # pace holds over the whole run (the first start's delay, spread over ~990 gaps, is under a
+    # millisecond), and starts do not come in bursts: a late stamp shortens one gap, a limiter
+    # that let calls through together would shorten many.
     assert (starts[-1] - starts[0]) / len(gaps) >= timedelta(seconds=3) - timedelta(milliseconds=1)
-    assert min(gaps) >= timedelta(seconds=2.5)
+    short = [gap for gap in gaps if gap < timedelta(seconds=2.5)]
+    assert len(short) <= len(gaps) // 100, short
     history = [event async for event in handle.fetch_history_events()]
     assert len(history) < 20_000  # continued as new: each run's history stays bounded
     description = await handle.describe()
