@@ -65,6 +65,25 @@ def describe_slot(slot: SlotOption | AppointmentRecord, profile: ClinicProfile) 
     return f"{speak_date(local)} at {speak_time(local.time())}{who}"
 
 
+def picked_slot(state: CallState, heard: Understanding, profile: ClinicProfile) -> str | None:
+    """The handle of the one slot of the latest offer the caller's words pick: by its place ("the
+    first one", "the earliest") or by its time or day ("the 9 AM", "Thursday"); None if none or
+    several."""
+    offer = state.last_offer
+    if heard.option_index is not None:
+        return offer[heard.option_index] if -len(offer) <= heard.option_index < len(offer) else None
+    when = heard.when
+    if when.at is None and when.day is None:
+        return None
+    matching = [
+        handle
+        for handle in offer
+        if (when.at is None or state.offered[handle].start.astimezone(profile.tz).time() == when.at)
+        and (when.day is None or state.offered[handle].start.astimezone(profile.tz).date() == when.day)
+    ]
+    return matching[0] if len(matching) == 1 else None
+
+
 def appointment_summary(
     handle: str, appointment: AppointmentRecord, profile: ClinicProfile
 ) -> dict[str, str]:
@@ -265,32 +284,13 @@ class ToolRunner:
         slot, `handle`) picked it among those offered."""
         agent_said, caller_said = self.conversation.last_exchange()
         heard = understand(caller_said, self.now())
-        agreed = heard.affirm or (handle is not None and not heard.deny and self._picked(heard, handle))
+        picked = handle is not None and picked_slot(self.state, heard, self.profile) == handle
+        agreed = heard.affirm or (picked and not heard.deny)
         if not _mentions_slot(agent_said, slot, self.profile) or not agreed:
             raise ActionRefused(
                 f"Not {what} yet: first read back the day, date, time and provider "
                 f"({describe_slot(slot, self.profile)}) and get a clear yes from the caller."
             )
-
-    def _picked(self, heard: Understanding, handle: str) -> bool:
-        """Whether the caller's words pick exactly this slot of the latest offer: by its place
-        ("the first one", "the earliest") or by its time or day ("the 9 AM", "Thursday")."""
-        offer = self.state.last_offer
-        if handle not in offer:
-            return False
-        if heard.option_index is not None:
-            return -len(offer) <= heard.option_index < len(offer) and offer[heard.option_index] == handle
-        when = heard.when
-        one_day = when.date_from if when.date_from is not None and when.date_from == when.date_to else None
-        if when.at is None and one_day is None:
-            return False
-        starts = {h: self.state.offered[h].start.astimezone(self.profile.tz) for h in offer}
-        matching = [
-            h
-            for h, start in starts.items()
-            if (when.at is None or start.time() == when.at) and (one_day is None or start.date() == one_day)
-        ]
-        return matching == [handle]
 
     async def _book(self, args: BookAppointment) -> dict[str, Any]:
         remember_names(args.patient.first_name, args.patient.last_name)  # never in the call's logs

@@ -93,7 +93,7 @@ def _part_of_day(heard: Understanding) -> str | None:
 def reading(heard: Understanding) -> dict[str, Any]:
     """The understanding in the corpus's terms."""
     when = heard.when if not heard.when.is_empty else heard.existing_when  # the day named, old or new
-    day = when.date_from if when.date_from is not None and when.date_from == when.date_to else None
+    day = when.day
     if when.weekdays is not None and len(when.weekdays) == 1:
         weekday: str | None = WEEKDAYS[next(iter(when.weekdays))]
     else:

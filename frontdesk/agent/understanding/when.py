@@ -107,6 +107,11 @@ class TimePreference:
         """True when the utterance said nothing about when."""
         return self == TimePreference()
 
+    @property
+    def day(self) -> date | None:
+        """The one date wished for, when the wish is a single day."""
+        return self.date_from if self.date_from is not None and self.date_from == self.date_to else None
+
     def merge(self, newer: "TimePreference") -> "TimePreference":
         """This preference refined by a newer one; the newer one's fields win where set.
 
@@ -525,12 +530,13 @@ def _times(text: str) -> TimePreference:
     return TimePreference(part_of_day=part, after=after, before=before, at=at, around=around)
 
 
+# An hour said alone, in words or digits ("three", "3"), for the approximate times below.
+_HOUR_WORD = r"(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|[1-9]|1[0-2])"
 # "A little later, like three?": around that hour (not "I'd like two", "like 3 teeth").
 _LIKE_HOUR = (
     re.compile(
-        r"(?<!would )(?<!i'd )(?<!we'd )\blike (one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-        r"twelve|[1-9]|1[0-2])\b(?! (of|appointments?|people|kids|children|minutes|hours|days|weeks|months|"
-        r"years|times|teeth|visits))"
+        r"(?<!would )(?<!i'd )(?<!we'd )\blike " + _HOUR_WORD + r"\b(?! (of|appointments?|people|kids|"
+        r"children|minutes|hours|days|weeks|months|years|times|teeth|visits))"
     ),
     r"around \1",
 )
@@ -579,20 +585,9 @@ _SLIPS = (
         " ",
     ),
     # "nine or so": around nine.
-    (
-        re.compile(
-            r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|[1-9]|1[0-2]) or so\b"
-        ),
-        r"around \1",
-    ),
+    (re.compile(r"\b" + _HOUR_WORD + r" or so\b"), r"around \1"),
     # "like three-ish", "3ish": around that hour.
-    (
-        re.compile(
-            r"\b(?:like |at |about |around )?([1-9]|1[0-2]|one|two|three|four|five|six|seven|eight|nine|ten|"
-            r"eleven|twelve)[- ]?ish\b"
-        ),
-        r"around \1",
-    ),
+    (re.compile(r"\b(?:like |at |about |around )?" + _HOUR_WORD + r"[- ]?ish\b"), r"around \1"),
     (re.compile(r"\bto morrow\b"), "tomorrow"),
     (re.compile(r"\b(\w+day)-?ish\b"), r"\1"),
     (

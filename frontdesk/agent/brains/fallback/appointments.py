@@ -21,6 +21,7 @@ from frontdesk.agent.brains.fallback.escalation import offer_human
 from frontdesk.agent.brains.fallback.phrases import ANYTHING_ELSE, spoken_list, spoken_offers
 from frontdesk.agent.brains.fallback.reply import Reply
 from frontdesk.agent.clinic_profile import speak_date, speak_time
+from frontdesk.agent.tool_runner import picked_slot
 from frontdesk.agent.understanding.intents import Intent
 from frontdesk.agent.understanding.reading import NEW_TIME, Understanding
 from frontdesk.agent.understanding.when import WEEKDAYS, TimePreference, clock_time
@@ -247,13 +248,11 @@ def choose(r: Reply, heard: Understanding) -> bool:
     """Pick the slot the caller chose among those offered; False when they chose none."""
     d = r.dialogue
     chosen: dict[str, str] | None = None
-    picked = False  # named by its place, time or day: as sure as a yes (the tool runner agrees)
     if heard.option_index is not None and -len(d.offered) <= heard.option_index < len(d.offered):
-        chosen, picked = d.offered[heard.option_index], True
+        chosen = d.offered[heard.option_index]
     elif heard.when.at is not None or heard.when.date_from is not None:
         matches = [s for s in d.offered if slot_fits(s, heard.when)]
         chosen = matches[0] if len(matches) == 1 else None
-        picked = chosen is not None
     elif hour := _HOUR_SAID.search(heard.text):
         said = clock_time(int(hour.group(1)))
         at_hour = [s for s in d.offered if _in_hour(s, said)]
@@ -268,6 +267,8 @@ def choose(r: Reply, heard: Understanding) -> bool:
     if chosen is None:
         return False
     d.chosen = chosen
+    # Named by its place, time or day: as sure as a yes, by the tool runner's own reading of a pick.
+    picked = picked_slot(r.state, heard, r.profile) == chosen["slot_id"]
     if heard.affirm or picked:
         # The offer named the slot (day, date, time, provider): a yes to it, or picking it by its
         # place or time, is the caller's confirmation, as the tool runner checks, so the change is
@@ -342,9 +343,8 @@ def week_of_moved_appointment(r: Reply, heard: Understanding) -> None:
     if "after" in named.group(0) or "following" in named.group(0):
         monday += timedelta(days=7)
     wish = heard.when
-    one_day = wish.date_from if wish.date_from is not None and wish.date_from == wish.date_to else None
     weekdays = sorted(wish.weekdays) if wish.weekdays else []
-    weekday = one_day.weekday() if one_day else (weekdays[0] if len(weekdays) == 1 else None)
+    weekday = wish.day.weekday() if wish.day else (weekdays[0] if len(weekdays) == 1 else None)
     if weekday is not None:
         start = end = monday + timedelta(days=weekday)
     else:
@@ -375,7 +375,6 @@ def slot_fits(slot: dict[str, str], when: TimePreference) -> bool:
     text = slot["when"].lower()
     if when.at is not None and f"at {speak_time(when.at).lower()}" not in text:
         return False
-    if when.date_from is not None and when.date_from == when.date_to:
-        day = datetime.combine(when.date_from, datetime.min.time())
-        return speak_date(day).lower() in text
+    if when.day is not None:
+        return speak_date(datetime.combine(when.day, datetime.min.time())).lower() in text
     return True
