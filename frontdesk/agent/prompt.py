@@ -18,7 +18,7 @@ from typing import Any
 from frontdesk.agent.acknowledgements import OPENERS
 from frontdesk.agent.call_state import CallState
 from frontdesk.agent.clinic_profile import ClinicProfile, speak_date, speak_time
-from frontdesk.domain.clinic_settings import AfterHoursPolicy
+from frontdesk.domain.clinic_settings import AfterHoursPolicy, DentalUrgencyPolicy
 
 CACHE_CONTROL: dict[str, str] = {"type": "ephemeral"}
 
@@ -71,7 +71,8 @@ returned. If none suit the caller, search again with other days, times or provid
 - Before booking or rescheduling, read back the day, date, time and provider in one sentence (the \
 weekday, the month and day, the time, the provider's name) and ask whether that is right. Call \
 book_appointment or reschedule_appointment only after the caller says yes to that read-back. \
-Confirm a cancellation the same way before cancel_appointment.
+Confirm a cancellation the same way before cancel_appointment, unless the caller asked outright \
+to cancel the one appointment you had just named. After a cancellation, offer to book another time.
 - To book a new patient you need their first and last name and date of birth; the calling number \
 is used as their phone unless they give another.
 - Verify the caller with identify_patient before you discuss, confirm, move or cancel an existing \
@@ -86,6 +87,8 @@ they accept, transfer_to_human with reason distress.
 - A medical emergency (trouble breathing or swallowing, heavy bleeding, swelling spreading to the \
 eye or throat, chest pain, a serious injury): tell the caller to hang up and dial 911 now; then \
 offer a person.
+- A dental urgency that is no emergency (a knocked-out or broken tooth, severe pain, swelling): \
+{dental_urgency}
 - If the caller asks for a person: {human_request}
 - Anything you cannot handle, or are unsure about: transfer_to_human with reason out_of_scope. \
 Never guess, and never make up prices, policies or facts about the clinic.
@@ -105,6 +108,14 @@ _HUMAN_REQUEST = {
     AfterHoursPolicy.transfer_anyway: (
         "transfer_to_human with reason caller_request, whether or not the clinic is open."
     ),
+}
+
+
+_DENTAL_URGENCY = {
+    DentalUrgencyPolicy.book_soonest: (
+        "offer the soonest slots, for an exam unless the caller names the visit."
+    ),
+    DentalUrgencyPolicy.clinical_line: "transfer_to_human with reason clinical at once.",
 }
 
 
@@ -147,7 +158,11 @@ def _static_prefix(profile: ClinicProfile) -> str:
     style = _STYLE.format(openers=", ".join(f'"{opener}"' for opener in OPENERS))
     if profile.style_notes and profile.style_notes.strip():
         style += f"\n- The clinic asks: {profile.style_notes.strip()}"
-    rules = _RULES.format(human_request=_HUMAN_REQUEST[profile.escalation.after_hours_policy])
+    escalation = profile.escalation
+    rules = _RULES.format(
+        human_request=_HUMAN_REQUEST[escalation.after_hours_policy],
+        dental_urgency=_DENTAL_URGENCY[escalation.dental_urgency],
+    )
     return "\n\n".join([identity, style, _clinic_facts(profile), _ACTIONS, rules])
 
 
@@ -226,7 +241,8 @@ or message, say goodbye and call end_call.
             f"""\
 - If they will come, call confirm_appointment with appointment_id {handle}. If they need another \
 time, find one with get_availability and move it with reschedule_appointment; if they want to \
-cancel it, use cancel_appointment (read back first, as always). This appointment needs no \
+cancel it, use cancel_appointment (their asking outright to cancel it, once you have named it, \
+is their confirmation). This appointment needs no \
 identify_patient; any other appointment does."""
         )
     lines.append(

@@ -2,7 +2,8 @@
 
 The rules that must hold whatever the model writes live here, in code: a booking names a slot
 this call's availability search returned, the caller said yes to it (or picked it from an offer
-that named it: "the first one", "the 9 AM") in their last turn, existing
+that named it: "the first one", "the 9 AM") in their last turn, a cancellation follows a yes to
+its read-back or a cancel asked outright of the one appointment the agent had just named, existing
 appointments are only touched after the patient was identified (or, on an outbound call, when it
 is the appointment the call is about), a confirmation follows the patient's yes, an opt-out is
 for the call's own number, and a transfer goes to the number the clinic configured for its reason.
@@ -82,6 +83,27 @@ def picked_slot(state: CallState, heard: Understanding, profile: ClinicProfile) 
         and (when.day is None or state.offered[handle].start.astimezone(profile.tz).date() == when.day)
     ]
     return matching[0] if len(matching) == 1 else None
+
+
+# "What happens if I cancel?", "should I cancel it?": asking about cancelling asks for no cancel.
+_ABOUT_CANCELLING = re.compile(r"\b(what happens|what if|should i|if i|fee|charge|polic(y|ies))\b|\?\s*$")
+
+
+def cancel_asked_outright(
+    state: CallState, profile: ClinicProfile, agent_said: str, heard: Understanding, handle: str
+) -> bool:
+    """Whether the caller asked outright to cancel the appointment `handle` just after the agent
+    named it and no other ("I'm calling about your filling on Tuesday ..." - "I'll have to cancel
+    that one"): the request then names what it cancels, as a yes to a read-back does."""
+    appointment = state.appointments[handle]
+    others = (a for h, a in state.appointments.items() if h != handle and a.status in ("booked", "confirmed"))
+    return (
+        heard.primary == Intent.cancel
+        and not heard.deny
+        and _ABOUT_CANCELLING.search(heard.text.lower()) is None
+        and _mentions_slot(agent_said, appointment, profile)
+        and not any(_mentions_slot(agent_said, other, profile) for other in others)
+    )
 
 
 def appointment_summary(
@@ -318,7 +340,10 @@ class ToolRunner:
 
     async def _cancel(self, args: CancelAppointment) -> dict[str, Any]:
         current = self._appointment(args.appointment_id)
-        self._require_confirmation(current, "cancelled")
+        agent_said, caller_said = self.conversation.last_exchange()
+        heard = understand(caller_said, self.now())
+        if not cancel_asked_outright(self.state, self.profile, agent_said, heard, args.appointment_id):
+            self._require_confirmation(current, "cancelled")
         cancelled = await self.actions.cancel(current.id)
         self.state.record_outcome(Outcome.cancelled)
         return {"cancelled": True, **self._appointment_summary(cancelled)}

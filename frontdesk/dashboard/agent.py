@@ -24,6 +24,7 @@ from frontdesk.domain.clinic_settings import (
     MAX_RETENTION_DAYS,
     MIN_RETENTION_DAYS,
     AfterHoursPolicy,
+    DentalUrgencyPolicy,
     EndOfTurnProfile,
     Weekday,
 )
@@ -62,6 +63,7 @@ def form_to_patch(form: FormData) -> ClinicSettingsPatch:
     data["escalation"] = {
         **{name: reader.text(name) or None for name in NUMBERS},
         "after_hours_policy": reader.text("after_hours_policy"),
+        "dental_urgency": reader.text("dental_urgency"),
         "callback_on_dropped_call": reader.checked("callback_on_dropped_call"),
     }
     data["booking_rules"] = {name: reader.whole_number(name) for name in BOOKING}
@@ -95,6 +97,7 @@ def form_values(clinic: ClinicOut) -> dict[str, str]:
     for name in NUMBERS:
         values[name] = getattr(escalation, name) or ""
     values["after_hours_policy"] = escalation.after_hours_policy.value
+    values["dental_urgency"] = escalation.dental_urgency.value
     values["callback_on_dropped_call"] = "on" if escalation.callback_on_dropped_call else ""
     for name in BOOKING:
         values[name] = str(getattr(clinic.booking_rules, name))
@@ -124,6 +127,7 @@ def _form_page(
         weekdays=list(Weekday),
         profiles=list(EndOfTurnProfile),
         policies=list(AfterHoursPolicy),
+        urgency_policies=list(DentalUrgencyPolicy),
         retention_range=(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS),
         status_code=status_code,
     )

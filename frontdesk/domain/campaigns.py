@@ -11,7 +11,16 @@ from sqlalchemy.engine import Engine
 from frontdesk.domain.appointment_details import describe_appointment
 from frontdesk.domain.campaign_settings import CampaignAudience, CampaignKind, CampaignPlan
 from frontdesk.domain.database import write_scope
-from frontdesk.domain.models import Appointment, Campaign, CampaignTarget, Clinic, Patient, utcnow
+from frontdesk.domain.models import (
+    Appointment,
+    AppointmentStatus,
+    Campaign,
+    CampaignTarget,
+    Clinic,
+    Patient,
+    Service,
+    utcnow,
+)
 from frontdesk.domain.repository import ClinicRepository
 
 # The words a campaign says and texts when its message is left empty.
@@ -36,7 +45,7 @@ CALL_ENDED_SIGNAL: Final = "call_ended"
 # Why the clinic calls, as the agent says it ("I'm calling about ..."), when no appointment is named.
 PURPOSES: Final = {
     CampaignKind.reminder: "your upcoming appointment",
-    CampaignKind.recall: "your regular check-up, which is due",
+    CampaignKind.recall: "your regular check-up, which is due",  # for a patient with no past visit
     CampaignKind.follow_up: "a quick follow-up after your recent visit",
 }
 
@@ -73,9 +82,22 @@ def outbound_context(repo: ClinicRepository, target_id: uuid.UUID) -> OutboundCo
     if appointment is not None:
         details = describe_appointment(repo, appointment)
         purpose = f"a reminder of your {details.service.lower()} on {details.when} with {details.provider}"
+    elif campaign.kind == CampaignKind.recall:
+        purpose = recall_purpose(repo, patient.id)
     numbers = repo.phone_numbers()
     voicemail = voicemail_message(clinic, patient, campaign, numbers[0].e164 if numbers else None)
     return OutboundContext(campaign.kind, purpose, voicemail, target.appointment_id, patient.id)
+
+
+def recall_purpose(repo: ClinicRepository, patient_id: uuid.UUID) -> str:
+    """What a recall calls the patient back for: the visit they last had (a patient whose last
+    visit was a cleaning is due the next cleaning), as a practice's recall list counts from the
+    last visit of that kind; the regular check-up when they have none on record."""
+    done = repo.appointments(patient_id=patient_id, statuses=[AppointmentStatus.completed])
+    if not done:
+        return PURPOSES[CampaignKind.recall]
+    service = repo.require(Service, done[-1].service_id)
+    return f"your regular {service.name.lower()}, which is due"
 
 
 def voicemail_message(

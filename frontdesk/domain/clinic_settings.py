@@ -89,6 +89,14 @@ class AfterHoursPolicy(StrEnum):
     transfer_anyway = "transfer_anyway"
 
 
+class DentalUrgencyPolicy(StrEnum):
+    """What the agent does for a dental urgency (a knocked-out or broken tooth, severe pain,
+    swelling) that is no medical emergency: a medical emergency always gets 911 first."""
+
+    book_soonest = "book_soonest"  # the soonest free slot, booked on the call
+    clinical_line = "clinical_line"  # a transfer to the clinical (on-call) number
+
+
 class EscalationRules(BaseModel):
     """Where humans are reached, per reason for a transfer."""
 
@@ -96,6 +104,7 @@ class EscalationRules(BaseModel):
     billing_number: E164 | None = None
     clinical_number: E164 | None = None
     after_hours_policy: AfterHoursPolicy = AfterHoursPolicy.take_message
+    dental_urgency: DentalUrgencyPolicy = DentalUrgencyPolicy.book_soonest
     callback_on_dropped_call: bool = True
 
 

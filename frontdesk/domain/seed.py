@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from frontdesk.domain.clinic_settings import (
     AfterHoursPolicy,
     BookingRules,
+    DentalUrgencyPolicy,
     EndOfTurnProfile,
     EscalationRules,
     InsuranceCarriers,
@@ -179,6 +180,7 @@ def _demo_clinic(slug: str) -> Clinic:
             billing_number="+15550100002",
             clinical_number="+15550100003",
             after_hours_policy=AfterHoursPolicy.take_message,
+            dental_urgency=DentalUrgencyPolicy.book_soonest,
         ),
         booking_rules=BookingRules(
             min_lead_minutes=120, horizon_days=60, buffer_minutes=10, slot_step_minutes=15

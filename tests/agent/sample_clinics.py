@@ -7,6 +7,7 @@ from frontdesk.agent.clinic_profile import ClinicProfile, ProviderInfo, ServiceI
 from frontdesk.domain.clinic_settings import (
     AfterHoursPolicy,
     BookingRules,
+    DentalUrgencyPolicy,
     EscalationRules,
     OpeningHours,
     TimeRange,
@@ -58,7 +59,8 @@ def bright_smile() -> ClinicProfile:
 
 
 def harbor() -> ClinicProfile:
-    """Harbor Family Dentistry in Los Angeles: agent Leo, shorter Fridays, transfers after hours."""
+    """Harbor Family Dentistry in Los Angeles: agent Leo, shorter Fridays, transfers after hours
+    and sends a dental urgency to its clinical line."""
     whitening = ServiceInfo(id=uuid.uuid4(), slug="whitening", name="Teeth whitening", duration_minutes=90)
     haddad = ProviderInfo(
         id=uuid.uuid4(),
@@ -79,7 +81,9 @@ def harbor() -> ClinicProfile:
         style_notes="Mention that parking behind the building is free when giving directions.",
         opening_hours=OpeningHours(days=days),
         escalation=EscalationRules(
-            transfer_number="+15550200201", after_hours_policy=AfterHoursPolicy.transfer_anyway
+            transfer_number="+15550200201",
+            after_hours_policy=AfterHoursPolicy.transfer_anyway,
+            dental_urgency=DentalUrgencyPolicy.clinical_line,
         ),
         booking_rules=BookingRules(),
         accepted_insurance=[],

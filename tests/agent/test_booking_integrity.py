@@ -177,3 +177,36 @@ async def test_a_pick_needs_words_that_named_the_slot(runner: ToolRunner, engine
     result = await call(runner, "book_appointment", slot_id=slots[0]["slot_id"], patient=PATIENT)
     assert result.is_error and "get a clear yes" in result.content
     assert appointment_count(engine) == before
+
+
+async def test_a_cancel_asked_outright_needs_the_one_appointment_just_named(
+    runner: ToolRunner, engine: Engine
+) -> None:
+    slots = await offer_slots(runner)
+    for slot in slots[:2]:
+        say(runner, f"Just to confirm: a cleaning on {slot['when']}. Shall I book it?", "yes")
+        assert not (await call(runner, "book_appointment", slot_id=slot["slot_id"], patient=PATIENT)).is_error
+    found = json.loads((await call(runner, "identify_patient", **PATIENT)).content)
+    first, second = found["upcoming"]
+
+    def status(appointment: dict[str, str]) -> str:
+        with Session(engine) as session:
+            row = session.get(Appointment, runner.state.appointments[appointment["appointment_id"]].id)
+            assert row is not None
+            return row.status
+
+    # Both named: "I'll have to cancel that one" does not say which.
+    both = f"I see your cleaning on {first['when']} and another on {second['when']}."
+    say(runner, both, "I'll have to cancel that one")
+    refused = await call(runner, "cancel_appointment", appointment_id=first["appointment_id"])
+    assert refused.is_error and "get a clear yes" in refused.content
+    # A question about cancelling asks for no cancel.
+    say(runner, f"I see your cleaning on {first['when']}.", "what happens if I cancel that one?")
+    assert (await call(runner, "cancel_appointment", appointment_id=first["appointment_id"])).is_error
+    # Nor does a cancel asked of the one just named reach the other appointment.
+    say(runner, f"I see your cleaning on {first['when']}.", "I'll have to cancel that one, sorry")
+    assert (await call(runner, "cancel_appointment", appointment_id=second["appointment_id"])).is_error
+    assert (status(first), status(second)) == ("booked", "booked")
+    cancelled = await call(runner, "cancel_appointment", appointment_id=first["appointment_id"])
+    assert not cancelled.is_error and json.loads(cancelled.content)["cancelled"] is True
+    assert (status(first), status(second)) == ("cancelled", "booked")

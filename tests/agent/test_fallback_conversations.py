@@ -171,6 +171,25 @@ async def test_distress_and_emergency_get_a_human_at_once(engine: Engine, demo_c
     assert call.state.transfer_reason == TransferReason.distress
 
 
+async def test_a_dental_urgency_follows_the_clinics_rule(engine: Engine, demo_clinic: Clinic) -> None:
+    monday_ten = at_local(0, 10)
+    urgency = "I cracked a molar and it's throbbing"
+    booking = TextCall(engine, demo_clinic.id, "+15550199009", now=lambda: monday_ten)
+    [_, reply] = await converse(booking, [urgency])
+    assert "as soon as we can" in reply and booking.state.booking_intent and not booking.ended
+
+    with Session(engine) as session:
+        clinic = session.get(Clinic, demo_clinic.id)
+        assert clinic is not None
+        clinic.escalation = {**clinic.escalation, "dental_urgency": "clinical_line"}
+        session.add(clinic)
+        session.commit()
+    transferred = TextCall(engine, demo_clinic.id, "+15550199009", now=lambda: monday_ten)
+    [_, reply] = await converse(transferred, [urgency])
+    assert "clinical team" in reply and "911" not in reply
+    assert transferred.state.transfer_reason == TransferReason.clinical and transferred.ended
+
+
 async def test_human_request_after_hours_takes_a_message(engine: Engine, demo_clinic: Clinic) -> None:
     sunday_night = at_local(6, 22)
     call = TextCall(engine, demo_clinic.id, "+15550199009", now=lambda: sunday_night)

@@ -155,13 +155,29 @@ async def test_the_patient_moves_the_appointment(engine: Engine, demo_clinic: Cl
     assert after.start_at.astimezone(NEW_YORK).hour >= 12
 
 
-async def test_the_patient_cancels_the_appointment(engine: Engine, demo_clinic: Clinic) -> None:
+async def test_the_patient_cancels_the_appointment_the_call_named(
+    engine: Engine, demo_clinic: Clinic
+) -> None:
+    # The call named the cleaning; "I need to cancel it" says which, as a yes to a read-back does.
     call, _ = await reminder_call(engine, demo_clinic)
-    replies = await converse(call, ["It's me.", "Actually I need to cancel it.", "yes please", "no, bye"])
-    assert "you'd like to cancel your cleaning on" in replies[2]
-    assert "cancelled" in replies[3]
+    replies = await converse(
+        call, ["It's me.", "Actually I need to cancel it.", "no, no need to rebook", "bye"]
+    )
+    assert "cancelled" in replies[2] and "Would you like to book another time?" in replies[2]
+    assert "anything else" in replies[3] and call.ended
     assert call.state.outcome == Outcome.cancelled
     assert johns_cleaning(engine).status == AppointmentStatus.cancelled
+
+
+async def test_a_question_about_cancelling_is_read_back_first(engine: Engine, demo_clinic: Clinic) -> None:
+    call, _ = await reminder_call(engine, demo_clinic)
+    replies = await converse(call, ["It's me.", "What happens if I cancel it?"])
+    assert "you'd like to cancel your cleaning on" in replies[2]
+    assert johns_cleaning(engine).status == AppointmentStatus.booked
+    replies = [await call.say(line) for line in ("yes please", "sure, next Friday afternoon")]
+    assert "cancelled" in replies[0] and johns_cleaning(engine).status == AppointmentStatus.cancelled
+    # The rebooking offered is for the same visit, at the time asked for.
+    assert "Friday" in replies[1] and "Sarah Kim" in replies[1] and call.state.booking_intent
 
 
 async def test_an_inbound_caller_confirms_after_identification(engine: Engine, demo_clinic: Clinic) -> None:

@@ -132,6 +132,8 @@ def test_the_prompt_differs_per_clinic() -> None:
     assert "The clinic asks: Mention that parking behind the building is free" in static
     assert "whether or not the clinic is open" in static
     assert "whether or not the clinic is open" not in bright
+    assert "broken tooth, severe pain, swelling): transfer_to_human with reason clinical at once" in static
+    assert "broken tooth, severe pain, swelling): offer the soonest slots" in bright
     assert static != bright
 
 

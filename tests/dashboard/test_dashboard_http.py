@@ -70,7 +70,7 @@ def agent_form(page: httpx.Response, **changes: str) -> dict[str, str]:
     """The agent form as the page filled it, with `changes`."""
     fields = dict(re.findall(r'<input id="[^"]+" name="([^"]+)" type="[^"]+" value="([^"]*)"', page.text))
     fields.update(re.findall(r'<textarea id="[^"]+" name="([^"]+)"[^>]*>([^<]*)</textarea>', page.text))
-    for name in ("end_of_turn_profile", "after_hours_policy"):
+    for name in ("end_of_turn_profile", "after_hours_policy", "dental_urgency"):
         selected = re.search(rf'name="{name}".*?<option value="([^"]+)" selected', page.text, re.S)
         assert selected is not None
         fields[name] = selected.group(1)

@@ -183,7 +183,7 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"^stop$", 5),
     ],
     Intent.goodbye: [
-        (r"\b(bye|goodbye|good bye|have a (good|nice|great) (day|one|evening|night)|take care)\b", 3),
+        (r"\b(bye|goodbye|good bye|have a (good|nice|great) (day|one|evening|night)|take care(?! of))\b", 3),
         (r"\b(that's all|that is all|that's it|that's everything|nothing else|no,? that's it|i'm good)\b", 3),
         (r"^(no )?(thanks|thank you)( so much| very much)?$", 2),
         (r"\b(i'll think about it|i'll call (you )?back|i'll get back to you|that's all i needed)\b", 3),

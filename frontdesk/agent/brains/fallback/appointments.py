@@ -17,14 +17,15 @@ from frontdesk.agent.brains.fallback.dialogue import (
     Awaiting,
     Task,
 )
-from frontdesk.agent.brains.fallback.escalation import offer_human
+from frontdesk.agent.brains.fallback.escalation import offer_human, urgent_to_clinical_team
 from frontdesk.agent.brains.fallback.phrases import ANYTHING_ELSE, spoken_list, spoken_offers
 from frontdesk.agent.brains.fallback.reply import Reply
 from frontdesk.agent.clinic_profile import speak_date, speak_time
-from frontdesk.agent.tool_runner import picked_slot
+from frontdesk.agent.tool_runner import cancel_asked_outright, picked_slot
 from frontdesk.agent.understanding.intents import Intent
 from frontdesk.agent.understanding.reading import NEW_TIME, Understanding
 from frontdesk.agent.understanding.when import WEEKDAYS, TimePreference, clock_time
+from frontdesk.domain.clinic_settings import DentalUrgencyPolicy
 
 NOTHING_SAID = Understanding(text="")
 _HOUR_SAID = re.compile(r"\b(1[0-2]|[1-9])\b(?!:|st|nd|rd|th)")
@@ -39,14 +40,19 @@ def start_task(r: Reply, task: Task) -> None:
     r.state.booking_intent = r.state.booking_intent or task == Task.book
 
 
-def start_urgent_visit(r: Reply) -> None:
-    """A dental urgency: the soonest slot, for an exam unless the caller named the visit."""
+def urgent_visit(r: Reply, heard: Understanding) -> None:
+    """A dental urgency, per the clinic's rule: the clinical line at once, or the soonest slot
+    (for an exam unless the caller named the visit)."""
     d = r.dialogue
+    if r.profile.escalation.dental_urgency == DentalUrgencyPolicy.clinical_line:
+        urgent_to_clinical_team(r, "I'm sorry, that sounds painful.")
+        return
     start_task(r, Task.book)
     d.urgent = True
     d.service = d.service or ("exam" if r.profile.service_by_slug("exam") else None)
     d.when = d.when.merge(TimePreference(earliest=True))
     r.speak("I'm sorry, that sounds painful. Let's get you in as soon as we can.")
+    continue_task(r, heard)
 
 
 def continue_task(r: Reply, heard: Understanding) -> None:
@@ -66,6 +72,10 @@ def continue_task(r: Reply, heard: Understanding) -> None:
         _ask_which_appointment(r)
         return
     if d.task == Task.cancel:
+        agent_said = r.context.conversation.last_exchange()[0]
+        if cancel_asked_outright(r.state, r.profile, agent_said, heard, d.appointment_id):
+            act_on_confirmation(r, heard)  # "I'll have to cancel that one" said of the one just named
+            return
         appointment = _appointment(r, d.appointment_id)
         r.ask(
             Awaiting.confirm,
@@ -120,7 +130,10 @@ def identify_or_ask(r: Reply) -> None:
         return
     d.identity_asks += 1
     # An urgent visit does not wait on details that do not come: a person takes it sooner.
-    if d.identity_asks > (1 if d.urgent else MAX_IDENTITY_ASKS):
+    if d.urgent and d.identity_asks > 1:
+        urgent_to_clinical_team(r, "I'm sorry, I'm having trouble getting your details.")
+        return
+    if d.identity_asks > MAX_IDENTITY_ASKS:
         r.speak("I'm sorry, I'm having trouble getting your details.")
         offer_human(r)
         return

@@ -20,7 +20,7 @@ from frontdesk.agent.brains.fallback.appointments import (
     continue_task,
     reconsider,
     start_task,
-    start_urgent_visit,
+    urgent_visit,
     week_of_moved_appointment,
 )
 from frontdesk.agent.brains.fallback.dialogue import CHANGES, Awaiting, Dialogue, Task
@@ -39,6 +39,7 @@ from frontdesk.agent.brains.fallback.outbound import (
     on_appointment_answer,
     preset_call_appointment,
 )
+from frontdesk.agent.brains.fallback.phrases import ANYTHING_ELSE
 from frontdesk.agent.brains.fallback.questions import answer_question, check_insurance, direct_answer
 from frontdesk.agent.brains.fallback.reply import Reply
 from frontdesk.agent.brains.fallback.tool_results import after_tool
@@ -150,8 +151,7 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
         continue_task(r, heard)
         return
     if intent == Intent.dental_urgent and d.task != Task.book:
-        start_urgent_visit(r)
-        continue_task(r, heard)
+        urgent_visit(r, heard)
     elif intent in QUESTIONS:
         if task is not None:
             start_task(r, task)  # "Are you open Saturdays? I need a cleaning": answered, then booked
@@ -228,6 +228,17 @@ def _answer_pending(r: Reply, heard: Understanding) -> bool:
                 reconsider(r, heard)
                 return True
             r.ask(Awaiting.confirm, "Sorry, was that a yes?")
+            return True
+        case Awaiting.rebook:
+            if heard.has(Intent.goodbye):
+                goodbye(r)
+            elif heard.deny:  # "no, no need to rebook, thanks"
+                r.ask(Awaiting.anything_else, "No problem.", ANYTHING_ELSE)
+            elif heard.affirm or not heard.when.is_empty:  # "sure, maybe in a month"
+                start_task(r, Task.book)
+                continue_task(r, heard)
+            else:
+                return False
             return True
         case Awaiting.message:
             r.speak("Thank you, I'll pass that on.")

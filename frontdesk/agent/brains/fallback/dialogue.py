@@ -48,6 +48,7 @@ class Awaiting(StrEnum):
     patient = "patient"  # outbound: asked for the patient by name
     appointment_answer = "appointment_answer"  # outbound: stated why, asked "will you make it?"
     change_choice = "change_choice"  # outbound: they can't make it; reschedule or cancel?
+    rebook = "rebook"  # cancelled: would they like another time?
 
 
 @dataclass

@@ -67,6 +67,13 @@ def take_message(r: Reply, words: str) -> None:
     r.use("take_message", reason=words if len(words) <= 500 else words[:497] + "...")
 
 
+def urgent_to_clinical_team(r: Reply, opening: str) -> None:
+    """A dental urgency the agent does not book goes to the clinical (on-call) team at once."""
+    r.dialogue.task = Task.message
+    r.speak(opening, "Let me put you through to our clinical team right away.")
+    r.use("transfer_to_human", reason=TransferReason.clinical.value)
+
+
 def offer_human(r: Reply) -> None:
     """Something went wrong the agent cannot fix: a person takes over."""
     r.dialogue.task = Task.message

@@ -69,6 +69,11 @@ def _after_change(r: Reply, tool: str, data: dict[str, Any]) -> None:
         r.speak(f"{_DONE[tool]}{detail}.", confirmation)
         goodbye(r)
         return
+    if tool == "cancel_appointment":
+        # A front desk offers the cancelled visit another time; a yes books the same service.
+        d.service = next((s.slug for s in r.profile.services if s.name == data["service"]), None)
+        r.ask(Awaiting.rebook, f"{_DONE[tool]}.", "Would you like to book another time?")
+        return
     r.ask(Awaiting.anything_else, f"{_DONE[tool]}{detail}.", confirmation, ANYTHING_ELSE)
 
 
