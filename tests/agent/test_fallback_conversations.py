@@ -268,3 +268,15 @@ async def test_a_message_to_pass_on_is_asked_for_then_taken(engine: Engine, demo
     with Session(engine) as session:
         message = session.exec(select(Action).where(Action.kind == "take_message")).one()
     assert "lisinopril" in message.payload["reason"]
+
+
+async def test_a_question_with_a_goodbye_is_answered_and_the_call_ends(
+    engine: Engine, demo_clinic: Clinic
+) -> None:
+    monday_ten = at_local(0, 10)
+    call = TextCall(engine, demo_clinic.id, "+15550199009", now=lambda: monday_ten)
+    [_, reply] = await converse(call, ["do you take aetna? if you do I'll call back to book, thanks"])
+    assert "we accept Aetna" in reply and call.ended
+    asked = TextCall(engine, demo_clinic.id, "+15550199009", now=lambda: monday_ten)
+    [_, reply] = await converse(asked, ["do you take aetna?"])
+    assert "we accept Aetna" in reply and "anything else" in reply and not asked.ended

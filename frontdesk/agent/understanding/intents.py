@@ -81,6 +81,14 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         ),
         (r"\b(different|another|other|new|later|earlier) (day|date|time)\b", 2),
         (r"\b(can't|cannot|won't be able to|unable to) make (it|my)\b", 2),
+        # "I have a filling next Tuesday and I can't get off work": a visit the caller has won't do.
+        (
+            r"\b(i have|i've got|i got|my)\b.{0,60}\b(appointment|cleaning|check ?up|exam|filling|"
+            r"consultation)\b.{0,80}(\b(can't|cannot|won't be able to) (make|get off|do|come)\b|"
+            r"\bsomething came up\b|\b(isn't|is not|not) going to work\b|\bwon't work\b|"
+            r"\bdoesn't work any ?more\b|\bhave a conflict\b)",
+            3,
+        ),
     ],
     Intent.cancel: [
         (r"\b(cancel(l?ing|l?ed|lation)?|cancle|cancell)\b", 4),

@@ -155,6 +155,7 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
     elif intent in QUESTIONS:
         if task is not None:
             start_task(r, task)  # "Are you open Saturdays? I need a cleaning": answered, then booked
+        d.goodbye_after_action = heard.has(Intent.goodbye)  # answered, then the caller's goodbye
         answer_question(r, intent, heard)
     elif task is not None:
         start_task(r, task)

@@ -76,7 +76,7 @@ class Dialogue:
     chosen: dict[str, str] | None = None
     widened: int = 0
     misunderstood: int = 0
-    goodbye_after_action: bool = False
+    goodbye_after_action: bool = False  # "yes, that's all, thanks" with a yes or a question: end after it
     pending_tool: str | None = None
     outbound_begun: bool = False
     patient_on_line: bool = False  # outbound: the person said they are the patient

@@ -6,6 +6,7 @@ from typing import Any
 
 from frontdesk.agent.brains.fallback.appointments import continue_task, resume, start_task
 from frontdesk.agent.brains.fallback.dialogue import CHANGES, Awaiting, Task
+from frontdesk.agent.brains.fallback.escalation import goodbye
 from frontdesk.agent.brains.fallback.phrases import (
     ANYTHING_ELSE,
     BOOK_A_VISIT,
@@ -76,7 +77,10 @@ def answer(r: Reply, words: str) -> None:
     or "anything else?"."""
     d = r.dialogue
     r.speak(words)
-    if d.task in (Task.book, *CHANGES):
+    if d.goodbye_after_action and d.task is None:
+        d.goodbye_after_action = False
+        goodbye(r)  # "... so maybe we'll go with Aetna. I'll call back, thanks"
+    elif d.task in (Task.book, *CHANGES):
         resume(r)
     elif d.awaiting == Awaiting.change_choice:
         r.ask(Awaiting.change_choice, RESCHEDULE_OR_CANCEL)
