@@ -40,7 +40,7 @@ from frontdesk.agent.understanding.intents import Intent
 from frontdesk.agent.understanding.numbers import normalize_numbers
 from frontdesk.agent.understanding.reading import Understanding, understand
 from frontdesk.agent.understanding.services import match_provider, match_service
-from frontdesk.agent.understanding.when import PARTS_OF_DAY, WEEKDAYS
+from frontdesk.agent.understanding.when import MONTHS, PARTS_OF_DAY, WEEKDAYS
 from frontdesk.domain.appointment_details import AppointmentRecord
 from frontdesk.domain.outcomes import Outcome
 from frontdesk.log_redaction import remember_names
@@ -66,6 +66,11 @@ def describe_slot(slot: SlotOption | AppointmentRecord, profile: ClinicProfile) 
     return f"{speak_date(local)} at {speak_time(local.time())}{who}"
 
 
+_DATE_NAMED = re.compile(
+    r"\b(" + "|".join(MONTHS) + r"|\d{1,2}(st|nd|rd|th)|today|tomorrow|tonight|next|this)\b"
+)
+
+
 def picked_slot(state: CallState, heard: Understanding, profile: ClinicProfile) -> str | None:
     """The handle of the one slot of the latest offer the caller's words pick: by its place ("the
     first one", "the earliest") or by its time or day ("the 9 AM", "Thursday"); None if none or
@@ -76,12 +81,18 @@ def picked_slot(state: CallState, heard: Understanding, profile: ClinicProfile) 
     when = heard.when
     if when.at is None and when.day is None:
         return None
-    matching = [
-        handle
-        for handle in offer
-        if (when.at is None or state.offered[handle].start.astimezone(profile.tz).time() == when.at)
-        and (when.day is None or state.offered[handle].start.astimezone(profile.tz).date() == when.day)
-    ]
+    # "Yes, 8 AM Thursday" to an offer of Thursday the 1st: a weekday said alone is the offer's.
+    weekday_only = when.day is not None and _DATE_NAMED.search(heard.text) is None
+
+    def fits(slot: SlotOption) -> bool:
+        local = slot.start.astimezone(profile.tz)
+        if when.at is not None and local.time() != when.at:
+            return False
+        if when.day is None:
+            return True
+        return local.weekday() == when.day.weekday() if weekday_only else local.date() == when.day
+
+    matching = [handle for handle in offer if fits(state.offered[handle])]
     return matching[0] if len(matching) == 1 else None
 
 

@@ -38,8 +38,10 @@ _SOMEONE_ELSE = re.compile(
 _GOODBYE = re.compile(r"\b(bye|goodbye)\b")
 _FETCHING = re.compile(
     r"\b(hold on|hang on|one (moment|second|sec|minute)|just a (moment|second|sec|minute)|wait a "
-    r"(moment|second|sec|minute)|let me (get|grab|find) (him|her|them)|i'll (get|grab|find) (him|her|them))\b"
+    r"(moment|second|sec|minute))\b"
 )
+# "This is his wife, he's in the garage, let me grab him": they are going for the patient.
+_GOING_FOR_THEM = re.compile(r"\b(let me|i'll|i will|i can) (go )?(get|grab|find|fetch) (him|her|them)\b")
 _ASKS_WHY = re.compile(
     r"\b(what('s| is) (this|it) (about|regarding|for)|who('s| is) (this|calling|asking)|what do you want|"
     r"why are you calling|regarding what|what about)\b"
@@ -56,6 +58,8 @@ def who_answered(utterance: str, first_name: str | None) -> Answerer:
     text = normalize(utterance)
     if _WRONG_NUMBER.search(text):
         return Answerer.wrong_number
+    if _GOING_FOR_THEM.search(text):
+        return Answerer.fetching
     if _SOMEONE_ELSE.search(text):
         return Answerer.someone_else
     if _FETCHING.search(text):

@@ -38,7 +38,32 @@ class Intent(StrEnum):
     my_appointment = "my_appointment"  # "when is my appointment?"
     dental_urgent = "dental_urgent"  # a broken tooth, a throbbing molar: the soonest slot
     message = "message"  # "can you pass that along to her?", "can a dentist call me back?"
+    services = "services"  # "what do you offer?", "do you guys do braces?"
 
+
+# Dental treatments a caller may ask about by name, whether or not this clinic offers them.
+DENTAL_SERVICE_WORDS = (
+    "braces",
+    "invisalign",
+    "aligners",
+    "clear aligners",
+    "orthodontics",
+    "implants?",
+    "veneers",
+    "whitening",
+    "root canals?",
+    "dentures",
+    "extractions?",
+    "wisdom teeth",
+    "crowns?",
+    "bridges?",
+    "sedation",
+    "cleanings?",
+    "fillings?",
+    "exams?",
+    "check ?ups?",
+    "consultations?",
+)
 
 # Cue patterns per intent, with weights. Patterns are regular expressions over the normalized
 # utterance; a word in KEYWORDS below is also recognised when misheard.
@@ -186,6 +211,12 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
     ],
     Intent.opt_out: [
         (r"\b(stop calling|don't call|do not call|quit calling|no more calls|take me off|remove me)\b", 5),
+        (
+            r"\b(take|get|remove|put) my (number|name|phone( number)?) (off|from)\b|\boff (your|the) "
+            r"(calling|call|contact|phone) list\b|\b(don't|do not) want any more (of (these|those|your) )?"
+            r"(calls|phone calls|texts)\b",
+            5,
+        ),
         (r"\b(stop (texting|sending|messaging)|don't text|do not text|no more (texts|text messages))\b", 5),
         (r"\b(unsubscribe|opt out|opt-out)\b", 5),
         (r"^stop$", 5),
@@ -196,6 +227,16 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
         (r"^(no )?(thanks|thank you)( so much| very much)?$", 2),
         (r"\b(i'll think about it|i'll call (you )?back|i'll get back to you|that's all i needed)\b", 3),
         (r"\bsee you (then|soon|there|tomorrow|next week|on \w+|\w+day)\b", 3),
+    ],
+    Intent.services: [
+        (
+            r"\bwhat (kind of |sort of |other )?(stuff|things|services|treatments|procedures)\b.{0,20}"
+            r"\b(do|does|can) (you|y'all|you guys|the clinic|the office)\b|"
+            r"\bwhat (do|does) (you|y'all|you guys) (do|offer|provide)( there| exactly)?$|"
+            r"\b(do|does) (you|y'all|you guys|the clinic|the office|anyone there) "
+            r"(do|offer|have|provide|handle) (any )?(" + "|".join(DENTAL_SERVICE_WORDS) + r")\b",
+            3,
+        ),
     ],
     Intent.bot_question: [
         (
@@ -216,7 +257,8 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
     ],
     Intent.visit_length: [
         (
-            r"\bhow long (does|do|will|would|is) (a|an|the|my|it)\b|\bhow much time (does|do|will|should)\b|"
+            r"\bhow long (does|do|will|would|is) (a|an|the|my|it|that|this)\b|"
+            r"\bhow much time (does|do|will|should)\b|"
             r"\bhow long (am i|will i be|would i be|i'll be|i will be)\b",
             5,
         ),
@@ -237,7 +279,15 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
             r"\bdouble.?check(ing)? (that )?i('m| am) still\b|\bi('m| am) still on for\b|"
             r"\blost (the|my) (little )?(appointment )?(card|reminder)\b|"
             r"\bmake sure i('m| am) still (booked|scheduled|on)\b|"
-            r"\bwhat time am i (coming|booked|supposed)\b|\bwhens my\b",
+            r"\bwhat time am i (coming|booked|supposed)\b|\bwhens my\b|"
+            r"\b(blanked|blank) on when\b|\blook (it|that) up for me\b|"
+            r"\bwhen my (appointment|cleaning|exam|checkup|check up|filling|visit) is\b",
+            4,
+        ),
+        # "Is that with the hygienist or the dentist?", "who's it with?": about the appointment's provider.
+        (
+            r"\b(is|was) (that|it) with (the|a|dr|doctor)\b|\bwho (is|'s) (that|it) with\b|\bwhos it with\b|"
+            r"\b(that's|thats|it's|its) with (the|a|dr|doctor) \w+( \w+)? right$",
             4,
         ),
     ],
@@ -303,13 +353,15 @@ _AFFIRM = re.compile(
     r"speaking|this is (she|he|him|her))\b"
 )
 _AFFIRM_ANYWHERE = re.compile(
-    r"\b(yes|yeah|yep|sounds good|that works|works for me|go ahead|book it|please do|that's me|"
-    r"that's (right|correct|perfect)|all correct)\b|"
+    r"(?<!say )(?<!said )\b(yes|yeah|yep|sounds good|that works|works for me|go ahead|book it|please do|"
+    r"that's me|that's (right|correct|perfect)|all correct)\b|"
     # "Two o'clock works", "eleven is good": the time offered, accepted (not "nothing works").
     r"(?<!nothing )(?<!neither )\b(works|(is|'s) (good|fine|perfect|great)|"
     r"would be (good|fine|perfect|great))"
     r"( for me)?( then)?,?( thanks| thank you)?$"
 )
+# "Ok, quick question, is that with the hygienist?": an "ok" that opens a question says no yes.
+_OK_THEN_QUESTION = re.compile(r"^(ok|okay|alright|all right|right|so|um|uh|hmm)\b[^.?!]*\?")
 # "No, that's right", "yeah no, that's perfect": a "no" that agrees.
 _AGREEING_NO = re.compile(
     r"^(yeah |yes )?(no|nope|nah)( no)?,? (that's|thats|that is|it's|its) (right|correct|perfect|fine|good|"
@@ -396,7 +448,10 @@ _HOURS_REMARK = re.compile(
 # "I'll rebook later", "I'll pay out of pocket": said in passing, not asked for now (but "do I just
 # pay out of pocket?" asks).
 # "I'll call back when I'm home to rebook": the rebooking is later; the call back stays a goodbye.
-_REBOOK_LATER = re.compile(r"(\b(call|ring) (you )?back\b[^.?!]{0,40}?)\bto (re)?book\b")
+# "I'll call back to rebook", "I'll call you guys to rebook when things settle down": no move now.
+_REBOOK_LATER = re.compile(
+    r"(\b(call|ring) (you |you guys |you all |y'all )?(back\b)?[^.?!]{0,40}?)\bto (re)?(book|schedule)\b"
+)
 _LATER_REMARK = re.compile(
     r"\brebook later\b|"
     r"(?<!do i )(?<!do i just )(?<!should i )(?<!can i )\bpay (it )?(out of pocket|myself|cash)\b"
@@ -459,8 +514,9 @@ def option_index(text: str) -> int | None:
     return None
 
 
-def affirms(text: str) -> bool:
-    """Whether a normalized utterance says yes."""
+def affirms(utterance: str) -> bool:
+    """Whether an utterance (as said, with its punctuation) says yes."""
+    text = normalize(_OK_THEN_QUESTION.sub("", utterance.strip().lower()))
     return bool(_AFFIRM.search(text) or _AFFIRM_ANYWHERE.search(text) or _AGREEING_NO.search(text))
 
 

@@ -179,6 +179,14 @@ _NOT_NAMES = {
     "already",
     "been",
     "gonna",
+    # "the gum around it is kinda puffy", "it's super sore": words that qualify how it is
+    "kinda",
+    "sorta",
+    "sort",
+    "super",
+    "real",
+    "getting",
+    "all",
 }
 
 

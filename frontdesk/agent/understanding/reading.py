@@ -76,6 +76,7 @@ _SAME_TIME = re.compile(r"\b(same time|the same hour|at that time again)\b")
 _LONE_HOUR = re.compile(r"^\W*(?:no\W+)?(1[0-2]|[1-9])\b(?![:/])(?!\s*(st|nd|rd|th)\b)")
 # The intents a question belongs to: answered first, then the task in hand resumes.
 QUESTIONS = (
+    Intent.services,
     Intent.hours,
     Intent.location,
     Intent.insurance,
@@ -195,7 +196,7 @@ def understand(
         text=text,
         intents=scores,
         when=when,
-        affirm=not deny and affirms(text),
+        affirm=not deny and affirms(utterance),
         deny=deny,
         wants_repeat=wants_repeat(text),
         option_index=option_index(text),
@@ -303,5 +304,7 @@ def _implied_intents(heard: Understanding) -> None:
         and not BOOKED_VISIT.search(heard.text)
         and (any(d is not None for d in details) or not heard.when.is_empty)
         and not any(scores.get(i, 0) >= 2 for i in TASKS)
+        # "It's John Smith, when is my cleaning?" asks about a visit booked, not for one.
+        and not any(scores.get(i, 0) >= 3 for i in (Intent.my_appointment, Intent.visit_length))
     ):
         scores[Intent.book] = max(scores.get(Intent.book, 0), 3)

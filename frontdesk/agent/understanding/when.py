@@ -257,6 +257,11 @@ def _hour_clock(hour: int, minute: int, meridiem: str | None, *, default_pm_belo
 
 _MERIDIEM = r"\s*(a\.?\s?m\.?|p\.?\s?m\.?|in the morning|in the afternoon|in the evening|at night)?"
 _CLOCK = r"(\d{1,2})(?:(?::|\s)(\d{2}))?" + _MERIDIEM
+# "Throbbing for 3 days", "about 2 weeks": a count of something, no clock time.
+_NO_UNIT = (
+    r"(?!\d)(?!\s*(days?|nights?|weeks?|months?|years?|hours?|minutes?|mins?|times|teeth|people|kids|of|"
+    r"appointments?|patients|visits)\b)"
+)
 # A clock time said without "at": it needs minutes or am/pm to be told from other numbers.
 _BARE_CLOCKS = (
     re.compile(r"\b(\d{1,2}):(\d{2})" + _MERIDIEM),
@@ -497,7 +502,8 @@ def _times(text: str) -> TimePreference:
         after = _clock_from_match(m)
     if m := re.search(r"\b(?:before|by|earlier than|no later than|not after|until)\s+" + _CLOCK, text):
         before = _clock_from_match(m)
-    if after is None and before is None and (m := re.search(r"\b(?:at|around|about|for)\s+" + _CLOCK, text)):
+    at_clock = r"\b(?:at|around|about|for)\s+" + _CLOCK + _NO_UNIT
+    if after is None and before is None and (m := re.search(at_clock, text)):
         at_time = _clock_from_match(m)
         if at_time is not None and re.search(
             r"\b(around|about|ish)\b", m.group(0) + text[m.end() : m.end() + 4]
@@ -544,6 +550,16 @@ _LIKE_HOUR = (
 # "to morrow", "quarter two four"; and what the caller can't do ("I work mornings") is no wish.
 _SLIPS = (
     (re.compile(r"\b(at|around|by|after|before) ([1-9]|1[0-2])([0-5]\d)\b"), r"\1 \2:\3"),
+    # "Could you do ten? Actually, make it eleven": an hour asked for without "at".
+    (
+        re.compile(
+            r"\b((?:could|can) (?:you|we|i) do|how about|what about|make it|make that) "
+            + _HOUR_WORD
+            + r"\b(?![:'])"
+            + _NO_UNIT
+        ),
+        r"\1 at \2",
+    ),
     (
         re.compile(
             r"\b(at|around|by|after|before) (too|to)(?= (30|15|45|o'clock|oclock|pm|am|p m|a m|in the)\b|$)"

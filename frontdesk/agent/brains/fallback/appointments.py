@@ -261,7 +261,11 @@ def choose(r: Reply, heard: Understanding) -> bool:
     """Pick the slot the caller chose among those offered; False when they chose none."""
     d = r.dialogue
     chosen: dict[str, str] | None = None
-    if heard.option_index is not None and -len(d.offered) <= heard.option_index < len(d.offered):
+    # Picked by its place, time or day: as sure as a yes, by the tool runner's own reading of a pick.
+    picked = picked_slot(r.state, heard, r.profile)
+    if picked is not None:
+        chosen = next((s for s in d.offered if s["slot_id"] == picked), None)
+    elif heard.option_index is not None and -len(d.offered) <= heard.option_index < len(d.offered):
         chosen = d.offered[heard.option_index]
     elif heard.when.at is not None or heard.when.date_from is not None:
         matches = [s for s in d.offered if slot_fits(s, heard.when)]
@@ -280,9 +284,7 @@ def choose(r: Reply, heard: Understanding) -> bool:
     if chosen is None:
         return False
     d.chosen = chosen
-    # Named by its place, time or day: as sure as a yes, by the tool runner's own reading of a pick.
-    picked = picked_slot(r.state, heard, r.profile) == chosen["slot_id"]
-    if heard.affirm or picked:
+    if heard.affirm or picked == chosen["slot_id"]:
         # The offer named the slot (day, date, time, provider): a yes to it, or picking it by its
         # place or time, is the caller's confirmation, as the tool runner checks, so the change is
         # made now. "Eleven" for an 11:15 slot is read back first.
@@ -329,6 +331,11 @@ def reconsider(r: Reply, heard: Understanding) -> None:
     search(r)
 
 
+# "Later that same day", "keep it on Thursday but in the afternoon": the moved appointment's own day.
+SAME_DAY_AS_APPOINTMENT = re.compile(
+    r"\b(same day|that day)\b|"
+    r"\b(keep|leave) it on (the same day|that day|(mon|tues|wednes|thurs|fri|satur|sun)day)\b"
+)
 # "The Thursday that same week", "the week after": weeks counted from the appointment being moved.
 _WEEK_OF_APPOINTMENT = re.compile(
     r"\b(that|the) same week\b|\b(later|earlier) (in )?that week\b|\b(the )?(week after|following week)\b|"
@@ -339,14 +346,19 @@ _ONE_WEEK_ON = re.compile(r"\b(a|one) week\b|\bweek later\b")
 
 def week_of_moved_appointment(r: Reply, heard: Understanding) -> None:
     """On a move, a week named from the appointment ("that same week", "the week after") is the
-    appointment's week or the next, and a weekday said with it falls in that week."""
+    appointment's week or the next, and a weekday said with it falls in that week; "later that
+    same day" is the appointment's day."""
     d = r.dialogue
     moving_asked = Task.reschedule in (d.task, _task_of(heard))  # "instead of cancelling, move it"
     moving = r.state.appointments.get(d.appointment_id or "") if moving_asked else None
-    named = _WEEK_OF_APPOINTMENT.search(heard.text)
-    if moving is None or named is None:
+    if moving is None:
         return
     day = moving.start.astimezone(r.profile.tz).date()
+    named = _WEEK_OF_APPOINTMENT.search(heard.text)
+    if named is None:
+        if SAME_DAY_AS_APPOINTMENT.search(heard.text):
+            d.when = replace(d.when, date_from=day, date_to=day, weekdays=None)
+        return
     if _ONE_WEEK_ON.search(named.group(0)):  # "push it back a week": the same weekday, a week on
         d.when = replace(
             d.when, date_from=day + timedelta(days=7), date_to=day + timedelta(days=7), weekdays=None

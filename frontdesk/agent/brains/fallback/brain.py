@@ -194,9 +194,9 @@ def _task_to_start(d: Dialogue, heard: Understanding) -> Task | None:
             return task
         return None
     # "I'm after a cleaning, Monday afternoon": a visit named with no other task is a booking.
-    # ...but not "how long does a filling take?" nor "when is my cleaning?".
+    # ...but not "how long does a filling take?", "when is my cleaning?" nor "do you do fillings?".
     named = heard.service is not None and not BOOKED_VISIT.search(heard.text)
-    asks_of_it = heard.primary in (Intent.visit_length, Intent.my_appointment)
+    asks_of_it = heard.primary in (Intent.visit_length, Intent.my_appointment, Intent.services)
     if d.task is None and named and not asks_of_it and heard.primary in (None, *QUESTIONS):
         return Task.book
     return None

@@ -4,7 +4,12 @@ details), then asks the one question that follows: will they make it, or would t
 
 import re
 
-from frontdesk.agent.brains.fallback.appointments import continue_task, start_task
+from frontdesk.agent.brains.fallback.appointments import (
+    SAME_DAY_AS_APPOINTMENT,
+    continue_task,
+    start_task,
+    week_of_moved_appointment,
+)
 from frontdesk.agent.brains.fallback.dialogue import MAX_MISUNDERSTOOD, Awaiting, Task
 from frontdesk.agent.brains.fallback.escalation import leave
 from frontdesk.agent.brains.fallback.phrases import (
@@ -20,7 +25,6 @@ from frontdesk.agent.understanding.answering import Answerer, who_answered
 from frontdesk.agent.understanding.intents import Intent
 from frontdesk.agent.understanding.reading import Understanding
 from frontdesk.agent.understanding.services import match_service
-from frontdesk.agent.understanding.when import TimePreference
 
 
 def begin_outbound(r: Reply) -> None:
@@ -98,7 +102,7 @@ def on_appointment_answer(r: Reply, heard: Understanding) -> bool:
     d, handle = r.dialogue, r.state.call_appointment()
     # "Could I come in later that same day?" moves the call's appointment; other task requests
     # go to the usual flows, on the call's appointment.
-    same_visit = handle is not None and _NEW_DAY.search(heard.text) is not None
+    same_visit = handle is not None and _new_day(heard)
     if heard.primary in (Intent.reschedule, Intent.cancel) or (
         heard.primary == Intent.book and not same_visit
     ):
@@ -118,7 +122,7 @@ def on_appointment_answer(r: Reply, heard: Understanding) -> bool:
         elif heard.deny:
             r.ask(Awaiting.anything_else, "No problem, call us whenever you're ready.", ANYTHING_ELSE)
         return yes or heard.deny or not heard.when.is_empty
-    if not yes and not heard.deny and (not heard.when.is_empty or _NEW_DAY.search(heard.text)):
+    if not yes and not heard.deny and (not heard.when.is_empty or _new_day(heard)):
         _move(r, handle, heard)  # "could we do later that same day instead, in the afternoon?"
         return True
     if yes:
@@ -131,8 +135,11 @@ def on_appointment_answer(r: Reply, heard: Understanding) -> bool:
 
 
 # "Could we do Friday instead?", "later that same day": a new time for the call's appointment.
-_NEW_DAY = re.compile(r"\b(instead|same day|that day|later that|earlier that)\b")
-_SAME_DAY = re.compile(r"\b(same day|that day|later that|earlier that)\b")
+_NEW_DAY = re.compile(r"\binstead\b")
+
+
+def _new_day(heard: Understanding) -> bool:
+    return _NEW_DAY.search(heard.text) is not None or SAME_DAY_AS_APPOINTMENT.search(heard.text) is not None
 
 
 def _move(r: Reply, handle: str, heard: Understanding) -> None:
@@ -140,11 +147,8 @@ def _move(r: Reply, handle: str, heard: Understanding) -> None:
     d = r.dialogue
     start_task(r, Task.reschedule)
     d.appointment_id = handle
-    when = heard.when
-    if _SAME_DAY.search(heard.text):
-        day = r.state.appointments[handle].start.astimezone(r.profile.tz).date()
-        when = when.merge(TimePreference(date_from=day, date_to=day))
-    d.when = d.when.merge(when)
+    d.when = d.when.merge(heard.when)
+    week_of_moved_appointment(r, heard)  # "later that same day", "the week after"
     d.same_time = d.same_time or heard.same_time  # "Wednesday instead, same time"
     continue_task(r, heard)
 

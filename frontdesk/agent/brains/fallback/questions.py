@@ -17,7 +17,8 @@ from frontdesk.agent.brains.fallback.phrases import (
     spoken_list,
 )
 from frontdesk.agent.brains.fallback.reply import Reply
-from frontdesk.agent.understanding.intents import Intent
+from frontdesk.agent.tool_runner import appointment_summary
+from frontdesk.agent.understanding.intents import DENTAL_SERVICE_WORDS, Intent
 from frontdesk.agent.understanding.reading import Understanding
 
 # "What do you take?", "which plans do you accept?": the list, not a check of one carrier.
@@ -46,18 +47,61 @@ def answer_question(r: Reply, question: Intent, heard: Understanding) -> None:
 
 def direct_answer(r: Reply, question: Intent, heard: Understanding) -> str | None:
     """The answer to a question the profile answers at once (no tool), or None."""
+    call_appointment = r.state.call_appointment() if r.dialogue.patient_on_line else None
     match question:
         case Intent.visit_length:
-            return _visit_length(r, heard.service or r.dialogue.service)
+            return _visit_length(r, heard.service or r.dialogue.service or _service_of(r, call_appointment))
+        case Intent.my_appointment if call_appointment is not None and heard.service in (
+            None,
+            _service_of(r, call_appointment),
+        ):
+            # "Is that with the hygienist or the dentist?" about the appointment the call is about.
+            return _said_appointment(r, call_appointment)
         case Intent.hours:
             return f"We're open {r.profile.hours_sentence()}"
         case Intent.location:
             return f"We're at {r.profile.address}."
         case Intent.bot_question:
             return bot_answer(r.profile.agent_name, r.profile.name)
+        case Intent.services:
+            return _services_answer(r, heard)
         case Intent.why_question:
             return WHY_DETAILS
     return None
+
+
+# "Do you do braces? Or like Invisalign?": the treatment asked about, when it is none of ours.
+_TREATMENT = re.compile(r"\b(" + "|".join(DENTAL_SERVICE_WORDS) + r")\b")
+
+
+def _services_answer(r: Reply, heard: Understanding) -> str:
+    """What the clinic offers, and whether that includes the treatment asked about."""
+    names = [s.name.lower() for s in r.profile.services]
+    offered = f"We offer {spoken_list(names)}." if names else "I can take a message for our team."
+    asked = _TREATMENT.search(heard.text)
+    if asked is None:
+        return offered
+    service = r.profile.service_by_slug(heard.service or "")
+    if service is not None and asked.group(1).startswith(service.name.lower()[:5]):
+        return f"Yes, we do offer {service.name.lower()}. {offered}"
+    return f"I'm sorry, we don't offer {asked.group(1)} here. {offered}"
+
+
+def _service_of(r: Reply, handle: str | None) -> str | None:
+    """The slug of the service of a known appointment."""
+    if handle is None:
+        return None
+    service_id = r.state.appointments[handle].service_id
+    return next((s.slug for s in r.profile.services if s.id == service_id), None)
+
+
+def _said_appointment(r: Reply, handle: str) -> str:
+    """The appointment, its day and time, and who it is with: "Sarah Kim, our hygienist"."""
+    record = r.state.appointments[handle]
+    summary = appointment_summary(handle, record, r.profile)
+    provider = r.profile.provider_by_id(record.provider_id)
+    role = f", our {provider.role}" if provider else ""
+    return f"Your {summary['service'].lower()} is on {summary['when']}{role}."
 
 
 def _visit_length(r: Reply, slug: str | None) -> str:
