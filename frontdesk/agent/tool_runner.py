@@ -279,9 +279,9 @@ class ToolRunner:
     async def _identify(self, args: IdentifyPatient) -> dict[str, Any]:
         remember_names(args.first_name, args.last_name)  # the caller's words: never in the call's logs
         patient = await self.actions.identify_patient(args.first_name, args.last_name, args.date_of_birth)
+        self.state.patient = patient  # whoever was identified before, this is who is spoken of now
         if patient is None:
             return {"found": False, "note": "No patient matches that name and date of birth."}
-        self.state.patient = patient
         upcoming = await self.actions.upcoming_appointments(patient.id)
         return {
             "found": True,

@@ -39,6 +39,7 @@ CARRIER_ALIASES = {
     "united": "unitedhealthcare",
     "united healthcare": "unitedhealthcare",
     "sigma": "cigna",  # how speech-to-text often writes it
+    "etna": "aetna",
 }
 
 

@@ -210,3 +210,26 @@ async def test_a_cancel_asked_outright_needs_the_one_appointment_just_named(
     cancelled = await call(runner, "cancel_appointment", appointment_id=first["appointment_id"])
     assert not cancelled.is_error and json.loads(cancelled.content)["cancelled"] is True
     assert (status(first), status(second)) == ("cancelled", "booked")
+
+
+async def test_a_booking_after_another_identification_is_not_the_first_patients(
+    runner: ToolRunner, engine: Engine
+) -> None:
+    # John identifies himself, then books for his daughter, who is new: not under John's record.
+    john = {"first_name": "John", "last_name": "Smith", "date_of_birth": "1975-06-14"}
+    assert json.loads((await call(runner, "identify_patient", **john)).content)["found"] is True
+    assert runner.state.patient is not None and runner.state.patient.first_name == "John"
+    daughter = {"first_name": "Chloe", "last_name": "Smith", "date_of_birth": "2012-05-22"}
+    assert json.loads((await call(runner, "identify_patient", **daughter)).content)["found"] is False
+    assert runner.state.patient is None
+    slots = await offer_slots(runner)
+    say(runner, f"Just to confirm: a cleaning on {slots[0]['when']}. Shall I book it?", "yes")
+    booked = await call(runner, "book_appointment", slot_id=slots[0]["slot_id"], patient=daughter)
+    assert not booked.is_error
+    with Session(engine) as session:
+        patient_of = session.exec(
+            select(Patient.first_name)
+            .join(Appointment, Appointment.patient_id == Patient.id)  # type: ignore[arg-type]
+            .where(Appointment.start_at == runner.state.offered[slots[0]["slot_id"]].start)
+        ).all()
+    assert "Chloe" in patient_of and "John" not in patient_of

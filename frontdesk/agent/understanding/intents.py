@@ -145,7 +145,8 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
     Intent.location: [
         (
             r"\b(where are you|where exactly|where is|address|located|location|directions|parking|"
-            r"get there|find you|get to you|which floor|what floor|suite|cross street|building|place to park|"
+            r"(?<!when i )(?<!when we )get there|find you|get to you|which floor|what floor|suite|"
+            r"cross street|building|place to park|"
             r"somewhere to park|where (do|can|should) i park|"
             r"nearest (bus|train|subway)|how do i get)\b",
             3,
@@ -281,6 +282,7 @@ CUES: dict[Intent, list[tuple[str, float]]] = {
             r"\bmake sure i('m| am) still (booked|scheduled|on)\b|"
             r"\bwhat time am i (coming|booked|supposed)\b|\bwhens my\b|"
             r"\b(blanked|blank) on when\b|\blook (it|that) up for me\b|"
+            r"\bwhat (day|time|date) did you say\b|\bwhat (day|time|date) (is|was) (it|that) again\b|"
             r"\bwhen my (appointment|cleaning|exam|checkup|check up|filling|visit) is\b",
             4,
         ),
@@ -382,7 +384,7 @@ _REPEAT = re.compile(
     r"(back|again|one more time)\b|"
     r"^(sorry |i'm sorry )?(what|sorry|pardon|huh|excuse me)( was that| did you say)?$|"
     r"\b(come again|say that again|repeat (that|it|yourself|the)|"
-    r"didn't (catch|hear|get) (that|it|you|what))\b"
+    r"didn't (catch|hear|get) (that|it|you|what))\b(?! the (first|1st) time)"
 )
 _ORDINALS = {"1st": 0, "2nd": 1, "3rd": 2, "last": -1, "earlier": 0, "earliest": 0, "later": -1}
 
@@ -453,7 +455,7 @@ _REBOOK_LATER = re.compile(
     r"(\b(call|ring) (you |you guys |you all |y'all )?(back\b)?[^.?!]{0,40}?)\bto (re)?(book|schedule)\b"
 )
 _LATER_REMARK = re.compile(
-    r"\brebook later\b|"
+    r"\brebook later\b|\b(i've got|i got|i have) an? \w+ (scheduled|schedule|booked)\b|"
     r"(?<!do i )(?<!do i just )(?<!should i )(?<!can i )\bpay (it )?(out of pocket|myself|cash)\b"
 )
 

@@ -179,6 +179,12 @@ _NOT_NAMES = {
     "already",
     "been",
     "gonna",
+    # "date of birth eleven oh two": the words that announce a birth date
+    "date",
+    "of",
+    "birth",
+    "birthday",
+    "born",
     # "the gum around it is kinda puffy", "it's super sore": words that qualify how it is
     "kinda",
     "sorta",
@@ -244,15 +250,16 @@ def extract_name(
         # "Hanalopas, March 3rd": a misheard name then the birth date's month is not a full name.
         sentence = rest.split("|")[0]
         dated = re.search(r"\d", sentence) or _BIRTH_DATE_WORDS.intersection(sentence.split())
+        here = re.match(r" here\b", rest) is not None  # "Robert Johnson here": who is calling
         if (
             _is_name(first)
             and _is_name(last)
             and first not in _FILLERS
             and last not in _FILLERS | _CALENDAR_WORDS
             and first != last
-            # "Robert Johnson here": a name said as who is calling.
-            and (dated or (answering and m.start() == 0) or re.match(r" here\b", rest))
-            and (not cased or _capitalized(utterance, last))  # "Yep, cancel it": no name
+            and (dated or (answering and m.start() == 0) or here)
+            # "Yep, cancel it": no name; "uh, robert johnson here" is one, though "I" is capitalized.
+            and (not cased or _capitalized(utterance, last) or here)
         ):
             found.append((2, m.start(1), first, last))
     # Speech-to-text capitalizes names: "I'm new, Hannah Lindqvist", "Andrea, sorry, Andreas Novak".

@@ -70,7 +70,10 @@ _ANY_PROVIDER = re.compile(
 _DAY_AFTER = re.compile(r"^\W*(no\W+)?(the )?day after\W*$")
 _BIRTH_CUE = re.compile(r"\b(born|birth|birthday|dob)\b")
 # "My filling coming up": a visit named that is already booked, asked about, not asked for.
-BOOKED_VISIT = re.compile(r"\b(coming up|already (booked|scheduled)|i'm booked|i am booked|scheduled for)\b")
+BOOKED_VISIT = re.compile(
+    r"\b(coming up|already (booked|scheduled)|i'm booked|i am booked|scheduled for|"
+    r"(i've got|i got|i have) an? \w+ (scheduled|schedule|booked))\b"
+)
 _SAME_TIME = re.compile(r"\b(same time|the same hour|at that time again)\b")
 # A piece that is a bare hour, as a correction says it: "make that 2", "no, 3".
 _LONE_HOUR = re.compile(r"^\W*(?:no\W+)?(1[0-2]|[1-9])\b(?![:/])(?!\s*(st|nd|rd|th)\b)")
@@ -163,6 +166,11 @@ def segments(utterance: str) -> list[str]:
     return [piece for piece in _SEGMENT_BREAK.split(text) if piece and piece.strip(" ,")]
 
 
+def _a_providers_name(name: tuple[str, str], words: ClinicVocabulary) -> bool:
+    said = {part.lower() for part in name}
+    return any(said <= set(full.lower().replace(".", "").split()) for full in words.providers.values())
+
+
 def _last(values: list[str | None]) -> str | None:
     return next((v for v in reversed(values) if v is not None), None)
 
@@ -176,6 +184,8 @@ def understand(
     text = normalize(utterance)
     born = parse_date_of_birth(utterance, now.date())
     name = extract_name(utterance, birth_date_given=born is not None, name_asked=name_asked)
+    if name is not None and _a_providers_name(name, words):
+        name = None  # "can I see Sarah Kim again": the hygienist, not the caller
     scores = score_intents(_without_name(text, name))
     urgency = read_urgency(text)
     if urgency == Urgency.emergency:

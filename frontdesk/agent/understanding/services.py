@@ -131,4 +131,10 @@ def match_provider(text: str, providers: dict[str, str]) -> str | None:
                 or difflib.get_close_matches(part, titled, n=1, cutoff=0.7)  # "doctor chan"
             )
             found.extend((start, provider_id) for said in heard for start in _mentions(text, said))
-    return min(found)[1] if found else None
+    if not found:
+        return None
+    # "Scratch Dr. Patel ... can we do it with Chen instead": a correction names the last one said.
+    return (max(found) if _PROVIDER_CORRECTED.search(text) else min(found))[1]
+
+
+_PROVIDER_CORRECTED = re.compile(r"\b(scratch|instead|rather|no wait|actually|make it|switch)\b")

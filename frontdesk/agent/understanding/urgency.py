@@ -75,7 +75,7 @@ _DENIED_SIGN = re.compile(
 )
 
 _DENTAL = re.compile(
-    r"\b(knock(ed|s)?\b.{0,25}\b(out|loose)|lost (a|my|his|her) (filling|filing|crown)\b.{0,30}\b(hurt|hurts|"
+    r"\b(knock(ed|s)?\b.{0,45}\b(out|loose)|lost (a|my|his|her) (filling|filing|crown)\b.{0,30}\b(hurt|hurts|"
     r"pain|killing|sensitive|throbbing)|crack\b.{0,40}\b(hurts|pain)|\bpus\b|"
     r"(aching|ache|hurting|hurts)\b.{0,40}\b(getting worse|for (a|two|three|\d+) (week|weeks|days))|"
     r"(so much|a lot of|terrible|horrible|severe|unbearable|excruciating) pain|"

@@ -13,6 +13,7 @@ from frontdesk.agent.brains.fallback.dialogue import (
     CHANGES,
     DEFAULT_SEARCH_DAYS,
     MAX_IDENTITY_ASKS,
+    URGENT_IDENTITY_ASKS,
     WIDEN_DAYS,
     Awaiting,
     Task,
@@ -129,8 +130,7 @@ def identify_or_ask(r: Reply) -> None:
         )
         return
     d.identity_asks += 1
-    # An urgent visit does not wait on details that do not come: a person takes it sooner.
-    if d.urgent and d.identity_asks > 1:
+    if d.urgent and d.identity_asks > URGENT_IDENTITY_ASKS:
         urgent_to_clinical_team(r, "I'm sorry, I'm having trouble getting your details.")
         return
     if d.identity_asks > MAX_IDENTITY_ASKS:
@@ -389,10 +389,10 @@ def _task_of(heard: Understanding) -> Task | None:
 
 
 def _in_hour(slot: dict[str, str], hour: time) -> bool:
-    """Whether a spoken slot starts within that clock hour ("at 11 AM", "at 11:15 AM")."""
-    spoken = speak_time(hour)  # "11 AM"
-    number, meridiem = spoken.split()
-    return re.search(rf"\bat {number}(:\d\d)? {meridiem}\b", slot["when"]) is not None
+    """Whether a spoken slot starts within that clock hour ("at 11 AM", "at 11:15 AM", "at noon")."""
+    number, meridiem = hour.hour % 12 or 12, "AM" if hour.hour < 12 else "PM"
+    noon = "|noon" if hour.hour == 12 else ""
+    return re.search(rf"\bat ({number}(:\d\d)? {meridiem}{noon})\b", slot["when"]) is not None
 
 
 def slot_fits(slot: dict[str, str], when: TimePreference) -> bool:

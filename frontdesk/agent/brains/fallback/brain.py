@@ -143,10 +143,13 @@ def on_utterance(r: Reply, heard: Understanding) -> None:
     d.take_in(heard)
     week_of_moved_appointment(r, heard)
     task = _task_to_start(d, heard)
-    if just_changed is not None and task is None and not heard.when.is_empty and intent not in QUESTIONS:
-        # "Oh wait, I meant Thursday" right after the booking: the appointment just made moves.
+    moved = task == Task.reschedule or (task is None and not heard.when.is_empty)
+    if just_changed is not None and moved and intent not in QUESTIONS:
+        # "Oh wait, I meant Thursday", "can we move it to two fifteen the same day?" right after
+        # the booking: the appointment just made moves.
         start_task(r, Task.reschedule)
         d.appointment_id = just_changed
+        week_of_moved_appointment(r, heard)
         r.speak("No problem, let's move it.")
         continue_task(r, heard)
         return

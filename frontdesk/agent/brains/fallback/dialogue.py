@@ -14,6 +14,8 @@ DEFAULT_SEARCH_DAYS = 14
 WIDEN_DAYS = 7
 MAX_MISUNDERSTOOD = 2
 MAX_IDENTITY_ASKS = 3
+# An urgent visit waits less on details that do not come: a person takes it sooner.
+URGENT_IDENTITY_ASKS = 2
 
 
 class Task(StrEnum):
@@ -94,15 +96,31 @@ class Dialogue:
         if not heard.existing_when.is_empty and self.appointment_id is None:
             self.existing_when = heard.existing_when
         if not heard.when.is_empty:
-            changing = self.task in CHANGES or heard.primary in (
-                Intent.reschedule,
-                Intent.cancel,
-                Intent.confirm_appointment,
+            # Mid-booking, "the earliest you've got, we'll be there" is a wish for the booking.
+            changing = self.task in CHANGES or (
+                self.task is None
+                and heard.primary
+                in (
+                    Intent.reschedule,
+                    Intent.cancel,
+                    Intent.confirm_appointment,
+                )
             )
             if changing and self.appointment_id is None and not heard.new_time:
                 self.existing_when = heard.when
             else:
                 self.when = self.when.merge(heard.when)
+        someone_else = (
+            self.identified
+            and self.task == Task.book
+            and heard.name is not None
+            and heard.date_of_birth is not None
+            and heard.name != (self.first_name, self.last_name)
+        )
+        if someone_else:
+            # "Chloe Smith, born May 22nd 2012, she needs a cleaning too": after the caller was
+            # identified, a booking is for the person whose name and birth date come next.
+            self.identified, self.identify_attempts, self.identity_asks = False, 0, 0
         if heard.name and not self.identified:
             self.first_name, self.last_name = heard.name
             remember_names(*heard.name)  # the call knows it now: never in its logs

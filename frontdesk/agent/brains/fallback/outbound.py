@@ -117,7 +117,10 @@ def on_appointment_answer(r: Reply, heard: Understanding) -> bool:
     if handle is None:  # a recall: "would you like to book a visit?"
         if yes or not heard.when.is_empty:
             start_task(r, Task.book)
-            d.when = d.when.merge(heard.when)  # "sure, could I do Thursday afternoon?"
+            # "Sure, could I see Sarah Kim, Thursday afternoon?" (the patient's name is known).
+            d.when = d.when.merge(heard.when)
+            d.provider_id = heard.provider_id or d.provider_id
+            d.service = heard.service or d.service
             continue_task(r, heard)
         elif heard.deny:
             r.ask(Awaiting.anything_else, "No problem, call us whenever you're ready.", ANYTHING_ELSE)
