@@ -116,6 +116,10 @@ def match_service(text: str, services: dict[str, str]) -> str | None:
     return min(found)[1] if found else None
 
 
+# "Scratch Dr. Patel ... with Chen instead": a correction, after which the last provider named counts.
+_PROVIDER_CORRECTED = re.compile(r"\b(scratch|instead|rather|no wait|actually|make it|switch)\b")
+
+
 def match_provider(text: str, providers: dict[str, str]) -> str | None:
     """The id of the provider an utterance names, among {id: full name}, by any name part."""
     text = normalize(text)
@@ -135,6 +139,3 @@ def match_provider(text: str, providers: dict[str, str]) -> str | None:
         return None
     # "Scratch Dr. Patel ... can we do it with Chen instead": a correction names the last one said.
     return (max(found) if _PROVIDER_CORRECTED.search(text) else min(found))[1]
-
-
-_PROVIDER_CORRECTED = re.compile(r"\b(scratch|instead|rather|no wait|actually|make it|switch)\b")

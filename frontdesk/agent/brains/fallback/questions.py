@@ -50,10 +50,10 @@ def direct_answer(r: Reply, question: Intent, heard: Understanding) -> str | Non
     call_appointment = r.state.call_appointment() if r.dialogue.patient_on_line else None
     match question:
         case Intent.visit_length:
-            return _visit_length(r, heard.service or r.dialogue.service or _service_of(r, call_appointment))
+            return _visit_length(r, heard.service or r.dialogue.service or service_of(r, call_appointment))
         case Intent.my_appointment if call_appointment is not None and heard.service in (
             None,
-            _service_of(r, call_appointment),
+            service_of(r, call_appointment),
         ):
             # "Is that with the hygienist or the dentist?" about the appointment the call is about.
             return _said_appointment(r, call_appointment)
@@ -87,8 +87,8 @@ def _services_answer(r: Reply, heard: Understanding) -> str:
     return f"I'm sorry, we don't offer {asked.group(1)} here. {offered}"
 
 
-def _service_of(r: Reply, handle: str | None) -> str | None:
-    """The slug of the service of a known appointment."""
+def service_of(r: Reply, handle: str | None) -> str | None:
+    """The slug of the service of an appointment the call knows (by its handle)."""
     if handle is None:
         return None
     service_id = r.state.appointments[handle].service_id

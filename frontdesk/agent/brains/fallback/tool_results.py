@@ -7,7 +7,7 @@ from frontdesk.agent.brains.fallback.appointments import NOTHING_SAID, continue_
 from frontdesk.agent.brains.fallback.dialogue import Awaiting, Task
 from frontdesk.agent.brains.fallback.escalation import goodbye, offer_human
 from frontdesk.agent.brains.fallback.phrases import ANYTHING_ELSE, OPTED_OUT
-from frontdesk.agent.brains.fallback.questions import after_insurance
+from frontdesk.agent.brains.fallback.questions import after_insurance, service_of
 from frontdesk.agent.brains.fallback.reply import Reply
 from frontdesk.agent.conversation import ToolResultBlock
 from frontdesk.agent.understanding.when import TimePreference
@@ -71,7 +71,7 @@ def _after_change(r: Reply, tool: str, data: dict[str, Any]) -> None:
         return
     if tool == "cancel_appointment":
         # A front desk offers the cancelled visit another time; a yes books the same service.
-        d.service = next((s.slug for s in r.profile.services if s.name == data["service"]), None)
+        d.service = service_of(r, data["appointment_id"])
         r.ask(Awaiting.rebook, f"{_DONE[tool]}.", "Would you like to book another time?")
         return
     r.ask(Awaiting.anything_else, f"{_DONE[tool]}{detail}.", confirmation, ANYTHING_ELSE)
